@@ -1,0 +1,119 @@
+// The contracts between the pieces of the virtio stack. No DOM, no v86 here:
+// the same code runs in the browser, under Node and in unit tests.
+//
+//   device (blk, net)  --uses-->  Virtqueue, DescriptorChain, GuestMemory, Interrupts
+//   transport (mmio)   --drives-> VirtioDevice; implements Interrupts (line or MSI)
+//   platform (v86)     --provides-> GuestMemory, InterruptLine
+
+/** Guest physical memory as a bus-mastering device sees it. */
+export interface GuestMemory {
+  /** Bytes of RAM, from physical address 0. */
+  readonly size: number;
+  /**
+   * A live view of RAM [addr, addr + len) for reading, or null when any byte of it lies
+   * outside RAM (or addr/len are not non-negative integers). Never write through it: use
+   * `write`, which also tells the emulator that the bytes changed.
+   */
+  view(addr: number, len: number): Uint8Array | null;
+  /** Copies `data` into RAM at addr; false (nothing written) when it does not fit in RAM. */
+  write(addr: number, data: Uint8Array): boolean;
+  /** Little-endian RAM stores; false (nothing written) when out of RAM. */
+  writeU16(addr: number, value: number): boolean;
+  writeU32(addr: number, value: number): boolean;
+  /** Little-endian RAM loads; null when out of RAM. */
+  readU16(addr: number): number | null;
+  readU32(addr: number): number | null;
+  /**
+   * A 32-bit memory write issued by the device as bus master, the way an MSI travels. RAM
+   * addresses land in RAM; the platform claims other ranges (0xFEE00000-0xFEEFFFFF become
+   * local-APIC interrupts). False when nothing accepted the write.
+   */
+  busWrite32(addr: number, value: number): boolean;
+}
+
+/** How a device asks for attention. The transport decides whether it leaves as a line or an MSI. */
+export interface Interrupts {
+  /** Used buffers were added to queue `index` (after event-idx suppression was applied). */
+  queue(index: number): void;
+  /** The device configuration changed. */
+  config(): void;
+}
+
+/** One interrupt line (an IO-APIC input), owned by the platform. */
+export interface InterruptLine {
+  raise(): void;
+  lower(): void;
+}
+
+/** A run of guest RAM that a descriptor names; already checked to lie inside RAM. */
+export interface Segment {
+  readonly addr: number;
+  readonly len: number;
+}
+
+/** A descriptor chain taken from the available ring, validated. */
+export interface DescriptorChain {
+  /** Head descriptor index, returned in the used ring. */
+  readonly head: number;
+  /** Driver-to-device buffers, in order. */
+  readonly readable: readonly Segment[];
+  /** Device-to-driver buffers, in order (all after the readable ones). */
+  readonly writable: readonly Segment[];
+  readonly readableLength: number;
+  readonly writableLength: number;
+}
+
+/** The device's side of one split virtqueue. */
+export interface Virtqueue {
+  readonly index: number;
+  readonly size: number;
+  /**
+   * The next available chain, or null when there is none. A malformed chain (loop, out of RAM,
+   * bad lengths, nested indirect table...) is counted; the queue is then marked broken and the
+   * transport sets DEVICE_NEEDS_RESET, so pop() returns null from then on.
+   */
+  pop(): DescriptorChain | null;
+  /** Puts a chain on the used ring with the number of bytes the device wrote into it. */
+  push(chain: DescriptorChain, written: number): void;
+  /** Interrupts the driver for this queue unless event-idx or the no-interrupt flag says not to. */
+  signalUsed(): void;
+  /** Copies up to `dest.length` readable bytes starting at `offset` within the chain; returns bytes copied. */
+  readFrom(chain: DescriptorChain, offset: number, dest: Uint8Array): number;
+  /** Copies `src` into the chain's writable bytes starting at `offset`; returns bytes copied. */
+  writeTo(chain: DescriptorChain, offset: number, src: Uint8Array): number;
+}
+
+/** What a device gets when the driver sets DRIVER_OK. */
+export interface ActivationContext {
+  readonly memory: GuestMemory;
+  /** Negotiated features (the device's bits the driver accepted). */
+  readonly features: bigint;
+  readonly queues: readonly Virtqueue[];
+  readonly interrupts: Interrupts;
+}
+
+/** A virtio device, independent of the transport that carries it. */
+export interface VirtioDevice {
+  /** Short name for counters and the UI, for example "blk0". */
+  readonly name: string;
+  /** Virtio device ID (2 = block, 1 = network). */
+  readonly deviceId: number;
+  /** Feature bits the device offers, device-specific and ring bits; the transport adds its own. */
+  readonly features: bigint;
+  /** Maximum size of each queue; its length is the number of queues. */
+  readonly queueMaxSizes: readonly number[];
+  /** Size of the device configuration space in bytes. */
+  readonly configSize: number;
+  /** Reads `width` bytes (1, 2 or 4, inside configSize) of configuration space, little-endian. */
+  readConfig(offset: number, width: 1 | 2 | 4): number;
+  /** Writes configuration space; a device ignores (and counts) writes to read-only fields. */
+  writeConfig(offset: number, width: 1 | 2 | 4, value: number): void;
+  /** Starts the device; returns an error message instead when it cannot (DEVICE_NEEDS_RESET follows). */
+  activate(ctx: ActivationContext): string | null;
+  /** The driver notified queue `index`. Called from a task after the MMIO access returned. */
+  notify(index: number): void;
+  /** Back to the state before activation; drop everything that refers to guest memory. */
+  reset(): void;
+  /** The device's counters, plain numbers, cheap to read. */
+  readonly counters: Readonly<Record<string, number>>;
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// base "./" keeps every asset path relative, so the built site works from any sub-path
+// (a GitHub Pages project page, a folder on a static server).
+export default defineConfig({
+  base: "./",
+  build: { target: "es2022", outDir: "dist", assetsInlineLimit: 0 },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["src/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // Boots the real guest in v86 under Node: slower, one file at a time.
+        extends: true,
+        test: {
+          name: "guest",
+          include: ["tests/guest/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
