@@ -1,0 +1,72 @@
+// Boots the guest headless: v86 under Node with the same devices and platform code as the
+// page. Used by the `guest` command, the integration tests and the benchmarks.
+
+import { readFileSync } from "node:fs";
+import { Machine } from "../platform/machine.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import { GuestConsole } from "./guest-console.ts";
+import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
+
+/** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
+export const PROMPT = "~ # ";
+export const BASE_CMDLINE = "console=ttyS0";
+
+export interface BootOptions {
+  kernel?: string;
+  initrd?: string;
+  /** Added to the kernel command line. */
+  append?: string;
+  memoryMB?: number;
+  /** Offer VIRTIO_F_MMIO_MSI (default true). */
+  msi?: boolean;
+  /** Devices to attach, in slot order. */
+  devices?: readonly VirtioDevice[];
+  /** Seconds to wait for the shell prompt. */
+  timeoutS?: number;
+  /** Extra v86 options. */
+  v86Options?: Record<string, unknown>;
+}
+
+export interface BootedGuest {
+  machine: Machine;
+  console: GuestConsole;
+  /** Milliseconds from start to the shell prompt. */
+  bootMs: number;
+  shutdown(): Promise<void>;
+}
+
+function readImage(path: string, what: string): ArrayBuffer {
+  try {
+    const bytes = readFileSync(path);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  } catch (error) {
+    throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest> {
+  const started = performance.now();
+  const machine = await Machine.create({
+    images: {
+      bios: readImage(DEFAULT_GUEST.bios, "BIOS"),
+      vgaBios: readImage(DEFAULT_GUEST.vgaBios, "VGA BIOS"),
+      kernel: readImage(options.kernel ?? DEFAULT_GUEST.kernel, "kernel"),
+      initrd: readImage(options.initrd ?? DEFAULT_GUEST.initrd, "initrd"),
+    },
+    wasmPath: v86WasmPath(),
+    memoryMB: options.memoryMB ?? 128,
+    cmdline: [BASE_CMDLINE, options.append].filter(Boolean).join(" "),
+    devices: options.devices ?? [],
+    msi: options.msi === false ? false : {},
+    ...(options.v86Options ? { v86Options: options.v86Options } : {}),
+  });
+  const guestConsole = new GuestConsole(machine);
+  const shutdown = () => machine.destroy();
+  try {
+    await guestConsole.waitFor(PROMPT, (options.timeoutS ?? 60) * 1000);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  return { machine, console: guestConsole, bootMs: performance.now() - started, shutdown };
+}

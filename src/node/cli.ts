@@ -1,0 +1,133 @@
+// The `guest` command: boot the default guest headless and run a command in it, or give an
+// interactive console.
+//
+//   npm run --silent guest -- exec "<shell command>" [options]   prints exactly the command's
+//                                          output and exits with its exit status
+//   npm run --silent guest -- shell [options]                      interactive console (Ctrl-] quits)
+
+import { parseArgs } from "node:util";
+import { bootGuest, type BootOptions } from "./boot.ts";
+import { createDevices, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
+
+const USAGE = `usage: guest exec "<shell command>" [options]
+       guest shell [options]
+
+options:
+  --kernel FILE      kernel (bzImage) to boot instead of the default guest's
+  --initrd FILE      initramfs to use instead of the default guest's
+  --append "ARGS"    added to the kernel command line (e.g. virtio_mmio.msi=0)
+  --memory MB        guest RAM in MiB (default 128; must exceed 64 + initrd size)
+  --timeout S        seconds allowed for boot, and again for the command (default 60)
+  --disk FILE        disk image for the virtio-blk device (default: a copy of the default disk)
+  --disk-ro          attach the disk read-only
+  --no-disk          attach no disk
+  --no-msi           devices do not offer VIRTIO_F_MMIO_MSI: the interrupt line only
+  --stats            after exec, print device and interrupt counters to stderr as JSON
+`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`guest: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        kernel: { type: "string" },
+        initrd: { type: "string" },
+        append: { type: "string" },
+        memory: { type: "string" },
+        timeout: { type: "string" },
+        "no-msi": { type: "boolean" },
+        stats: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        ...DEVICE_OPTIONS,
+      },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const [mode, ...rest] = positionals;
+  if (mode !== "exec" && mode !== "shell") fail(`expected "exec" or "shell"\n${USAGE}`);
+  if (mode === "exec" && rest.length !== 1) fail(`exec takes one argument, the shell command (quote it)\n${USAGE}`);
+  if (mode === "shell" && rest.length !== 0) fail(`shell takes no argument\n${USAGE}`);
+
+  const number = (name: string, text: string | undefined, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) fail(`--${name} wants a positive number, not "${text}"`);
+    return n;
+  };
+  const timeoutS = number("timeout", values.timeout, 60);
+  const boot: BootOptions = {
+    memoryMB: number("memory", values.memory, 128),
+    timeoutS,
+    msi: !values["no-msi"],
+    devices: await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message)),
+  };
+  if (values.kernel) boot.kernel = values.kernel;
+  if (values.initrd) boot.initrd = values.initrd;
+  if (values.append) boot.append = values.append;
+
+  if (mode === "exec") await runExec(rest[0]!, boot, timeoutS, values.stats === true);
+  else await runShell(boot);
+}
+
+async function runExec(command: string, boot: BootOptions, timeoutS: number, stats: boolean): Promise<void> {
+  let guest;
+  try {
+    guest = await bootGuest(boot);
+  } catch (error) {
+    fail(`boot failed: ${(error as Error).message}`, 125);
+  }
+  try {
+    const result = await guest.console.exec(command, timeoutS * 1000);
+    process.stdout.write(result.output);
+    if (stats) process.stderr.write(JSON.stringify(machineStats(guest.machine), null, 1) + "\n");
+    await guest.shutdown();
+    process.exit(result.status);
+  } catch (error) {
+    await guest.shutdown();
+    fail((error as Error).message, 124);
+  }
+}
+
+async function runShell(boot: BootOptions): Promise<void> {
+  process.stderr.write("guest: booting... (Ctrl-] quits)\n");
+  const guest = await bootGuest({ ...boot, timeoutS: boot.timeoutS ?? 60 }).catch((e: Error) =>
+    fail(`boot failed: ${e.message}`, 125),
+  );
+  process.stdout.write(guest.console.log.split(/\r?\n/).slice(-1).join(""));
+  guest.machine.onSerial((text) => process.stdout.write(text));
+  if (process.stdin.isTTY) process.stdin.setRawMode(true);
+  process.stdin.on("data", (data: Buffer) => {
+    if (data.includes(0x1d)) {
+      void guest.shutdown().then(() => process.exit(0));
+      return;
+    }
+    guest.machine.sendSerial(data.toString("latin1"));
+  });
+  process.stdin.on("end", () => void guest.shutdown().then(() => process.exit(0)));
+}
+
+function machineStats(machine: import("../platform/machine.ts").Machine): unknown {
+  return {
+    msi: { ...machine.msiRouter.counters, perVector: undefined },
+    devices: machine.devices.map((d) => ({
+      name: d.device.name,
+      device: d.device.counters,
+      transport: d.transport.counters,
+      line: d.line.counters,
+    })),
+  };
+}
+
+void main();

@@ -1,0 +1,190 @@
+// A v86 machine with our virtio-mmio devices attached: the one place that knows both v86's
+// internals and our device stack. The same code runs in the browser and under Node; callers
+// pass images as ArrayBuffers and read the console through `onSerial`.
+
+import { V86 } from "v86";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import { MmioTransport, type MsiOptions } from "../virtio/mmio-transport.ts";
+import { RamMemory } from "../virtio/ram-memory.ts";
+import { IrqLine } from "./irq-line.ts";
+import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
+import { MMIO_WINDOW_SIZE, MmioBus } from "./mmio-bus.ts";
+import { MsiRouter } from "./msi-router.ts";
+import { TaskQueue, hostTaskArm } from "./task-queue.ts";
+import { probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
+
+/** Where our device windows live: a free 128 KiB block below v86's VGA LFB (0xE0000000). */
+export const DEVICE_BLOCK_BASE = 0xd0000000;
+/** IO-APIC inputs no v86 device uses in our configuration (no v86 NIC, no sound card, no LPT). */
+export const DEVICE_IRQS = [5, 7, 10, 11] as const;
+
+export interface MachineImages {
+  bios: ArrayBuffer;
+  vgaBios: ArrayBuffer;
+  kernel: ArrayBuffer;
+  initrd?: ArrayBuffer;
+}
+
+export interface MachineOptions {
+  images: MachineImages;
+  /** Where v86.wasm is: a URL in the browser, a file path under Node. */
+  wasmPath: string;
+  memoryMB: number;
+  /** The kernel command line before the device announcements are added. */
+  cmdline: string;
+  devices: readonly VirtioDevice[];
+  /** MSI for every device (the transport offers VIRTIO_F_MMIO_MSI), or false for the line only. */
+  msi: MsiOptions | false;
+  /** Extra v86 options (for example net_device). */
+  v86Options?: Record<string, unknown>;
+}
+
+export interface AttachedDevice {
+  readonly device: VirtioDevice;
+  readonly transport: MmioTransport;
+  readonly line: IrqLine;
+  readonly address: number;
+  readonly irq: number;
+}
+
+export interface MachineFault {
+  readonly where: string;
+  readonly error: unknown;
+}
+
+/** `virtio_mmio.device=<size>@<base>:<irq>` for each device, as Linux's cmdline parser reads it. */
+export function deviceCmdline(count: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const address = DEVICE_BLOCK_BASE + i * MMIO_WINDOW_SIZE;
+    parts.push(`virtio_mmio.device=0x${MMIO_WINDOW_SIZE.toString(16)}@0x${address.toString(16)}:${DEVICE_IRQS[i]}`);
+  }
+  return parts.join(" ");
+}
+
+export class Machine {
+  readonly emulator: V86Emulator;
+  readonly cpu: V86Cpu;
+  readonly cmdline: string;
+  readonly mmio: MmioBus;
+  readonly tasks: TaskQueue;
+  readonly apic: LocalApicState;
+  readonly msiRouter: MsiRouter;
+  readonly memory: RamMemory;
+  readonly devices: readonly AttachedDevice[];
+  readonly faults: MachineFault[] = [];
+  readonly startedAt = Date.now();
+  #serialListeners = new Set<(text: string) => void>();
+  #decoder = new TextDecoder();
+  #stopped = false;
+
+  private constructor(emulator: V86Emulator, cmdline: string, options: MachineOptions) {
+    this.emulator = emulator;
+    this.cmdline = cmdline;
+    this.cpu = probeV86(emulator);
+    const cpu = this.cpu;
+    const fault = (where: string) => (error: unknown) => {
+      this.faults.push({ where, error });
+      if (this.faults.length > 100) this.faults.shift();
+    };
+
+    this.tasks = new TaskQueue(hostTaskArm(), fault("task"));
+    // Drain deferred work between batches of guest instructions, outside any instruction.
+    const runTimers = cpu.run_hardware_timers.bind(cpu);
+    cpu.run_hardware_timers = (acpiEnabled, now) => {
+      if (this.tasks.pending > 0) this.tasks.drain();
+      return runTimers(acpiEnabled, now);
+    };
+
+    this.mmio = new MmioBus(DEVICE_BLOCK_BASE, fault("mmio"));
+    const apicAddr = cpu.get_apic_addr();
+    this.apic = new LocalApicState(
+      () => new Int32Array(cpu.wasm_memory.buffer, apicAddr, APIC_STRUCT_WORDS),
+      () => cpu.handle_irqs(),
+    );
+    this.msiRouter = new MsiRouter(this.apic, (poke) => this.tasks.schedule(poke));
+    this.memory = new RamMemory({
+      ram: () => cpu.mem8,
+      onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
+      busWrite: (addr, value) => this.msiRouter.write(addr, value),
+    });
+
+    const schedule = (fn: () => void) => this.tasks.schedule(fn);
+    this.devices = options.devices.map((device, slot) => {
+      const irq = DEVICE_IRQS[slot]!;
+      const line = new IrqLine(cpu, irq, () => this.mmio.inGuestAccess, schedule);
+      const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi: options.msi });
+      const address = this.mmio.attach(slot, transport);
+      return { device, transport, line, address, irq };
+    });
+    this.mmio.register(cpu.io);
+
+    emulator.add_listener("serial0-output-byte", (byte: number) => {
+      const text = this.#decoder.decode(new Uint8Array([byte]), { stream: true });
+      if (text) for (const listener of this.#serialListeners) listener(text);
+    });
+  }
+
+  /** Creates the emulator, attaches the devices before the first instruction runs, starts it. */
+  static async create(options: MachineOptions): Promise<Machine> {
+    if (options.devices.length > DEVICE_IRQS.length) {
+      throw new Error(`at most ${DEVICE_IRQS.length} devices (one free interrupt line each)`);
+    }
+    const memorySize = options.memoryMB * 1024 * 1024;
+    const initrdSize = options.images.initrd?.byteLength ?? 0;
+    // v86 places the initrd at 64 MiB.
+    if (memorySize <= 64 * 1024 * 1024 + initrdSize) {
+      throw new Error(`memory ${options.memoryMB} MB is too small: the initrd is loaded at 64 MiB`);
+    }
+    const cmdline = [options.cmdline, deviceCmdline(options.devices.length)].filter(Boolean).join(" ");
+    const { images } = options;
+    const emulator = new V86({
+      wasm_path: options.wasmPath,
+      bios: { buffer: images.bios },
+      vga_bios: { buffer: images.vgaBios },
+      bzimage: { buffer: images.kernel },
+      ...(images.initrd ? { initrd: { buffer: images.initrd } } : {}),
+      cmdline,
+      memory_size: memorySize,
+      vga_memory_size: 2 * 1024 * 1024,
+      acpi: true,
+      autostart: false,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+      ...options.v86Options,
+    } as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
+    await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+    const machine = new Machine(emulator, cmdline, options);
+    await emulator.run();
+    return machine;
+  }
+
+  onSerial(listener: (text: string) => void): () => void {
+    this.#serialListeners.add(listener);
+    return () => this.#serialListeners.delete(listener);
+  }
+
+  sendSerial(text: string): void {
+    this.emulator.serial0_send(text);
+  }
+
+  get running(): boolean {
+    return !this.#stopped && this.emulator.is_running();
+  }
+
+  async pause(): Promise<void> {
+    await this.emulator.stop();
+  }
+
+  async resume(): Promise<void> {
+    await this.emulator.run();
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.emulator.stop();
+    await this.emulator.destroy();
+  }
+}
