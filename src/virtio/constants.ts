@@ -1,0 +1,125 @@
+// Numbers from the virtio 1.x specification (virtio-mmio, version 2 register layout) and from
+// our MSI extension (/work/shared/spec/virtio-mmio-msi.md). Data only, no behaviour.
+
+/** "virt" in little-endian ASCII: what a driver expects at MagicValue. */
+export const MMIO_MAGIC = 0x74726976;
+/** The non-legacy register layout. */
+export const MMIO_VERSION = 2;
+/** VendorID: "V86M" in little-endian ASCII; Linux does not interpret it. */
+export const MMIO_VENDOR_ID = 0x4d363856;
+/** One device window. */
+export const MMIO_WINDOW_SIZE = 0x200;
+
+/** Register offsets inside a device window. */
+export const REG = {
+  MagicValue: 0x000,
+  Version: 0x004,
+  DeviceID: 0x008,
+  VendorID: 0x00c,
+  DeviceFeatures: 0x010,
+  DeviceFeaturesSel: 0x014,
+  DriverFeatures: 0x020,
+  DriverFeaturesSel: 0x024,
+  QueueSel: 0x030,
+  QueueNumMax: 0x034,
+  QueueNum: 0x038,
+  QueueReady: 0x044,
+  QueueNotify: 0x050,
+  InterruptStatus: 0x060,
+  InterruptACK: 0x064,
+  Status: 0x070,
+  QueueDescLow: 0x080,
+  QueueDescHigh: 0x084,
+  QueueDriverLow: 0x090,
+  QueueDriverHigh: 0x094,
+  QueueDeviceLow: 0x0a0,
+  QueueDeviceHigh: 0x0a4,
+  // Shared memory regions (virtio 1.2): we have none; Linux 6.12 may probe them.
+  SHMSel: 0x0ac,
+  SHMLenLow: 0x0b0,
+  SHMLenHigh: 0x0b4,
+  SHMBaseLow: 0x0b8,
+  SHMBaseHigh: 0x0bc,
+  // MSI extension (offset 0x0c0 is QueueReset in virtio 1.2; we never offer RING_RESET).
+  MsiVecNum: 0x0c0,
+  MsiState: 0x0c4,
+  MsiCmd: 0x0c8,
+  MsiVecSel: 0x0d0,
+  MsiAddrLow: 0x0d4,
+  MsiAddrHigh: 0x0d8,
+  MsiData: 0x0dc,
+  ConfigGeneration: 0x0fc,
+  Config: 0x100,
+} as const;
+
+export type RegisterName = keyof typeof REG;
+
+/** Device status bits (virtio 1.x §2.1). */
+export const STATUS = {
+  ACKNOWLEDGE: 1,
+  DRIVER: 2,
+  DRIVER_OK: 4,
+  FEATURES_OK: 8,
+  DEVICE_NEEDS_RESET: 64,
+  FAILED: 128,
+} as const;
+
+/** Feature bits as masks (bigint, since the transport bits sit above bit 31). */
+export const FEATURE = {
+  INDIRECT_DESC: 1n << 28n,
+  EVENT_IDX: 1n << 29n,
+  VERSION_1: 1n << 32n,
+  ACCESS_PLATFORM: 1n << 33n,
+  RING_PACKED: 1n << 34n,
+  MMIO_NOTIFICATION: 1n << 39n,
+  /** Ours (the 2020 proposal); virtio 1.2 gave bit 40 to RING_RESET, which we never offer. */
+  MMIO_MSI: 1n << 40n,
+} as const;
+
+/** InterruptStatus / InterruptACK bits. */
+export const INTERRUPT = {
+  USED_BUFFER: 1,
+  CONFIG_CHANGE: 2,
+} as const;
+
+/** MsiCmd values. */
+export const MSI_CMD = {
+  ENABLE: 1,
+  DISABLE: 2,
+  CONFIGURE: 3,
+  MASK: 4,
+  UNMASK: 5,
+  MAP_CONFIG: 6,
+  MAP_QUEUE: 7,
+} as const;
+
+/** MsiVecSel value meaning "no vector" for MAP_CONFIG / MAP_QUEUE. */
+export const NO_VECTOR = 0xffffffff;
+
+/** MsiState bits. */
+export const MSI_STATE = {
+  ENABLED: 1 << 31,
+  SHARING: 1 << 30,
+} as const;
+
+/** Split-ring descriptor flags (virtio 1.x §2.7.5). */
+export const VIRTQ_DESC_F = {
+  NEXT: 1,
+  WRITE: 2,
+  INDIRECT: 4,
+} as const;
+
+/** avail.flags / used.flags bits. */
+export const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
+export const VIRTQ_USED_F_NO_NOTIFY = 1;
+
+/** Split-ring layout: sizes and the alignment the spec requires of each part. */
+export const RING = {
+  DESC_SIZE: 16,
+  DESC_ALIGN: 16,
+  AVAIL_ALIGN: 2,
+  USED_ALIGN: 4,
+  USED_ELEM_SIZE: 8,
+  /** The largest queue size the split ring allows. */
+  MAX_SIZE: 32768,
+} as const;

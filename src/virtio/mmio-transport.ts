@@ -1,0 +1,699 @@
+// One virtio-mmio device window (version 2 layout, 0x200 bytes) with our MSI extension. The
+// platform calls read()/write() for every guest access; the guest is untrusted, so every
+// access is checked, every violation counted, and nothing throws out of read()/write().
+// The device is never called inside an access that could let it raise an interrupt there:
+// notifications and interrupts run from `schedule`d tasks after the access has returned.
+
+import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
+import {
+  FEATURE, INTERRUPT, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, REG, STATUS,
+  type RegisterName,
+} from "./constants.ts";
+import { MsiTable, type MsiTableState } from "./msi-table.ts";
+import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
+
+export interface MmioTransportOptions {
+  readonly device: VirtioDevice;
+  readonly memory: GuestMemory;
+  readonly line: InterruptLine;
+  /** Runs a function after the current MMIO access has returned (the platform's task queue). */
+  readonly schedule: (fn: () => void) => void;
+  /** The MSI extension: table size and mapping mode; false or absent = classic device. */
+  readonly msi?: { readonly vectors: number; readonly sharing: boolean } | false;
+}
+
+export type AccessCounterName = RegisterName;
+
+/** Guest errors by kind. */
+export interface MmioTransportErrors {
+  badOffset: number; // outside the window, or no register there
+  badWidth: number; // register access not an aligned 32-bit one
+  badConfigAccess: number; // config access outside configSize or misaligned
+  readWriteOnly: number;
+  writeReadOnly: number;
+  badStatus: number; // invalid status transition
+  featuresRejected: number; // FEATURES_OK refused
+  featuresLocked: number; // DriverFeatures written outside ACK|DRIVER, before FEATURES_OK
+  badFeatureSel: number;
+  badQueueSel: number;
+  queueLocked: number; // queue register written outside FEATURES_OK..DRIVER_OK or while ready
+  badQueueNum: number;
+  queueSize: number; // QueueReady = 1 with a bad layout, by reason
+  ringAlign: number;
+  ringOutOfRange: number;
+  badNotify: number;
+  ackWhileMsi: number;
+  msiWithoutFeature: number;
+  noMsi: number; // MSI register on a device without the extension
+  queueBroken: number;
+  activateFailed: number;
+}
+
+export interface MmioTransportCounters {
+  reads: Record<AccessCounterName, number>;
+  writes: Record<AccessCounterName, number>;
+  interrupts: {
+    /** Rising edges of the line. */
+    lineRaised: number;
+    usedBuffer: number;
+    config: number;
+    /** Events handed to the MSI table (its own counters say sent / delivered / dropped). */
+    msi: number;
+  };
+  notifies: number;
+  errors: MmioTransportErrors;
+  /** Our side's faults, not the guest's: a device method threw, or the transport did. */
+  deviceThrew: number;
+  internalError: number;
+}
+
+export interface MmioQueueState {
+  readonly index: number;
+  readonly maxSize: number;
+  readonly size: number;
+  readonly ready: boolean;
+  readonly desc: number;
+  readonly driver: number;
+  readonly device: number;
+  /** Present while the device runs (after DRIVER_OK). */
+  readonly live: {
+    readonly broken: string | null;
+    readonly lastAvailIdx: number;
+    readonly usedIdx: number;
+    readonly counters: SplitQueueCounters;
+  } | null;
+}
+
+export interface MmioTransportState {
+  readonly device: string;
+  readonly deviceId: number;
+  readonly status: number;
+  readonly offeredFeatures: bigint;
+  readonly driverFeatures: bigint;
+  /** The driver's features once FEATURES_OK stuck, else 0. */
+  readonly negotiatedFeatures: bigint;
+  readonly active: boolean;
+  readonly interruptMode: "line" | "msi";
+  readonly interruptStatus: number;
+  readonly lineHigh: boolean;
+  readonly configGeneration: number;
+  readonly lastError: string | null;
+  readonly queues: readonly MmioQueueState[];
+  readonly msi: MsiTableState | null;
+}
+
+interface QueueConfig {
+  num: number;
+  ready: boolean;
+  desc: [number, number];
+  driver: [number, number];
+  device: [number, number];
+}
+
+const READABLE = new Set<RegisterName>([
+  "MagicValue", "Version", "DeviceID", "VendorID", "DeviceFeatures", "QueueNumMax", "QueueReady",
+  "InterruptStatus", "Status", "ConfigGeneration", "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh",
+  "MsiVecNum", "MsiState",
+]);
+const WRITABLE = new Set<RegisterName>([
+  "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueReady",
+  "QueueNotify", "InterruptACK", "Status", "QueueDescLow", "QueueDescHigh", "QueueDriverLow",
+  "QueueDriverHigh", "QueueDeviceLow", "QueueDeviceHigh", "SHMSel", "MsiCmd", "MsiVecSel", "MsiAddrLow",
+  "MsiAddrHigh", "MsiData",
+]);
+const MSI_REGS = new Set<RegisterName>(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
+
+/** Register name by word index (offset / 4) below the config space. */
+const REG_BY_WORD: (RegisterName | undefined)[] = new Array(REG.Config / 4).fill(undefined);
+for (const [name, off] of Object.entries(REG) as [RegisterName, number][]) {
+  if (off < REG.Config) REG_BY_WORD[off / 4] = name;
+}
+
+/** Bits the driver may write to Status; DEVICE_NEEDS_RESET belongs to the device. */
+const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
+/** Transport bits a device may not offer itself: we add what we implement. */
+const TRANSPORT_OWNED = FEATURE.VERSION_1 | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI;
+
+function zeroCounts(): Record<AccessCounterName, number> {
+  return Object.fromEntries(Object.keys(REG).map((k) => [k, 0])) as Record<AccessCounterName, number>;
+}
+
+function addr64(pair: [number, number]): number {
+  return pair[0] + pair[1] * 0x1_0000_0000;
+}
+
+export class MmioTransport {
+  readonly counters: MmioTransportCounters;
+  readonly offeredFeatures: bigint;
+  readonly #device: VirtioDevice;
+  readonly #memory: GuestMemory;
+  readonly #line: InterruptLine;
+  readonly #schedule: (fn: () => void) => void;
+  readonly #msi: MsiTable | null;
+  readonly #queueCount: number;
+  readonly #queueCfg: QueueConfig[];
+  readonly #queues: (SplitQueue | null)[];
+  readonly #pendingNotify: Uint8Array;
+  #status = 0;
+  #deviceFeaturesSel = 0;
+  #driverFeaturesSel = 0;
+  readonly #driverFeatures = new Uint32Array(2);
+  #queueSel = 0;
+  #interruptStatus = 0;
+  #lineHigh = false;
+  #configGeneration = 0;
+  #active = false;
+  #notifyScheduled = false;
+  /** Bumped by every reset: tasks and device handles from before a reset become inert. */
+  #epoch = 0;
+  #inAccess = false;
+  #lastError: string | null = null;
+
+  constructor(o: MmioTransportOptions) {
+    this.#device = o.device;
+    this.#memory = o.memory;
+    this.#line = o.line;
+    this.#schedule = o.schedule;
+    this.#queueCount = o.device.queueMaxSizes.length;
+    this.#msi = o.msi
+      ? new MsiTable({ ...o.msi, queues: this.#queueCount, memory: o.memory, schedule: o.schedule })
+      : null;
+    this.offeredFeatures =
+      (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 | (this.#msi ? FEATURE.MMIO_MSI : 0n);
+    this.#queueCfg = o.device.queueMaxSizes.map((max) => this.#freshQueueConfig(max));
+    this.#queues = new Array(this.#queueCount).fill(null);
+    this.#pendingNotify = new Uint8Array(this.#queueCount);
+    this.counters = {
+      reads: zeroCounts(),
+      writes: zeroCounts(),
+      interrupts: { lineRaised: 0, usedBuffer: 0, config: 0, msi: 0 },
+      notifies: 0,
+      errors: {
+        badOffset: 0, badWidth: 0, badConfigAccess: 0, readWriteOnly: 0, writeReadOnly: 0, badStatus: 0,
+        featuresRejected: 0, featuresLocked: 0, badFeatureSel: 0, badQueueSel: 0, queueLocked: 0,
+        badQueueNum: 0, queueSize: 0, ringAlign: 0, ringOutOfRange: 0, badNotify: 0, ackWhileMsi: 0,
+        msiWithoutFeature: 0, noMsi: 0, queueBroken: 0, activateFailed: 0,
+      },
+      deviceThrew: 0,
+      internalError: 0,
+    };
+  }
+
+  /** The MSI table (for tests and counters), or null on a classic device. */
+  get msi(): MsiTable | null {
+    return this.#msi;
+  }
+
+  /** A guest read of `width` bytes at `offset` in the window. Never throws. */
+  read(offset: number, width: 1 | 2 | 4): number {
+    this.#inAccess = true;
+    try {
+      if (!Number.isInteger(offset) || offset < 0 || offset >= MMIO_WINDOW_SIZE) {
+        this.counters.errors.badOffset++;
+        return 0;
+      }
+      if (offset >= REG.Config) return this.#readConfig(offset - REG.Config, width);
+      const name = this.#register(offset, width);
+      if (name === null) return 0;
+      this.counters.reads[name]++;
+      if (!READABLE.has(name)) {
+        this.counters.errors.readWriteOnly++;
+        return 0;
+      }
+      return this.#readRegister(name) >>> 0;
+    } catch {
+      this.counters.internalError++;
+      return 0;
+    } finally {
+      this.#inAccess = false;
+    }
+  }
+
+  /** A guest write of `width` bytes at `offset` in the window. Never throws. */
+  write(offset: number, width: 1 | 2 | 4, value: number): void {
+    this.#inAccess = true;
+    try {
+      if (!Number.isInteger(offset) || offset < 0 || offset >= MMIO_WINDOW_SIZE) {
+        this.counters.errors.badOffset++;
+        return;
+      }
+      if (offset >= REG.Config) {
+        this.#writeConfig(offset - REG.Config, width, value);
+        return;
+      }
+      const name = this.#register(offset, width);
+      if (name === null) return;
+      this.counters.writes[name]++;
+      if (!WRITABLE.has(name)) {
+        this.counters.errors.writeReadOnly++;
+        return;
+      }
+      this.#writeRegister(name, value >>> 0);
+    } catch {
+      this.counters.internalError++;
+    } finally {
+      this.#inAccess = false;
+    }
+  }
+
+  /** A read-only snapshot for the UI. Allocates: call it per frame, not per access. */
+  state(): MmioTransportState {
+    const driverFeatures = this.#driverFeatureBits();
+    return {
+      device: this.#device.name,
+      deviceId: this.#device.deviceId,
+      status: this.#status,
+      offeredFeatures: this.offeredFeatures,
+      driverFeatures,
+      negotiatedFeatures: this.#status & STATUS.FEATURES_OK ? driverFeatures : 0n,
+      active: this.#active,
+      interruptMode: this.#msiOn() ? "msi" : "line",
+      interruptStatus: this.#interruptStatus,
+      lineHigh: this.#lineHigh,
+      configGeneration: this.#configGeneration,
+      lastError: this.#lastError,
+      queues: this.#queueCfg.map((c, index) => {
+        const q = this.#queues[index];
+        return {
+          index,
+          maxSize: this.#device.queueMaxSizes[index]!,
+          size: c.num,
+          ready: c.ready,
+          desc: addr64(c.desc),
+          driver: addr64(c.driver),
+          device: addr64(c.device),
+          live: q ? { broken: q.broken, lastAvailIdx: q.lastAvailIdx, usedIdx: q.usedIdx, counters: q.counters } : null,
+        };
+      }),
+      msi: this.#msi?.state() ?? null,
+    };
+  }
+
+  // ---- register access ----
+
+  #register(offset: number, width: number): RegisterName | null {
+    if (width !== 4 || (offset & 3) !== 0) {
+      this.counters.errors.badWidth++;
+      return null;
+    }
+    const name = REG_BY_WORD[offset >>> 2];
+    if (name === undefined) {
+      this.counters.errors.badOffset++;
+      return null;
+    }
+    if (this.#msi === null && MSI_REGS.has(name)) {
+      this.counters.errors.noMsi++;
+      return null;
+    }
+    return name;
+  }
+
+  #readRegister(name: RegisterName): number {
+    switch (name) {
+      case "MagicValue": return MMIO_MAGIC;
+      case "Version": return MMIO_VERSION;
+      case "DeviceID": return this.#device.deviceId;
+      case "VendorID": return MMIO_VENDOR_ID;
+      case "DeviceFeatures":
+        return this.#deviceFeaturesSel > 1 ? 0 : Number((this.offeredFeatures >> BigInt(32 * this.#deviceFeaturesSel)) & 0xffffffffn);
+      case "QueueNumMax": return this.#device.queueMaxSizes[this.#queueSel] ?? 0;
+      case "QueueReady": return this.#queueCfg[this.#queueSel]?.ready ? 1 : 0;
+      case "InterruptStatus": return this.#interruptStatus;
+      case "Status": return this.#status;
+      case "ConfigGeneration": return this.#configGeneration;
+      // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
+      case "SHMLenLow": case "SHMLenHigh": case "SHMBaseLow": case "SHMBaseHigh": return 0xffffffff;
+      case "MsiVecNum": return this.#msi?.vectorCount ?? 0;
+      case "MsiState": return this.#msi?.stateRegister ?? 0;
+      default: return 0;
+    }
+  }
+
+  #writeRegister(name: RegisterName, value: number): void {
+    switch (name) {
+      case "DeviceFeaturesSel": this.#deviceFeaturesSel = value; return;
+      case "DriverFeaturesSel": this.#driverFeaturesSel = value; return;
+      case "DriverFeatures": return this.#writeDriverFeatures(value);
+      case "QueueSel": this.#queueSel = value; return;
+      case "QueueNum": return this.#writeQueueNum(value);
+      case "QueueReady": return this.#writeQueueReady(value);
+      case "QueueDescLow": case "QueueDescHigh": case "QueueDriverLow": case "QueueDriverHigh":
+      case "QueueDeviceLow": case "QueueDeviceHigh":
+        return this.#writeQueueAddr(name, value);
+      case "QueueNotify": return this.#notify(value);
+      case "InterruptACK": return this.#ack(value);
+      case "Status": return this.#writeStatus(value);
+      case "SHMSel": return;
+      case "MsiCmd": return this.#msiCommand(value);
+      case "MsiVecSel": this.#msi?.selectVector(value); return;
+      case "MsiAddrLow": this.#msi?.stageAddrLow(value); return;
+      case "MsiAddrHigh": this.#msi?.stageAddrHigh(value); return;
+      case "MsiData": this.#msi?.stageData(value); return;
+      default: return;
+    }
+  }
+
+  #readConfig(off: number, width: number): number {
+    if (!this.#configAccessOk(off, width)) return 0;
+    this.counters.reads.Config++;
+    try {
+      const v = this.#device.readConfig(off, width as 1 | 2 | 4);
+      return width === 4 ? v >>> 0 : v & ((1 << (8 * width)) - 1);
+    } catch {
+      this.counters.deviceThrew++;
+      return 0;
+    }
+  }
+
+  #writeConfig(off: number, width: number, value: number): void {
+    if (!this.#configAccessOk(off, width)) return;
+    this.counters.writes.Config++;
+    try {
+      this.#device.writeConfig(off, width as 1 | 2 | 4, width === 4 ? value >>> 0 : value & ((1 << (8 * width)) - 1));
+    } catch {
+      this.counters.deviceThrew++;
+    }
+  }
+
+  #configAccessOk(off: number, width: number): boolean {
+    const ok = (width === 1 || width === 2 || width === 4) && off % width === 0 && off + width <= this.#device.configSize;
+    if (!ok) this.counters.errors.badConfigAccess++;
+    return ok;
+  }
+
+  // ---- features and status ----
+
+  #driverFeatureBits(): bigint {
+    return (BigInt(this.#driverFeatures[1]!) << 32n) | BigInt(this.#driverFeatures[0]!);
+  }
+
+  #writeDriverFeatures(value: number): void {
+    const s = this.#status;
+    if ((s & STATUS.DRIVER) === 0 || (s & STATUS.FEATURES_OK) !== 0) {
+      this.counters.errors.featuresLocked++;
+      return;
+    }
+    if (this.#driverFeaturesSel > 1) {
+      // Words beyond 1 hold nothing we offer; only a non-zero value is a claim we refuse.
+      if (value !== 0) this.counters.errors.badFeatureSel++;
+      return;
+    }
+    this.#driverFeatures[this.#driverFeaturesSel] = value;
+  }
+
+  #featuresAcceptable(): boolean {
+    const f = this.#driverFeatureBits();
+    return (f & ~this.offeredFeatures) === 0n && (f & FEATURE.VERSION_1) !== 0n;
+  }
+
+  #writeStatus(value: number): void {
+    if (value === 0) {
+      this.#reset();
+      return;
+    }
+    const cur = this.#status & DRIVER_STATUS_BITS;
+    // The driver writes back what it read, DEVICE_NEEDS_RESET included: that bit is ignored.
+    let next = value & ~STATUS.DEVICE_NEEDS_RESET;
+    const ordered =
+      (!(next & STATUS.DRIVER) || next & STATUS.ACKNOWLEDGE) &&
+      (!(next & STATUS.FEATURES_OK) || next & STATUS.DRIVER) &&
+      (!(next & STATUS.DRIVER_OK) || next & STATUS.FEATURES_OK);
+    if ((next & ~DRIVER_STATUS_BITS) !== 0 || (next & cur) !== cur || !ordered) {
+      this.counters.errors.badStatus++;
+      return;
+    }
+    const added = next & ~cur;
+    if (added & STATUS.FEATURES_OK && !this.#featuresAcceptable()) {
+      // FEATURES_OK does not stick; the driver reads it back clear and gives up.
+      this.counters.errors.featuresRejected++;
+      next &= ~(STATUS.FEATURES_OK | STATUS.DRIVER_OK);
+    }
+    this.#status = next | (this.#status & STATUS.DEVICE_NEEDS_RESET);
+    if (next & added & STATUS.DRIVER_OK) this.#activate();
+  }
+
+  #activate(): void {
+    const features = this.#driverFeatureBits();
+    const epoch = this.#epoch;
+    const interrupts: Interrupts = {
+      queue: (index) => {
+        if (epoch === this.#epoch && this.#queues[index]) this.#event(index);
+      },
+      config: () => {
+        if (epoch !== this.#epoch) return;
+        this.#configGeneration = (this.#configGeneration + 1) >>> 0;
+        this.#event(-1);
+      },
+    };
+    const live: SplitQueue[] = [];
+    this.#queueCfg.forEach((c, index) => {
+      if (!c.ready) return;
+      const q = new SplitQueue({
+        index, size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device),
+        memory: this.#memory,
+        eventIdx: (features & FEATURE.EVENT_IDX) !== 0n,
+        indirect: (features & FEATURE.INDIRECT_DESC) !== 0n,
+        interrupt: () => interrupts.queue(index),
+        onBroken: (reason) => {
+          if (epoch !== this.#epoch) return;
+          this.counters.errors.queueBroken++;
+          this.#needsReset(reason);
+        },
+      });
+      this.#queues[index] = q;
+      live.push(q);
+    });
+    const ctx: ActivationContext = { memory: this.#memory, features, queues: live, interrupts };
+    let error: string | null;
+    try {
+      error = this.#device.activate(ctx);
+    } catch (e) {
+      this.counters.deviceThrew++;
+      error = `activate threw: ${String(e)}`;
+    }
+    if (error === null) {
+      this.#active = true;
+      return;
+    }
+    this.counters.errors.activateFailed++;
+    this.#needsReset(`activate: ${error}`);
+  }
+
+  /** The device cannot go on: tell the driver (DEVICE_NEEDS_RESET and a config interrupt). */
+  #needsReset(reason: string): void {
+    this.#lastError = reason;
+    if (this.#status & STATUS.DEVICE_NEEDS_RESET) return;
+    this.#status |= STATUS.DEVICE_NEEDS_RESET;
+    this.#event(-1);
+  }
+
+  #reset(): void {
+    this.#epoch++;
+    for (const q of this.#queues) q?.close();
+    this.#queues.fill(null);
+    this.#active = false;
+    try {
+      this.#device.reset();
+    } catch {
+      this.counters.deviceThrew++;
+    }
+    this.#status = 0;
+    this.#deviceFeaturesSel = 0;
+    this.#driverFeaturesSel = 0;
+    this.#driverFeatures.fill(0);
+    this.#queueSel = 0;
+    this.#queueCfg.forEach((_, i) => (this.#queueCfg[i] = this.#freshQueueConfig(this.#device.queueMaxSizes[i]!)));
+    this.#pendingNotify.fill(0);
+    this.#notifyScheduled = false;
+    this.#interruptStatus = 0;
+    if (this.#lineHigh) {
+      this.#lineHigh = false;
+      this.#line.lower();
+    }
+    this.#msi?.reset();
+  }
+
+  // ---- queues ----
+
+  #freshQueueConfig(max: number): QueueConfig {
+    return { num: max, ready: false, desc: [0, 0], driver: [0, 0], device: [0, 0] };
+  }
+
+  /** The selected queue's config if its registers may be written now, else null (counted). */
+  #writableQueue(): QueueConfig | null {
+    const c = this.#queueCfg[this.#queueSel];
+    if (c === undefined) {
+      this.counters.errors.badQueueSel++;
+      return null;
+    }
+    const s = this.#status;
+    if ((s & STATUS.FEATURES_OK) === 0 || (s & STATUS.DRIVER_OK) !== 0) {
+      this.counters.errors.queueLocked++;
+      return null;
+    }
+    return c;
+  }
+
+  #writeQueueNum(value: number): void {
+    const c = this.#writableQueue();
+    if (c === null) return;
+    if (c.ready) {
+      this.counters.errors.queueLocked++;
+      return;
+    }
+    const max = this.#device.queueMaxSizes[this.#queueSel]!;
+    if (value === 0 || value > max || (value & (value - 1)) !== 0) {
+      this.counters.errors.badQueueNum++;
+      return;
+    }
+    c.num = value;
+  }
+
+  #writeQueueAddr(name: RegisterName, value: number): void {
+    const c = this.#writableQueue();
+    if (c === null) return;
+    if (c.ready) {
+      this.counters.errors.queueLocked++;
+      return;
+    }
+    const pair = name.startsWith("QueueDesc") ? c.desc : name.startsWith("QueueDriver") ? c.driver : c.device;
+    pair[name.endsWith("Low") ? 0 : 1] = value;
+  }
+
+  #writeQueueReady(value: number): void {
+    // Linux writes 0 to an idle queue while tearing down after a reset: harmless, not an error.
+    if (value === 0 && !this.#queueCfg[this.#queueSel]?.ready) return;
+    const c = this.#writableQueue();
+    if (c === null) return;
+    if (value === 0) {
+      c.ready = false;
+      return;
+    }
+    const why = checkLayout(
+      { size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device) },
+      this.#device.queueMaxSizes[this.#queueSel]!,
+      this.#memory.size,
+    );
+    if (why !== null) {
+      this.counters.errors[why]++;
+      return;
+    }
+    c.ready = true;
+  }
+
+  #notify(value: number): void {
+    if (!this.#active || value >= this.#queueCount || this.#queues[value] == null) {
+      this.counters.errors.badNotify++;
+      return;
+    }
+    this.counters.notifies++;
+    this.#pendingNotify[value] = 1;
+    if (this.#notifyScheduled) return;
+    this.#notifyScheduled = true;
+    const epoch = this.#epoch;
+    this.#schedule(() => this.#runNotifies(epoch));
+  }
+
+  #runNotifies(epoch: number): void {
+    if (epoch !== this.#epoch) return;
+    this.#notifyScheduled = false;
+    for (let i = 0; i < this.#queueCount; i++) {
+      if (!this.#pendingNotify[i]) continue;
+      this.#pendingNotify[i] = 0;
+      try {
+        this.#device.notify(i);
+      } catch {
+        this.counters.deviceThrew++;
+      }
+      if (epoch !== this.#epoch) return; // the device's work led to a reset
+    }
+  }
+
+  // ---- interrupts ----
+
+  #msiOn(): boolean {
+    return this.#msi !== null && this.#msi.enabled;
+  }
+
+  /** An event for queue `index`, or the config event when index is -1. */
+  #event(index: number): void {
+    if (this.#inAccess) {
+      // Never interrupt the guest inside its own register access: deliver right after it.
+      const epoch = this.#epoch;
+      this.#schedule(() => {
+        if (epoch === this.#epoch) this.#deliver(index);
+      });
+      return;
+    }
+    this.#deliver(index);
+  }
+
+  #deliver(index: number): void {
+    if (index < 0) this.counters.interrupts.config++;
+    else this.counters.interrupts.usedBuffer++;
+    if (this.#msiOn()) {
+      this.counters.interrupts.msi++;
+      if (index < 0) this.#msi!.signalConfig();
+      else this.#msi!.signalQueue(index);
+      return;
+    }
+    this.#interruptStatus |= index < 0 ? INTERRUPT.CONFIG_CHANGE : INTERRUPT.USED_BUFFER;
+    this.#raiseLine();
+  }
+
+  #raiseLine(): void {
+    if (this.#lineHigh || this.#interruptStatus === 0 || this.#msiOn()) return;
+    this.#lineHigh = true;
+    this.counters.interrupts.lineRaised++;
+    this.#line.raise();
+  }
+
+  #lowerLine(): void {
+    if (!this.#lineHigh) return;
+    this.#lineHigh = false;
+    this.#line.lower();
+  }
+
+  #ack(value: number): void {
+    if (this.#msiOn()) {
+      this.counters.errors.ackWhileMsi++;
+      return;
+    }
+    this.#interruptStatus &= ~value;
+    // The line is edge-triggered: what is left after the ACK needs a fresh edge, or it is lost.
+    this.#lowerLine();
+    if (this.#interruptStatus !== 0) {
+      const epoch = this.#epoch;
+      this.#schedule(() => {
+        if (epoch === this.#epoch) this.#raiseLine();
+      });
+    }
+  }
+
+  #msiCommand(cmd: number): void {
+    const msi = this.#msi!;
+    if (cmd === MSI_CMD.ENABLE) {
+      const negotiated = this.#status & STATUS.FEATURES_OK && this.#driverFeatureBits() & FEATURE.MMIO_MSI;
+      if (!negotiated) {
+        this.counters.errors.msiWithoutFeature++;
+        return;
+      }
+      msi.command(cmd, this.#queueSel);
+      // From now on InterruptStatus stays 0 and the line stays low.
+      this.#interruptStatus = 0;
+      this.#lowerLine();
+      return;
+    }
+    const left = msi.command(cmd, this.#queueSel);
+    if (left === null) return;
+    // DISABLE with messages still held by masks: they leave on the line instead of being lost.
+    if (left.used) this.#interruptStatus |= INTERRUPT.USED_BUFFER;
+    if (left.config) this.#interruptStatus |= INTERRUPT.CONFIG_CHANGE;
+    if (this.#interruptStatus !== 0) {
+      const epoch = this.#epoch;
+      this.#schedule(() => {
+        if (epoch === this.#epoch) this.#raiseLine();
+      });
+    }
+  }
+}
