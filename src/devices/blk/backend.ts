@@ -24,9 +24,9 @@ export interface BlockBackend {
   writeZeroes(offset: number, length: number): MaybePromise;
 }
 
-/** True when a backend call went asynchronous. */
-export function isPromise(value: MaybePromise): value is Promise<void> {
-  return value !== undefined && typeof (value as Promise<void>).then === "function";
+/** True when a backend call (or any maybe-async step) went asynchronous. */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Throws unless [offset, offset + length) lies inside a disk of `size` bytes. For our own bugs. */
