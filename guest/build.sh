@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Build the guest image (kernel, initramfs, BIOS, default disk) from Debian packages.
+#
+#   bash guest/build.sh [OUT_DIR]          OUT_DIR defaults to public/guest
+#
+# Environment:
+#   GUEST_WORK_DIR     scratch directory (default /tmp/guest-build). The unpacked kernel
+#                      tree is reused when its inputs (source version, patches, config
+#                      fragment) are unchanged; delete the directory for a clean build.
+#   GUEST_JOBS         parallel make jobs (default: nproc)
+#   BUSYBOX_DEB        use this busybox-static i386 .deb instead of `apt-get download`
+#   SOURCE_DATE_EPOCH  fixed time stamp for every output (default below; changing it
+#                      changes the outputs)
+#   bash guest/build.sh --list-inputs      print "sha256  path" of every input file
+#
+# Needs the packages from guest/install-deps.sh. Outputs are byte-for-byte reproducible
+# for the same inputs and the same Debian package versions (see guest/check.sh).
+set -euo pipefail
+
+umask 022
+export LC_ALL=C TZ=UTC
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd -- "$SCRIPT_DIR/.." && pwd)
+GUEST=$REPO/guest
+
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600} # 2026-01-01 00:00:00 UTC
+KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
+KERNEL_PKG=linux-source-6.12
+KMAKE=(make ARCH=i386 CROSS_COMPILE=i686-linux-gnu-)
+DISK_SIZE=8M
+DISK_UUID=6b8b4567-3c3a-4a4e-9c1e-0f1e2d3c4b5a   # fixed: reproducible image
+DISK_HASH_SEED=1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9
+DISK_LABEL=guestdisk
+
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+log() { printf '[%4ss] %s\n' "$((SECONDS - START))" "$*"; }
+START=$SECONDS
+
+# Every file whose content goes into the outputs, relative to the repository, sorted.
+list_input_files() {
+	(
+		cd "$REPO"
+		printf '%s\n' guest/build.sh guest/kernel.config guest/mke2fs.conf
+		find guest/patches -maxdepth 1 -type f -name '*.patch' 2>/dev/null
+		find guest/initramfs guest/disk -type f 2>/dev/null
+	) | sort
+}
+
+if [[ ${1:-} == --list-inputs ]]; then
+	cd "$REPO"
+	list_input_files | while read -r f; do sha256sum -- "$f"; done
+	exit 0
+fi
+
+OUT=${1:-$REPO/public/guest}
+WORK=${GUEST_WORK_DIR:-/tmp/guest-build}
+JOBS=${GUEST_JOBS:-$(nproc)}
+mkdir -p "$OUT" "$WORK"
+OUT=$(cd -- "$OUT" && pwd)
+WORK=$(cd -- "$WORK" && pwd)
+case "$WORK/" in "$REPO"/*) die "GUEST_WORK_DIR must be outside the repository (the kernel's version script looks for git)";; esac
+
+# ---------------------------------------------------------------- prerequisites
+for tool in i686-linux-gnu-gcc i686-linux-gnu-ld make flex bison bc cpio gzip xz mke2fs dpkg-query dpkg-deb apt-get sha256sum; do
+	command -v "$tool" >/dev/null || die "'$tool' not found: run 'sudo bash guest/install-deps.sh'"
+done
+[[ -f $KERNEL_TARBALL ]] || die "$KERNEL_TARBALL missing: run 'sudo bash guest/install-deps.sh'"
+for f in /usr/share/seabios/bios.bin /usr/share/seabios/vgabios-stdvga.bin /usr/share/doc/seabios/copyright; do
+	[[ -f $f ]] || die "$f missing (package seabios): run 'sudo bash guest/install-deps.sh'"
+done
+
+pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || die "package $1 is not installed"; }
+pkg_source() { dpkg-query -W -f='${source:Package} ${source:Version}' "$1"; }
+# The real cross compiler package (gcc-i686-linux-gnu only depends on gcc-NN-i686-linux-gnu).
+GCC_PKG=$(dpkg -S "$(readlink -f "$(command -v i686-linux-gnu-gcc)")" | cut -d: -f1)
+
+# ---------------------------------------------------------------- busybox (i386, static)
+log "busybox: fetching busybox-static:i386"
+rm -rf "$WORK/busybox"
+mkdir -p "$WORK/busybox/deb"
+if [[ -n ${BUSYBOX_DEB:-} ]]; then
+	cp -- "$BUSYBOX_DEB" "$WORK/busybox/deb/"
+else
+	dpkg --print-foreign-architectures | grep -qx i386 ||
+		die "i386 is not a dpkg architecture here: run 'sudo bash guest/install-deps.sh'"
+	(cd "$WORK/busybox/deb" && apt-get download -q busybox-static:i386 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+fi
+BB_DEB=$(find "$WORK/busybox/deb" -name '*.deb' | head -n1)
+[[ -n $BB_DEB ]] || die "could not download busybox-static:i386"
+[[ $(dpkg-deb -f "$BB_DEB" Package) == busybox-static && $(dpkg-deb -f "$BB_DEB" Architecture) == i386 ]] ||
+	die "$BB_DEB is not busybox-static for i386"
+BB_VERSION=$(dpkg-deb -f "$BB_DEB" Version)
+BB_SOURCE=$(dpkg-deb -f "$BB_DEB" Source) # "busybox (1:1.35.0-4+deb12u1)"
+dpkg-deb -x "$BB_DEB" "$WORK/busybox/x"
+BB_BIN=$WORK/busybox/x/bin/busybox
+[[ -x $BB_BIN ]] || die "no bin/busybox in $BB_DEB"
+log "busybox: $BB_VERSION"
+
+# ---------------------------------------------------------------- kernel
+KSRC=$WORK/linux-source-6.12
+KVERSION_PKG=$(pkg_version "$KERNEL_PKG")
+# Everything the kernel tree depends on; when it matches the stamp the tree is reused.
+KSTAMP=$(
+	{
+		echo "$KERNEL_PKG $KVERSION_PKG $GCC_PKG $(pkg_version "$GCC_PKG") $SOURCE_DATE_EPOCH ${KMAKE[*]}"
+		sha256sum "$GUEST/kernel.config"
+		find "$GUEST/patches" -maxdepth 1 -type f -name '*.patch' | sort | xargs -r sha256sum
+	} | sed "s|$GUEST/||" | sha256sum | cut -d' ' -f1
+)
+export KBUILD_BUILD_TIMESTAMP
+KBUILD_BUILD_TIMESTAMP=$(date -u -d "@$SOURCE_DATE_EPOCH")
+export KBUILD_BUILD_USER=guest KBUILD_BUILD_HOST=v86 KBUILD_BUILD_VERSION=1
+
+if [[ -f $KSRC/.guest-stamp && $(cat "$KSRC/.guest-stamp") == "$KSTAMP" && -f $KSRC/arch/x86/boot/bzImage ]]; then
+	log "kernel: inputs unchanged, reusing $KSRC"
+else
+	log "kernel: unpacking $KERNEL_TARBALL"
+	rm -rf "$KSRC"
+	tar -xJf "$KERNEL_TARBALL" -C "$WORK"
+	[[ -f $KSRC/Makefile ]] || die "unexpected layout in $KERNEL_TARBALL"
+
+	shopt -s nullglob
+	patches=("$GUEST"/patches/*.patch)
+	shopt -u nullglob
+	for p in "${patches[@]}"; do
+		log "kernel: applying ${p#"$REPO"/}"
+		patch -d "$KSRC" -p1 --batch --forward --no-backup-if-mismatch -s <"$p" ||
+			die "patch ${p#"$REPO"/} does not apply"
+	done
+	[[ ${#patches[@]} -gt 0 ]] || log "kernel: no patches in guest/patches"
+
+	log "kernel: tinyconfig + guest/kernel.config"
+	(
+		cd "$KSRC"
+		"${KMAKE[@]}" -s tinyconfig >/dev/null
+		ARCH=i386 CROSS_COMPILE=i686-linux-gnu- scripts/kconfig/merge_config.sh -m .config "$GUEST/kernel.config" >"$WORK/merge_config.log"
+		"${KMAKE[@]}" -s olddefconfig >/dev/null
+	)
+
+	# Every option of the fragment must be in the final .config exactly as asked.
+	bad=0
+	while IFS= read -r line; do
+		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+			grep -qxF -- "$line" "$KSRC/.config" || {
+				echo "  $line  but .config has: $(grep -E "^(# )?${BASH_REMATCH[1]}[= ]" "$KSRC/.config" || echo 'nothing (unknown symbol or unmet dependency)')" >&2
+				bad=1
+			}
+		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			if grep -qE "^${BASH_REMATCH[1]}=" "$KSRC/.config"; then
+				echo "  $line  but .config has: $(grep -E "^${BASH_REMATCH[1]}=" "$KSRC/.config")" >&2
+				bad=1
+			fi
+		fi
+	done <"$GUEST/kernel.config"
+	[[ $bad == 0 ]] || die "guest/kernel.config options above did not end up in the kernel .config as asked"
+	log "kernel: all $(grep -cE '^(CONFIG_|# CONFIG_.* is not set)' "$GUEST/kernel.config") options of guest/kernel.config verified"
+
+	log "kernel: make -j$JOBS bzImage (log: $WORK/kernel-build.log)"
+	if ! (cd "$KSRC" && "${KMAKE[@]}" -j"$JOBS" bzImage) >"$WORK/kernel-build.log" 2>&1; then
+		tail -n 40 "$WORK/kernel-build.log" >&2
+		die "kernel build failed (full log: $WORK/kernel-build.log)"
+	fi
+	echo "$KSTAMP" >"$KSRC/.guest-stamp"
+fi
+KRELEASE=$(cat "$KSRC/include/config/kernel.release")
+KBANNER=$(
+	cd "$KSRC/include/generated"
+	uts=$(sed -n 's/^#define[[:space:]]*UTS_VERSION[[:space:]]*"\(.*\)"$/\1/p' utsversion.h)
+	by=$(sed -n 's/^#define[[:space:]]*LINUX_COMPILE_BY[[:space:]]*"\(.*\)"$/\1/p' compile.h)
+	host=$(sed -n 's/^#define[[:space:]]*LINUX_COMPILE_HOST[[:space:]]*"\(.*\)"$/\1/p' compile.h)
+	cc=$(sed -n 's/^#define[[:space:]]*LINUX_COMPILER[[:space:]]*"\(.*\)"$/\1/p' compile.h)
+	echo "Linux version $KRELEASE ($by@$host) ($cc) $uts"
+)
+log "kernel: $KBANNER"
+
+# ---------------------------------------------------------------- initramfs
+log "initramfs: assembling"
+ROOT=$WORK/rootfs
+rm -rf "$ROOT"
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,etc}
+install -m 0755 "$BB_BIN" "$ROOT/bin/busybox"
+# guest/initramfs/ is an overlay over the root: /init and anything else placed there.
+(cd "$GUEST/initramfs" && find . -type f | sort) | while read -r f; do
+	mkdir -p "$ROOT/$(dirname "$f")"
+	if [[ -x $GUEST/initramfs/$f ]]; then mode=0755; else mode=0644; fi
+	install -m "$mode" "$GUEST/initramfs/$f" "$ROOT/$f"
+done
+[[ -x $ROOT/init ]] || die "guest/initramfs/init missing or not executable"
+find "$ROOT" -type d -exec chmod 0755 {} +
+chmod 1777 "$ROOT/tmp"
+chmod 0700 "$ROOT/root"
+find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+(cd "$ROOT" && find . -mindepth 1 | sort | cpio --quiet --reproducible -o -H newc -R 0:0) |
+	gzip -n -9 >"$WORK/initrd.img"
+
+# ---------------------------------------------------------------- default disk (ext2)
+log "disk: ext2 $DISK_SIZE from guest/disk/"
+DSTAGE=$WORK/disk
+rm -rf "$DSTAGE"
+mkdir -p "$DSTAGE"
+(cd "$GUEST/disk" && find . -type f | sort) | while read -r f; do
+	mkdir -p "$DSTAGE/$(dirname "$f")"
+	install -m 0644 "$GUEST/disk/$f" "$DSTAGE/$f"
+done
+find "$DSTAGE" -type d -exec chmod 0755 {} +
+find "$DSTAGE" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+rm -f "$WORK/disk.img"
+MKE2FS_CONFIG=$GUEST/mke2fs.conf E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH \
+	mke2fs -q -F -t ext2 -L "$DISK_LABEL" -U "$DISK_UUID" -m 0 \
+	-E "root_owner=0:0,hash_seed=$DISK_HASH_SEED" -d "$DSTAGE" "$WORK/disk.img" "$DISK_SIZE" >"$WORK/mke2fs.log" 2>&1 ||
+	{ cat "$WORK/mke2fs.log" >&2; die "mke2fs failed"; }
+
+# ---------------------------------------------------------------- outputs
+log "outputs: $OUT"
+rm -rf "$OUT/LICENSES"
+mkdir -p "$OUT/LICENSES"
+install -m 0644 "$KSRC/arch/x86/boot/bzImage" "$OUT/bzImage"
+install -m 0644 "$WORK/initrd.img" "$OUT/initrd.img"
+install -m 0644 /usr/share/seabios/bios.bin "$OUT/bios.bin"
+install -m 0644 /usr/share/seabios/vgabios-stdvga.bin "$OUT/vgabios.bin"
+install -m 0644 "$WORK/disk.img" "$OUT/disk.img"
+
+install -m 0644 "$KSRC/COPYING" "$OUT/LICENSES/linux-COPYING"
+install -m 0644 "$KSRC/LICENSES/preferred/GPL-2.0" "$OUT/LICENSES/linux-GPL-2.0"
+install -m 0644 "$KSRC/LICENSES/exceptions/Linux-syscall-note" "$OUT/LICENSES/linux-Linux-syscall-note"
+install -m 0644 "$WORK/busybox/x/usr/share/doc/busybox-static/copyright" "$OUT/LICENSES/busybox-copyright"
+install -m 0644 /usr/share/doc/seabios/copyright "$OUT/LICENSES/seabios-copyright"
+# Texts the Debian copyright files point to.
+for l in GPL-2 LGPL-2 LGPL-3; do
+	[[ -f /usr/share/common-licenses/$l ]] || die "/usr/share/common-licenses/$l missing (package base-files)"
+	install -m 0644 "/usr/share/common-licenses/$l" "$OUT/LICENSES/$l"
+done
+
+KSOURCE=$(pkg_source "$KERNEL_PKG")
+SB_SOURCE=$(pkg_source seabios)
+BB_SRC_NAME=${BB_SOURCE%% *}
+BB_SRC_VERSION=$(sed -n 's/^[^ ]* (\(.*\))$/\1/p' <<<"$BB_SOURCE")
+[[ -n $BB_SRC_VERSION ]] || BB_SRC_VERSION=$BB_VERSION
+snapshot() { echo "https://snapshot.debian.org/package/$1/$(sed 's/:/%3A/g; s/+/%2B/g' <<<"$2")/"; }
+
+cat >"$OUT/SOURCES.md" <<EOF
+# Where the guest binaries come from
+
+Generated by guest/build.sh; do not edit. Every binary here is built from, or copied
+out of, Debian packages. The build is reproducible: see guest/README.md and
+manifest.json (sha256 of every input and output).
+
+| File | What | Debian source package | License (text in LICENSES/) |
+|------|------|-----------------------|-----------------------------|
+| bzImage | Linux $KRELEASE for i386, built from the binary package $KERNEL_PKG $KVERSION_PKG with our config fragment guest/kernel.config and the patches in guest/patches | ${KSOURCE% *} ${KSOURCE#* } | GPL-2.0 WITH Linux-syscall-note (linux-COPYING, linux-GPL-2.0, linux-Linux-syscall-note) |
+| initrd.img | gzip'd cpio: /bin/busybox from busybox-static:i386 $BB_VERSION, /init from guest/initramfs | $BB_SRC_NAME $BB_SRC_VERSION | GPL-2.0 (busybox-copyright, GPL-2) |
+| bios.bin | /usr/share/seabios/bios.bin, unchanged | ${SB_SOURCE% *} ${SB_SOURCE#* } | LGPL-3.0 (seabios-copyright, LGPL-3, LGPL-2) |
+| vgabios.bin | /usr/share/seabios/vgabios-stdvga.bin, unchanged | ${SB_SOURCE% *} ${SB_SOURCE#* } | LGPL-3.0 (seabios-copyright, LGPL-3, LGPL-2) |
+| disk.img | ext2 image of guest/disk/ made with mke2fs (e2fsprogs $(pkg_version e2fsprogs)); holds only our files | - | same as the repository |
+
+Corresponding source:
+- Linux: the Debian source package ${KSOURCE% *} ${KSOURCE#* }, $(snapshot "${KSOURCE% *}" "${KSOURCE#* }"),
+  plus the patches in guest/patches/ of this repository (GPL-2.0) and the configuration
+  guest/kernel.config applied on top of \`make tinyconfig\`.
+- BusyBox: the Debian source package $BB_SRC_NAME $BB_SRC_VERSION, $(snapshot "$BB_SRC_NAME" "$BB_SRC_VERSION")
+- SeaBIOS: the Debian source package ${SB_SOURCE% *} ${SB_SOURCE#* }, $(snapshot "${SB_SOURCE% *}" "${SB_SOURCE#* }")
+EOF
+
+# ---------------------------------------------------------------- manifest
+json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+{
+	echo '{'
+	echo '  "schema": 1,'
+	echo "  \"kernelRelease\": $(json_str "$KRELEASE"),"
+	echo "  \"kernelVersion\": $(json_str "$KBANNER"),"
+	echo "  \"sourceDateEpoch\": $SOURCE_DATE_EPOCH,"
+	echo '  "packages": ['
+	{
+		for p in "$KERNEL_PKG" gcc-i686-linux-gnu "$GCC_PKG" binutils-i686-linux-gnu seabios e2fsprogs cpio gzip xz-utils; do
+			echo "    {\"name\": $(json_str "$p"), \"version\": $(json_str "$(pkg_version "$p")")}"
+		done
+		echo "    {\"name\": \"busybox-static:i386\", \"version\": $(json_str "$BB_VERSION")}"
+	} | sed '$!s/$/,/'
+	echo '  ],'
+	echo '  "inputs": ['
+	(cd "$REPO" && list_input_files | while read -r f; do
+		echo "    {\"path\": $(json_str "$f"), \"sha256\": \"$(sha256sum -- "$f" | cut -d' ' -f1)\"}"
+	done) | sed '$!s/$/,/'
+	echo '  ],'
+	echo '  "outputs": ['
+	(cd "$OUT" && find . -type f ! -name manifest.json | sed 's|^\./||' | sort | while read -r f; do
+		echo "    {\"name\": $(json_str "$f"), \"size\": $(stat -c %s -- "$f"), \"sha256\": \"$(sha256sum -- "$f" | cut -d' ' -f1)\"}"
+	done) | sed '$!s/$/,/'
+	echo '  ]'
+	echo '}'
+} >"$OUT/manifest.json"
+
+log "done"
+(cd "$OUT" && for f in bzImage initrd.img bios.bin vgabios.bin disk.img; do printf '  %-12s %9s bytes\n' "$f" "$(stat -c %s "$f")"; done)
