@@ -46,7 +46,7 @@ async function main(): Promise<void> {
         help: { type: "boolean", short: "h" },
         ...DEVICE_OPTIONS,
       },
-    });
+    } as const);
   } catch (error) {
     fail(`${(error as Error).message}\n${USAGE}`);
   }

@@ -4,7 +4,7 @@
 
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import { MmioTransport, type MsiOptions } from "../virtio/mmio-transport.ts";
+import { MmioTransport } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
 import { IrqLine } from "./irq-line.ts";
 import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
@@ -34,9 +34,16 @@ export interface MachineOptions {
   cmdline: string;
   devices: readonly VirtioDevice[];
   /** MSI for every device (the transport offers VIRTIO_F_MMIO_MSI), or false for the line only. */
-  msi: MsiOptions | false;
+  msi: MachineMsiOptions | false;
   /** Extra v86 options (for example net_device). */
   v86Options?: Record<string, unknown>;
+}
+
+export interface MachineMsiOptions {
+  /** Ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
+  sharing?: boolean;
+  /** Vectors per device. Default: one per queue plus one for config changes. */
+  vectors?: number;
 }
 
 export interface AttachedDevice {
@@ -103,8 +110,7 @@ export class Machine {
       () => cpu.handle_irqs(),
     );
     this.msiRouter = new MsiRouter(this.apic, (poke) => this.tasks.schedule(poke));
-    this.memory = new RamMemory({
-      ram: () => cpu.mem8,
+    this.memory = new RamMemory(() => cpu.mem8, {
       onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
       busWrite: (addr, value) => this.msiRouter.write(addr, value),
     });
@@ -113,7 +119,11 @@ export class Machine {
     this.devices = options.devices.map((device, slot) => {
       const irq = DEVICE_IRQS[slot]!;
       const line = new IrqLine(cpu, irq, () => this.mmio.inGuestAccess, schedule);
-      const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi: options.msi });
+      const msi = options.msi && {
+        vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
+        sharing: options.msi.sharing ?? false,
+      };
+      const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi });
       const address = this.mmio.attach(slot, transport);
       return { device, transport, line, address, irq };
     });

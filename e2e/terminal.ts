@@ -1,0 +1,35 @@
+// Reading and typing into the page's xterm.js terminal the way a person does: by its rows.
+import { expect, type Page } from "@playwright/test";
+
+/** The terminal's visible rows, trimmed (xterm pads rows with spaces and no-break spaces). */
+export async function terminalLines(page: Page): Promise<string[]> {
+  return page.locator(".xterm-rows > div").evaluateAll((rows) =>
+    rows.map((r) => (r.textContent ?? "").replace(/[\s\u00a0]+$/u, "")),
+  );
+}
+
+export async function waitForPrompt(page: Page, timeout = 60_000): Promise<void> {
+  await expect
+    .poll(async () => (await terminalLines(page)).some((l) => l.startsWith("~ #")), { timeout, intervals: [250] })
+    .toBe(true);
+}
+
+/** Types a command, waits for `expected` to show in the rows below it, returns those rows. */
+export async function run(page: Page, command: string, expected: RegExp, timeout = 30_000): Promise<string[]> {
+  await page.locator(".xterm-helper-textarea").focus();
+  await page.keyboard.type(command);
+  await page.keyboard.press("Enter");
+  let after: string[] = [];
+  await expect
+    .poll(
+      async () => {
+        const lines = await terminalLines(page);
+        const at = lines.findLastIndex((l) => l.includes(command));
+        after = at >= 0 ? lines.slice(at + 1) : [];
+        return after.some((l) => expected.test(l));
+      },
+      { timeout, intervals: [250] },
+    )
+    .toBe(true);
+  return after;
+}

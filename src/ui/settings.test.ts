@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS, kernelCmdline, parseSettings, settingsQuery } from "./settings.ts";
+
+describe("page settings", () => {
+  it("defaults to the committed guest with MSI on", () => {
+    const { settings, warnings } = parseSettings("");
+    expect(settings).toEqual(DEFAULT_SETTINGS);
+    expect(warnings).toEqual([]);
+    expect(kernelCmdline(settings)).toBe("console=ttyS0");
+  });
+
+  it("reads every parameter", () => {
+    const { settings } = parseSettings(
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0",
+    );
+    expect(settings).toEqual({
+      kernel: "k.bin",
+      initrd: "i.gz",
+      disk: null,
+      diskReadOnly: true,
+      persist: true,
+      append: "quiet loglevel=3",
+      memoryMB: 256,
+      msi: false,
+    });
+    expect(kernelCmdline(settings)).toBe("console=ttyS0 virtio_mmio.msi=0 quiet loglevel=3");
+  });
+
+  it("refuses a memory size the initrd cannot fit in, with a warning", () => {
+    const { settings, warnings } = parseSettings("?mem=16");
+    expect(settings.memoryMB).toBe(128);
+    expect(warnings[0]).toMatch(/mem=16 ignored/);
+  });
+
+  it("writes a query that reads back to the same settings", () => {
+    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true };
+    expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
+    expect(settingsQuery(DEFAULT_SETTINGS)).toBe("");
+  });
+});

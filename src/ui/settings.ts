@@ -1,0 +1,78 @@
+// The page's settings, read from (and written back to) the URL so a configuration can be
+// shared as a link. Pure: no DOM, unit-tested.
+
+export interface PageSettings {
+  /** Image URLs, relative to the page unless absolute. */
+  kernel: string;
+  initrd: string;
+  disk: string | null;
+  diskReadOnly: boolean;
+  /** Keep what the guest writes to the disk across reloads (IndexedDB). */
+  persist: boolean;
+  /** Added to the kernel command line. */
+  append: string;
+  memoryMB: number;
+  /** Devices offer VIRTIO_F_MMIO_MSI and the guest driver uses it. */
+  msi: boolean;
+}
+
+export const DEFAULT_SETTINGS: PageSettings = {
+  kernel: "guest/bzImage",
+  initrd: "guest/initrd.img",
+  disk: "guest/disk.img",
+  diskReadOnly: false,
+  persist: false,
+  append: "",
+  memoryMB: 128,
+  msi: true,
+};
+
+const MIN_MEMORY_MB = 80;
+const MAX_MEMORY_MB = 2048;
+
+function flag(value: string | null, fallback: boolean): boolean {
+  if (value === null) return fallback;
+  return !["0", "false", "off", "no"].includes(value.toLowerCase());
+}
+
+/** Reads settings from a query string; unknown or malformed values fall back to the defaults. */
+export function parseSettings(search: string): { settings: PageSettings; warnings: string[] } {
+  const q = new URLSearchParams(search);
+  const warnings: string[] = [];
+  const s: PageSettings = { ...DEFAULT_SETTINGS };
+  if (q.get("kernel")) s.kernel = q.get("kernel")!;
+  if (q.get("initrd")) s.initrd = q.get("initrd")!;
+  if (q.has("disk")) s.disk = ["", "none"].includes(q.get("disk")!) ? null : q.get("disk");
+  s.diskReadOnly = flag(q.get("diskro"), s.diskReadOnly);
+  s.persist = flag(q.get("persist"), s.persist);
+  s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
+  s.msi = flag(q.get("msi"), s.msi);
+  const mem = q.get("mem");
+  if (mem !== null) {
+    const n = Number(mem);
+    if (Number.isInteger(n) && n >= MIN_MEMORY_MB && n <= MAX_MEMORY_MB) s.memoryMB = n;
+    else warnings.push(`mem=${mem} ignored: give whole MiB between ${MIN_MEMORY_MB} and ${MAX_MEMORY_MB}`);
+  }
+  return { settings: s, warnings };
+}
+
+/** The query string that reproduces `s` (only what differs from the defaults). */
+export function settingsQuery(s: PageSettings): string {
+  const q = new URLSearchParams();
+  const d = DEFAULT_SETTINGS;
+  if (s.kernel !== d.kernel) q.set("kernel", s.kernel);
+  if (s.initrd !== d.initrd) q.set("initrd", s.initrd);
+  if (s.disk !== d.disk) q.set("disk", s.disk ?? "none");
+  if (s.diskReadOnly !== d.diskReadOnly) q.set("diskro", s.diskReadOnly ? "1" : "0");
+  if (s.persist !== d.persist) q.set("persist", s.persist ? "1" : "0");
+  if (s.append !== d.append) q.set("append", s.append);
+  if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
+  if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
+  const text = q.toString();
+  return text ? `?${text}` : "";
+}
+
+/** The kernel command line the page boots with: console, the MSI switch, the user's additions. */
+export function kernelCmdline(s: PageSettings): string {
+  return ["console=ttyS0", s.msi ? "" : "virtio_mmio.msi=0", s.append].filter(Boolean).join(" ");
+}
