@@ -36,6 +36,8 @@ export function newBlockCounters() {
     droppedAfterReset: 0,
     configWritesIgnored: 0,
     configReadsOutOfRange: 0,
+    /** Our own bugs caught before they could escape notify(); should stay 0. */
+    internalErrors: 0,
     errors: 0,
     errNoStatus: 0,
     errHeaderTooShort: 0,

@@ -364,6 +364,21 @@ describe("BlockDevice: async backends", () => {
   });
 });
 
+describe("BlockDevice: queues", () => {
+  it("maps queues by their index when the driver leaves one unused", () => {
+    const image = pattern(DISK);
+    const dev = new BlockDevice({ backend: new MemoryBackend(image), numQueues: 2 });
+    const d = new TestDriver({ device: dev });
+    expect(d.init({ queueSizes: [0, 64] }).ok).toBe(true);
+    const c = submit(d, BLK_T.IN, 0, { inLen: 512, queue: 1 });
+    expect(d.kick(1)).toEqual([{ id: c.head, len: 513 }]);
+    expect(d.read(c.writable[0]!.addr, 512)).toEqual(image.subarray(0, 512));
+    dev.notify(0);
+    dev.notify(7);
+    expect(dev.counters.badNotifies).toBe(2);
+  });
+});
+
 /** A BlockBackend object literal copy of a class instance (methods bound). */
 function bind(b: MemoryBackend): BlockBackend {
   return {

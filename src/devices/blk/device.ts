@@ -10,7 +10,7 @@ import { isPromise, type BlockBackend, type MaybePromise } from "./backend.ts";
 import { blockConfigSpace, blockFeatures, readConfigBytes, type BlockGeometry } from "./config.ts";
 import { BLK_CONFIG_SIZE, BLK_ID_BYTES, BLK_S, REQUEST_HEADER_SIZE, SECTOR_SIZE } from "./constants.ts";
 import { countError, countRequestType, newBlockCounters, type BlockCounters, type ExecErrorKind } from "./counters.ts";
-import { parseRequest, type BlkRequest, type ByteRange, type RequestLimits } from "./request.ts";
+import { parseRequest, type BlkRequest, type ByteRange, type ParseResult, type RequestLimits } from "./request.ts";
 
 export interface BlockDeviceOptions {
   backend: BlockBackend;
@@ -90,7 +90,8 @@ export class BlockDevice implements VirtioDevice {
   readonly #serial: Uint8Array;
   readonly #maxInFlightBytes: number;
   readonly #counters: BlockCounters = newBlockCounters();
-  #queues: QueueState[] | null = null;
+  /** By queue index; a queue the driver left unused has no entry. */
+  #queues: (QueueState | undefined)[] | null = null;
   /** Bumped by activate() and reset(): a completion from an older generation is dropped. */
   #generation = 0;
   /** Async backend operations not yet settled; a FLUSH waits for all of them first. */
@@ -166,8 +167,13 @@ export class BlockDevice implements VirtioDevice {
   activate(ctx: ActivationContext): string | null {
     if (ctx.queues.length < 1) return "virtio-blk needs at least one queue";
     if (ctx.queues.length > this.queueMaxSizes.length) return `virtio-blk has only ${this.queueMaxSizes.length} queue(s)`;
+    const queues: (QueueState | undefined)[] = [];
+    for (const vq of ctx.queues) {
+      if (!Number.isInteger(vq.index) || vq.index < 0 || vq.index >= this.queueMaxSizes.length) return `no queue ${vq.index}`;
+      queues[vq.index] = { vq, fifo: [] };
+    }
     this.#dropInFlight();
-    this.#queues = ctx.queues.map((vq) => ({ vq, fifo: [] }));
+    this.#queues = queues;
     return null;
   }
 
@@ -200,6 +206,9 @@ export class BlockDevice implements VirtioDevice {
         // Still queued (async, or behind an async one): it keeps the buffer it borrowed.
         if (entry.usesScratch && !entry.retired) this.#scratch = EMPTY;
       }
+    } catch {
+      // Our bug, not the guest's: count it and keep notify() from throwing into the transport.
+      this.#counters.internalErrors++;
     } finally {
       // Even after a bug above, whatever reached the used ring gets its interrupt.
       if (pushed > 0) {
@@ -211,7 +220,15 @@ export class BlockDevice implements VirtioDevice {
 
   #start(qs: QueueState, chain: DescriptorChain): Pending {
     const c = this.#counters;
-    const parsed = parseRequest(chain, (offset, dest) => qs.vq.readFrom(chain, offset, dest), this.#limits);
+    let parsed: ParseResult;
+    try {
+      parsed = parseRequest(chain, (offset, dest) => qs.vq.readFrom(chain, offset, dest), this.#limits);
+    } catch {
+      // Only a bug of ours can get here; the request must still complete, or the guest hangs.
+      c.internalErrors++;
+      const statusOffset = chain.writableLength > 0 ? chain.writableLength - 1 : null;
+      parsed = { ok: false, error: "header-too-short", status: BLK_S.IOERR, statusOffset, rawType: null };
+    }
     countRequestType(c, parsed.rawType);
     const entry: Pending = {
       chain,
