@@ -26,6 +26,8 @@ export interface TestDriverOptions {
   readonly device: VirtioDevice;
   /** Bytes of guest RAM; default 4 MiB. */
   readonly ramSize?: number;
+  /** Use this array as guest RAM instead (for example a subarray with a guard after it). */
+  readonly ram?: Uint8Array;
   /** The transport's MSI extension (default: none). */
   readonly msi?: { readonly vectors: number; readonly sharing: boolean } | false;
   /** What the bus does with a non-RAM write; default: accept 0xFEExxxxx. */
@@ -102,7 +104,7 @@ export class TestDriver {
 
   constructor(o: TestDriverOptions) {
     this.device = o.device;
-    this.ram = new Uint8Array(o.ramSize ?? 4 << 20);
+    this.ram = o.ram ?? new Uint8Array(o.ramSize ?? 4 << 20);
     const busWrite = o.busWrite ?? ((addr: number) => addr >= 0xfee00000 && addr < 0xfef00000);
     this.memory = new RamMemory(this.ram, {
       busWrite: (addr, data) => {
