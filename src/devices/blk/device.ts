@@ -26,7 +26,7 @@ export interface BlockDeviceOptions {
   numQueues?: number;
   /** Data segments per request the driver may use (seg_max). Default queueSize - 2. */
   segMax?: number;
-  /** Largest data segment in bytes (size_max). Default 64 KiB. seg_max * size_max caps a request. */
+  /** Largest data segment in bytes (size_max), at least 4096. Default 64 KiB. seg_max * size_max caps a request. */
   sizeMax?: number;
   /** log2(physical block / 512). Default 3: 4 KiB, the overlay's granularity. */
   physicalBlockExp?: number;
@@ -115,7 +115,8 @@ export class BlockDevice implements VirtioDevice {
       readOnly,
       numQueues,
       segMax: positive("segMax", options.segMax ?? Math.max(1, queueSize - 2), 0xffff),
-      sizeMax: positive("sizeMax", options.sizeMax ?? 64 * 1024, 0x7fff_ffff),
+      // Linux refuses a max segment size below its page size.
+      sizeMax: range("sizeMax", options.sizeMax ?? 64 * 1024, 4096, 0x7fff_ffff),
       physicalBlockExp: range("physicalBlockExp", options.physicalBlockExp ?? 3, 0, 15),
       minIoSectors: range("minIoSectors", options.minIoSectors ?? 8, 0, 0xffff),
       optIoSectors: range("optIoSectors", options.optIoSectors ?? 0, 0, 0xffff_ffff),

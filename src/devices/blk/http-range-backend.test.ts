@@ -5,6 +5,7 @@ interface ServerOptions {
   ignoreRange?: boolean;
   hideContentRange?: boolean;
   failFirst?: number; // this many requests throw a network error first
+  etag?: { value: string };
 }
 
 /** A web server in a buffer: answers Range GETs the way a static file server does. */
@@ -25,6 +26,7 @@ function fakeServer(image: Uint8Array, opts: ServerOptions = {}) {
       arrayBuffer: async () => body.slice().buffer,
     });
     headers.set("content-length", String(image.length));
+    if (opts.etag) headers.set("etag", opts.etag.value);
     if (init.method === "HEAD") return respond(200, new Uint8Array(0));
     const m = range === undefined ? null : /^bytes=(\d+)-(\d+)$/.exec(range);
     if (opts.ignoreRange || m === null) return respond(200, image);
@@ -112,6 +114,16 @@ describe("HttpRangeBackend", () => {
     expect(b.counters.evictions).toBe(1);
     expect(b.read(0, d)).toBeUndefined();
     expect(b.read(4096, d)).toBeInstanceOf(Promise);
+  });
+
+  it("refuses chunks from a newer version of the image", async () => {
+    const etag = { value: '"v1"' };
+    const server = fakeServer(IMAGE, { etag });
+    const b = await HttpRangeBackend.open("u", { fetch: server.fetch, chunkSize: 4096 });
+    expect(b.version).toBe('"v1"');
+    await b.read(4096, new Uint8Array(1));
+    etag.value = '"v2"';
+    await expect(b.read(8192, new Uint8Array(1))).rejects.toThrow(/changed on the server/);
   });
 
   it("refuses writes and reads outside the image", async () => {

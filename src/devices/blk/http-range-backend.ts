@@ -42,6 +42,11 @@ export class HttpRangeBackend implements BlockBackend {
   readonly readOnly = true;
   readonly chunkSize: number;
   readonly counters = newHttpRangeCounters();
+  /**
+   * The image's version as the server labels it (ETag, else Last-Modified), null if it gives
+   * none. Good in an overlay's imageId; a chunk from another version is refused.
+   */
+  readonly version: string | null;
   readonly #fetch: FetchLike;
   readonly #maxCached: number;
   readonly #retries: number;
@@ -50,9 +55,10 @@ export class HttpRangeBackend implements BlockBackend {
   /** One request per chunk however many reads want it. */
   readonly #loading = new Map<number, Promise<Uint8Array>>();
 
-  private constructor(url: string, size: number, fetchFn: FetchLike, options: HttpRangeBackendOptions) {
+  private constructor(url: string, size: number, version: string | null, fetchFn: FetchLike, options: HttpRangeBackendOptions) {
     this.url = url;
     this.size = size;
+    this.version = version;
     this.chunkSize = options.chunkSize ?? 256 * 1024;
     this.#fetch = fetchFn;
     this.#maxCached = Math.max(1, options.maxCachedChunks ?? 1024);
@@ -69,13 +75,13 @@ export class HttpRangeBackend implements BlockBackend {
     const fetchFn = options.fetch ?? (globalThis.fetch.bind(globalThis) as FetchLike);
     if (options.size !== undefined) {
       if (!Number.isSafeInteger(options.size) || options.size < 0) throw new RangeError(`bad size ${options.size}`);
-      return new HttpRangeBackend(url, options.size, fetchFn, options);
+      return new HttpRangeBackend(url, options.size, null, fetchFn, options);
     }
     // The first chunk both proves the server honours Range and tells the total size.
     const probe = await fetchRange(fetchFn, url, 0, chunkSize - 1);
     let size = probe.total;
     if (size === null) size = await headSize(fetchFn, url);
-    const backend = new HttpRangeBackend(url, size, fetchFn, options);
+    const backend = new HttpRangeBackend(url, size, probe.version, fetchFn, options);
     backend.counters.requests++;
     backend.counters.bytesFetched += probe.body.length;
     if (probe.body.length === Math.min(chunkSize, size)) backend.#remember(0, probe.body);
@@ -172,8 +178,9 @@ export class HttpRangeBackend implements BlockBackend {
       this.counters.requests++;
       try {
         const r = await fetchRange(this.#fetch, this.url, start, end);
-        if (r.total !== null && r.total !== this.size) {
-          throw new HttpRangeError(`${this.url} changed size on the server (${this.size} -> ${r.total} bytes)`);
+        // Mixing chunks of two versions of an image would corrupt the disk silently.
+        if ((r.total !== null && r.total !== this.size) || (this.version !== null && r.version !== null && r.version !== this.version)) {
+          throw new HttpRangeError(`${this.url} changed on the server since it was opened`);
         }
         if (r.body.length !== end - start + 1) {
           throw new HttpRangeError(`${this.url}: asked for ${end - start + 1} bytes at ${start}, got ${r.body.length}`);
@@ -200,6 +207,8 @@ interface RangeAnswer {
   readonly body: Uint8Array;
   /** Total image size from Content-Range; null when the server wrote "*" or hid the header. */
   readonly total: number | null;
+  /** ETag, else Last-Modified, else null. */
+  readonly version: string | null;
 }
 
 /** GETs bytes [start, end] and checks that the server really answered with that range. */
@@ -235,7 +244,7 @@ async function fetchRange(fetchFn: FetchLike, url: string, start: number, end: n
   } catch (err) {
     throw new TransientError(`reading ${url} failed: ${String(err)}`);
   }
-  return { body, total };
+  return { body, total, version: res.headers.get("ETag") ?? res.headers.get("Last-Modified") };
 }
 
 async function headSize(fetchFn: FetchLike, url: string): Promise<number> {

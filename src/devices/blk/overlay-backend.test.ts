@@ -32,6 +32,20 @@ describe("OverlayBackend", () => {
     expect(o.counters.copyUps).toBe(1);
   });
 
+  it("flush is synchronous without a store or without dirty blocks", async () => {
+    const o = new OverlayBackend(baseOf().base);
+    o.write(0, new Uint8Array(512));
+    expect(o.flush()).toBeUndefined();
+    const p = await OverlayBackend.open(baseOf().base, { store: new MemoryBlockStore() });
+    expect(p.flush()).toBeUndefined();
+    p.write(0, new Uint8Array(512));
+    const saving = p.flush();
+    expect(saving).toBeInstanceOf(Promise);
+    expect(p.flush()).toBeInstanceOf(Promise); // a save still runs: wait for it
+    await saving;
+    expect(p.flush()).toBeUndefined();
+  });
+
   it("a whole-block write does not read the base", () => {
     const { base } = baseOf();
     const o = new OverlayBackend(base);

@@ -48,6 +48,7 @@ export class OverlayBackend implements BlockBackend {
   readonly #copying = new Map<number, Promise<Uint8Array>>();
   /** Saves run one after another, so a flush resolves only when every earlier save has. */
   #saving: Promise<void> = Promise.resolve();
+  #savesInFlight = 0;
 
   /** An overlay that lives in memory only. Use open() for one backed by a store. */
   constructor(base: BlockBackend, options: Omit<OverlayBackendOptions, "store"> = {}) {
@@ -137,17 +138,22 @@ export class OverlayBackend implements BlockBackend {
   /** Saves the dirty blocks to the store (if any); resolves once they and all earlier ones are saved. */
   flush(): MaybePromise {
     const store = this.#store;
-    if (store === null || this.#dirty.size === 0) return this.#saving;
+    if (store === null) return;
+    // Nothing new: wait only for saves still running (none: stay synchronous).
+    if (this.#dirty.size === 0) return this.#savesInFlight > 0 ? this.#saving : undefined;
     const batch = new Map<number, StoredBlock>();
     for (const index of this.#dirty) batch.set(index, this.#blocks.get(index) ?? null);
     this.#dirty.clear();
     this.counters.dirtyBlocks = 0;
+    this.#savesInFlight++;
     const save = this.#saving.then(() => store.save(this.#meta, batch));
     this.#saving = save.then(
       () => {
+        this.#savesInFlight--;
         this.counters.saves++;
       },
       () => {
+        this.#savesInFlight--;
         // Unsaved blocks become dirty again unless a newer write already made them so.
         this.counters.saveErrors++;
         for (const index of batch.keys()) if (this.#blocks.has(index)) this.#dirty.add(index);
