@@ -35,7 +35,7 @@ export interface GuestMemory {
 export interface Interrupts {
   /** Used buffers were added to queue `index` (after event-idx suppression was applied). */
   queue(index: number): void;
-  /** The device configuration changed. */
+  /** The device configuration changed (the transport also bumps ConfigGeneration). */
   config(): void;
 }
 
@@ -88,7 +88,12 @@ export interface ActivationContext {
   readonly memory: GuestMemory;
   /** Negotiated features (the device's bits the driver accepted). */
   readonly features: bigint;
+  /**
+   * The queues the driver made ready, in ascending index order; a queue the driver did not set
+   * up is absent, so look queues up by `Virtqueue.index`, not by position.
+   */
   readonly queues: readonly Virtqueue[];
+  /** Valid until the next reset; calls made through it after a reset are ignored. */
   readonly interrupts: Interrupts;
 }
 

@@ -466,8 +466,8 @@ describe("MmioTransport: MSI", () => {
     expect(d.lineEvents).toEqual(["raise"]);
   });
 
-  it("DISABLE goes back to the line, and a message held by a mask leaves on it", () => {
-    const { d } = driver({ msi: MSI2 });
+  it("DISABLE goes back to the line; a message held by a mask waits in InterruptStatus", () => {
+    const { d, device } = driver({ msi: MSI2 });
     d.init({ msi: "shared" });
     d.msiCommand(MSI_CMD.MASK, 1);
     d.addChain(0, { readable: [bytes(1)], writable: [1] });
@@ -475,8 +475,11 @@ describe("MmioTransport: MSI", () => {
     d.msiCommand(MSI_CMD.DISABLE);
     d.runTasks();
     expect(d.msiWrites).toEqual([]);
+    expect(d.read32("InterruptStatus")).toBe(INTERRUPT.USED_BUFFER);
+    expect(d.lineEvents).toEqual([]); // no edge while the driver may have no line handler yet
+    device.changeConfig(0, 1); // the next event raises the line and carries both bits
     expect(d.lineEvents).toEqual(["raise"]);
-    expect(d.handleLineInterrupt()).toBe(INTERRUPT.USED_BUFFER);
+    expect(d.handleLineInterrupt()).toBe(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
   });
 
   it("out-of-range MsiVecSel and unknown MsiCmd through registers are counted, never thrown", () => {

@@ -686,14 +686,11 @@ export class MmioTransport {
     }
     const left = msi.command(cmd, this.#queueSel);
     if (left === null) return;
-    // DISABLE with messages still held by masks: they leave on the line instead of being lost.
+    // DISABLE with messages still held by masks: they are kept in InterruptStatus, not lost,
+    // but the line is not raised now. Our guest driver sends DISABLE before it registers its
+    // line handler (fallback path); an edge then would find no handler and leave the line
+    // high for good, swallowing every later edge. The next event raises the line instead.
     if (left.used) this.#interruptStatus |= INTERRUPT.USED_BUFFER;
     if (left.config) this.#interruptStatus |= INTERRUPT.CONFIG_CHANGE;
-    if (this.#interruptStatus !== 0) {
-      const epoch = this.#epoch;
-      this.#schedule(() => {
-        if (epoch === this.#epoch) this.#raiseLine();
-      });
-    }
   }
 }
