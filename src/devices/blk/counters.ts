@@ -30,7 +30,9 @@ export function newBlockCounters() {
     bytesWritten: 0,
     bytesDiscarded: 0,
     bytesZeroed: 0,
+    /** Backend operations under way. */
     inFlight: 0,
+    /** Data bytes held by requests taken but not yet completed. */
     inFlightBytes: 0,
     /** Async completions that arrived after reset() and were dropped. */
     droppedAfterReset: 0,

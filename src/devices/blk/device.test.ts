@@ -379,6 +379,42 @@ describe("BlockDevice: queues", () => {
   });
 });
 
+describe("BlockDevice: random hostile requests", () => {
+  for (const mode of ["sync", "async"] as const) {
+    it(`completes every one of them (${mode} backend)`, async () => {
+      let seed = 12345;
+      const rand = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % n;
+      };
+      const mem = new MemoryBackend(pattern(DISK));
+      const backend = mode === "sync" ? mem : Object.assign(new DeferredBackend(mem), { auto: true });
+      const { dev, d } = setup({ backend, maxDiscardSeg: 2 });
+      const types = [0, 1, 4, 8, 10, 11, 13, 14, 3, 0xffffffff];
+      for (let round = 0; round < 20; round++) {
+        const heads: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const h = header(types[rand(types.length)]!, rand(4) === 0 ? 0xffff_ffff_0000n + BigInt(rand(99)) : rand(DISK / 512 + 8));
+          const readable = [h.subarray(0, rand(5) === 0 ? rand(16) : 16)];
+          if (rand(2)) readable.push(rand(2) ? segment(rand(2100), rand(40), rand(3)) : new Uint8Array(rand(3) * 512 + rand(2) * 7));
+          const writable = Array.from({ length: rand(3) }, () => rand(3) * 512 + rand(3));
+          heads.push(d.addChain(0, { readable, writable }, { indirect: rand(2) === 1 }).head);
+        }
+        d.notify(0);
+        d.runTasks();
+        await settle(d);
+        await settle(d);
+        expect(d.takeUsed(0).map((u) => u.id)).toEqual(heads);
+      }
+      expect(dev.counters.internalErrors).toBe(0);
+      expect(dev.counters.completed).toBe(200);
+      expect(dev.counters.requests).toBe(200);
+      expect(dev.counters.inFlightBytes).toBe(0);
+      expect(d.transport.counters.errors.queueBroken).toBe(0);
+    });
+  }
+});
+
 /** A BlockBackend object literal copy of a class instance (methods bound). */
 function bind(b: MemoryBackend): BlockBackend {
   return {

@@ -40,7 +40,10 @@ export interface BlockDeviceOptions {
   /** Per-range limit for WRITE_ZEROES; 0 does not offer it. Default 131072 (64 MiB). */
   maxWriteZeroesSectors?: number;
   maxWriteZeroesSeg?: number;
-  /** Stop taking requests while this many data bytes wait on an async backend. Default 64 MiB. */
+  /**
+   * Stop taking requests while this many data bytes are held by requests not yet completed
+   * (waiting on an async backend, or behind one). Default 64 MiB.
+   */
   maxInFlightBytes?: number;
 }
 
@@ -53,6 +56,8 @@ interface Pending {
   data: Uint8Array | null;
   /** The request borrowed the device's scratch buffer. */
   usesScratch: boolean;
+  /** Data-buffer bytes this request holds until it completes (the in-flight budget). */
+  heldBytes: number;
   done: boolean;
   retired: boolean;
   /** Counted when the request succeeds. */
@@ -214,7 +219,11 @@ export class BlockDevice implements VirtioDevice {
       // Even after a bug above, whatever reached the used ring gets its interrupt.
       if (pushed > 0) {
         this.#counters.signals++;
-        qs.vq.signalUsed();
+        try {
+          qs.vq.signalUsed();
+        } catch {
+          this.#counters.internalErrors++;
+        }
       }
     }
   }
@@ -237,6 +246,7 @@ export class BlockDevice implements VirtioDevice {
       status: BLK_S.IOERR,
       data: null,
       usesScratch: false,
+      heldBytes: 0,
       done: false,
       retired: false,
       countKey: null,
@@ -263,9 +273,7 @@ export class BlockDevice implements VirtioDevice {
       return entry;
     }
     const generation = this.#generation;
-    const bytes = entry.countBytes;
     c.inFlight++;
-    c.inFlightBytes += bytes;
     const tracked: Promise<void> = op
       .then(
         () => {
@@ -282,7 +290,6 @@ export class BlockDevice implements VirtioDevice {
         }
         this.#pending.delete(tracked);
         c.inFlight--;
-        c.inFlightBytes -= bytes;
         entry.done = true;
         this.#pump(qs);
       })
@@ -339,6 +346,7 @@ export class BlockDevice implements VirtioDevice {
     while (qs.fifo.length > 0 && qs.fifo[0]!.done) {
       const e = qs.fifo.shift()!;
       e.retired = true;
+      c.inFlightBytes -= e.heldBytes;
       let written = 0;
       if (e.status === BLK_S.OK && e.data !== null) {
         written = qs.vq.writeTo(e.chain, 0, e.data);
@@ -360,6 +368,8 @@ export class BlockDevice implements VirtioDevice {
   #borrowScratch(entry: Pending, length: number): Uint8Array {
     if (this.#scratch.length < length) this.#scratch = new Uint8Array(Math.max(length, MIN_SCRATCH));
     entry.usesScratch = true;
+    entry.heldBytes = length;
+    this.#counters.inFlightBytes += length;
     return this.#scratch.subarray(0, length);
   }
 
