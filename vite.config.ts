@@ -6,6 +6,7 @@ export default defineConfig({
   base: "./",
   build: { target: "es2022", outDir: "dist", assetsInlineLimit: 0 },
   test: {
+    globalSetup: ["tests/setup/node20-polyfills.ts"],
     projects: [
       {
         extends: true,

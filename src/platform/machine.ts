@@ -11,12 +11,15 @@ import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
 import { MMIO_WINDOW_SIZE, MmioBus } from "./mmio-bus.ts";
 import { MsiRouter } from "./msi-router.ts";
 import { TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
+import { FLAG_INTERRUPT, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
 
 /** Where our device windows live: a free 128 KiB block below v86's VGA LFB (0xE0000000). */
 export const DEVICE_BLOCK_BASE = 0xd0000000;
-/** IO-APIC inputs no v86 device uses in our configuration (no v86 NIC, no sound card, no LPT). */
-export const DEVICE_IRQS = [5, 7, 10, 11] as const;
+/**
+ * IO-APIC inputs for our devices. v86's ACPI tables make 5, 10 and 11 level-triggered (MADT
+ * overrides); 10 and 11 are also the PCI links of v86's inert NE2000, which we give no driver.
+ */
+export const DEVICE_IRQS = [5, 10, 11, 7] as const;
 
 export interface MachineImages {
   bios: ArrayBuffer;
@@ -116,9 +119,14 @@ export class Machine {
     });
 
     const schedule = (fn: () => void) => this.tasks.schedule(fn);
+    // Moving a line makes v86 call handle_irqs(), which must not start an interrupt inside the
+    // guest's MMIO access. With IF clear it cannot (a driver's handler runs with IF clear when
+    // it writes InterruptACK), so the line moves at once, as hardware deasserts on the ACK; a
+    // level-triggered line left high until later would make the IO-APIC re-deliver at EOI.
+    const mustDefer = () => this.mmio.inGuestAccess && (cpu.flags[0]! & FLAG_INTERRUPT) !== 0;
     this.devices = options.devices.map((device, slot) => {
       const irq = DEVICE_IRQS[slot]!;
-      const line = new IrqLine(cpu, irq, () => this.mmio.inGuestAccess, schedule);
+      const line = new IrqLine(cpu, irq, mustDefer, schedule);
       const msi = options.msi && {
         vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
         sharing: options.msi.sharing ?? false,

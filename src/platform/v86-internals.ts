@@ -8,6 +8,8 @@ import type { V86IrqPins } from "./irq-line.ts";
 export interface V86Cpu extends V86IrqPins {
   io: V86Io;
   mem8: Uint8Array;
+  /** EFLAGS, one word. */
+  flags: Int32Array;
   wasm_memory: WebAssembly.Memory;
   get_apic_addr(): number;
   handle_irqs(): void;
@@ -34,12 +36,16 @@ export interface V86Emulator {
   is_running(): boolean;
 }
 
+/** EFLAGS.IF: v86's handle_irqs() does nothing while it is clear. */
+export const FLAG_INTERRUPT = 0x200;
+
 export function probeV86(emulator: V86Emulator): V86Cpu {
   const cpu = emulator.v86?.cpu;
   if (!cpu) throw new Error("v86: emulator.v86.cpu is missing (unsupported v86 version)");
   const needs: Array<keyof V86Cpu> = [
     "io",
     "mem8",
+    "flags",
     "wasm_memory",
     "get_apic_addr",
     "handle_irqs",

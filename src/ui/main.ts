@@ -77,7 +77,7 @@ async function boot(s: PageSettings): Promise<void> {
   text.textContent = "Booting Linux...";
   status.set("booting");
   try {
-    const devices = await createPageDevices(s, images["disk"]);
+    const { devices } = await createPageDevices(s, images["disk"]);
     machine = await Machine.create({
       images: { bios: images["bios"]!, vgaBios: images["vgaBios"]!, kernel: images["kernel"]!, initrd: images["initrd"]! },
       wasmPath: wasmUrl,

@@ -1,0 +1,37 @@
+// The devices the page attaches: the disk, as an overlay over the image the page loaded (so it
+// can be reset to the original and downloaded), optionally persisted in IndexedDB so a reload
+// keeps what the guest wrote.
+
+import { BlockDevice } from "../devices/blk/device.ts";
+import { IdbBlockStore } from "../devices/blk/idb-store.ts";
+import { MemoryBackend } from "../devices/blk/memory-backend.ts";
+import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import type { PageSettings } from "./settings.ts";
+
+export interface PageDisk {
+  readonly device: BlockDevice;
+  readonly overlay: OverlayBackend;
+  readonly persisted: boolean;
+}
+
+export interface PageDevices {
+  readonly devices: VirtioDevice[];
+  readonly disk: PageDisk | null;
+}
+
+export async function createPageDevices(s: PageSettings, diskImage: ArrayBuffer | undefined): Promise<PageDevices> {
+  if (!s.disk || !diskImage) return { devices: [], disk: null };
+  const base = new MemoryBackend(diskImage, { readOnly: true });
+  const imageId = `${s.disk}#${diskImage.byteLength}`;
+  const overlay = s.persist
+    ? await OverlayBackend.open(base, { imageId, store: await IdbBlockStore.open(`v86-msi-disk:${s.disk}`) })
+    : new OverlayBackend(base, { imageId });
+  const device = new BlockDevice({
+    backend: overlay,
+    name: "blk0",
+    serial: "v86-msi-disk0",
+    readOnly: s.diskReadOnly,
+  });
+  return { devices: [device], disk: { device, overlay, persisted: s.persist } };
+}
