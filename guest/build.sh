@@ -61,6 +61,15 @@ OUT=$(cd -- "$OUT" && pwd)
 WORK=$(cd -- "$WORK" && pwd)
 case "$WORK/" in "$REPO"/*) die "GUEST_WORK_DIR must be outside the repository (the kernel's version script looks for git)";; esac
 
+# Snapshot the inputs first and build only from the snapshot, so that files changed in
+# guest/ while the build runs cannot end up half in the outputs and half in the manifest.
+SNAP=$WORK/inputs
+rm -rf "$SNAP"
+mkdir -p "$SNAP"
+(cd "$REPO" && list_input_files | while read -r f; do cp --parents --preserve=mode -- "$f" "$SNAP/"; done)
+INPUT_SUMS=$(cd "$SNAP" && find guest -type f | sort | while read -r f; do sha256sum -- "$f"; done)
+GUEST=$SNAP/guest
+
 # ---------------------------------------------------------------- prerequisites
 for tool in i686-linux-gnu-gcc i686-linux-gnu-ld make flex bison bc cpio gzip xz mke2fs dpkg-query dpkg-deb apt-get sha256sum; do
 	command -v "$tool" >/dev/null || die "'$tool' not found: run 'sudo bash guest/install-deps.sh'"
@@ -124,9 +133,9 @@ else
 	patches=("$GUEST"/patches/*.patch)
 	shopt -u nullglob
 	for p in "${patches[@]}"; do
-		log "kernel: applying ${p#"$REPO"/}"
+		log "kernel: applying ${p#"$SNAP"/}"
 		patch -d "$KSRC" -p1 --batch --forward --no-backup-if-mismatch -s <"$p" ||
-			die "patch ${p#"$REPO"/} does not apply"
+			die "patch ${p#"$SNAP"/} does not apply"
 	done
 	[[ ${#patches[@]} -gt 0 ]] || log "kernel: no patches in guest/patches"
 
@@ -279,9 +288,9 @@ json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 	} | sed '$!s/$/,/'
 	echo '  ],'
 	echo '  "inputs": ['
-	(cd "$REPO" && list_input_files | while read -r f; do
-		echo "    {\"path\": $(json_str "$f"), \"sha256\": \"$(sha256sum -- "$f" | cut -d' ' -f1)\"}"
-	done) | sed '$!s/$/,/'
+	while read -r sum f; do
+		echo "    {\"path\": $(json_str "$f"), \"sha256\": \"$sum\"}"
+	done <<<"$INPUT_SUMS" | sed '$!s/$/,/'
 	echo '  ],'
 	echo '  "outputs": ['
 	(cd "$OUT" && find . -type f ! -name manifest.json | sed 's|^\./||' | sort | while read -r f; do

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what guest/build.sh needs on a Debian 12 (bookworm) machine. Run as root.
+#   sudo bash guest/install-deps.sh
+set -euo pipefail
+
+if [[ $(id -u) != 0 ]]; then
+	echo "install-deps.sh: run as root (sudo bash guest/install-deps.sh)" >&2
+	exit 1
+fi
+
+# busybox-static is taken from the i386 architecture (a 32-bit static binary).
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+	dpkg --add-architecture i386
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+	linux-source-6.12 \
+	gcc-i686-linux-gnu binutils-i686-linux-gnu \
+	make flex bison bc libelf-dev libssl-dev \
+	cpio gzip xz-utils patch file \
+	seabios e2fsprogs \
+	ca-certificates
+
+# build.sh fetches busybox-static:i386 itself with `apt-get download`; check it is available.
+apt-cache policy busybox-static:i386 | grep -q 'Candidate: [0-9]' || {
+	echo "install-deps.sh: busybox-static:i386 is not available from the configured apt sources" >&2
+	exit 1
+}
+echo "install-deps.sh: done"
