@@ -71,7 +71,7 @@ INPUT_SUMS=$(cd "$SNAP" && find guest -type f | sort | while read -r f; do sha25
 GUEST=$SNAP/guest
 
 # ---------------------------------------------------------------- prerequisites
-for tool in i686-linux-gnu-gcc i686-linux-gnu-ld make flex bison bc cpio gzip xz mke2fs dpkg-query dpkg-deb apt-get sha256sum; do
+for tool in i686-linux-gnu-gcc i686-linux-gnu-ld make flex bison bc cpio gzip xz mke2fs debugfs patch dpkg-query dpkg-deb apt-get sha256sum; do
 	command -v "$tool" >/dev/null || die "'$tool' not found: run 'sudo bash guest/install-deps.sh'"
 done
 [[ -f $KERNEL_TARBALL ]] || die "$KERNEL_TARBALL missing: run 'sudo bash guest/install-deps.sh'"
@@ -219,6 +219,15 @@ MKE2FS_CONFIG=$GUEST/mke2fs.conf E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH \
 	mke2fs -q -F -t ext2 -L "$DISK_LABEL" -U "$DISK_UUID" -m 0 \
 	-E "root_owner=0:0,hash_seed=$DISK_HASH_SEED" -d "$DSTAGE" "$WORK/disk.img" "$DISK_SIZE" >"$WORK/mke2fs.log" 2>&1 ||
 	{ cat "$WORK/mke2fs.log" >&2; die "mke2fs failed"; }
+# mke2fs -d copies each file's ctime, which cannot be set on the staging files: fix them up.
+(
+	cd "$DSTAGE"
+	echo "sif / ctime @$SOURCE_DATE_EPOCH"
+	find . -mindepth 1 | sort | sed 's|^\.||' | while read -r f; do echo "sif \"$f\" ctime @$SOURCE_DATE_EPOCH"; done
+) >"$WORK/disk-times.debugfs"
+E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f "$WORK/disk-times.debugfs" "$WORK/disk.img" >>"$WORK/mke2fs.log" 2>&1 ||
+	{ cat "$WORK/mke2fs.log" >&2; die "debugfs failed"; }
+! grep -q '^sif:' "$WORK/mke2fs.log" || { cat "$WORK/mke2fs.log" >&2; die "debugfs could not set the time stamps"; }
 
 # ---------------------------------------------------------------- outputs
 log "outputs: $OUT"
