@@ -13,11 +13,11 @@ const C = "02:00:00:00:00:0c";
 /** Three ports with recorders on them. */
 function threePorts(maxMacs?: number) {
   const sw = new VirtualSwitch(maxMacs === undefined ? {} : { maxMacs });
-  const got: Record<string, Uint8Array[]> = { a: [], b: [], c: [] };
+  const got: Record<"a" | "b" | "c", Uint8Array[]> = { a: [], b: [], c: [] };
   const ports = Object.fromEntries(
     (["a", "b", "c"] as const).map((n) => {
       const p = sw.createPort(n);
-      p.onReceive((f) => got[n]!.push(f));
+      p.onReceive((f) => got[n].push(f));
       return [n, p];
     }),
   ) as Record<"a" | "b" | "c", ReturnType<VirtualSwitch["createPort"]>>;
