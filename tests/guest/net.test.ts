@@ -1,0 +1,117 @@
+// Our virtio-net under the stock Linux virtio_net driver, on v86's own fetch adapter (no v86
+// NIC: net_device type "none"), joined through the V86BusBackend on the emulator's bus.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NetDevice } from "../../src/devices/net/device.ts";
+import { V86BusBackend, type V86Bus } from "../../src/devices/net/v86-bus-backend.ts";
+import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+
+async function sh(guest: BootedGuest, command: string, timeoutMs = 60_000): Promise<string> {
+  const r = await guest.console.exec(command, timeoutMs);
+  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
+  return r.output;
+}
+
+interface FetchAdapter {
+  fetch: (url: string, init?: unknown) => Promise<Response>;
+}
+
+describe("virtio-net on v86's fetch adapter", () => {
+  let guest: BootedGuest;
+  let dev: NetDevice;
+  let backend: V86BusBackend;
+  const fetched: string[] = [];
+
+  beforeAll(async () => {
+    backend = new V86BusBackend();
+    dev = new NetDevice({ backend, name: "net0" });
+    guest = await bootGuest({ devices: [dev], v86Options: { net_device: { type: "none", relay_url: "fetch" } } });
+    const emulator = guest.machine.emulator as unknown as { emulator_bus: V86Bus; network_adapter: FetchAdapter };
+    backend.attach(emulator.emulator_bus);
+    // No outside network here: the adapter's fetch answers from the test.
+    emulator.network_adapter.fetch = async (url) => {
+      fetched.push(String(url));
+      return new Response("hello from the host\n", { status: 200, headers: { "content-type": "text/plain" } });
+    };
+  }, 120_000);
+  afterAll(async () => {
+    await guest?.shutdown();
+  });
+
+  it("the driver probes eth0 with our address, MTU and negotiated features", async () => {
+    expect(await sh(guest, "cat /sys/class/net/eth0/address")).toBe("52:54:00:12:34:56\n");
+    expect(await sh(guest, "cat /sys/class/net/eth0/mtu")).toBe("1500\n");
+    const features = (await sh(guest, "cat /sys/bus/virtio/devices/virtio0/features")).trim();
+    for (const bitNo of [0, 3, 5, 15, 16, 17, 18, 23, 28, 29, 32]) expect(features[bitNo]).toBe("1");
+    expect(features[1]).toBe("0"); // no GUEST_CSUM
+  });
+
+  it("comes up: the control queue turns promiscuous mode off", async () => {
+    await sh(guest, "ip link set eth0 up");
+    await sh(guest, "sleep 1");
+    expect(dev.counters.ctrlPromisc).toBeGreaterThanOrEqual(1);
+    expect(dev.state().promisc).toBe(false);
+    expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("1\n");
+  });
+
+  it("gets a DHCP lease from the adapter", async () => {
+    const out = await sh(guest, "udhcpc -i eth0 -n -q -t 5 -s /bin/true 2>&1");
+    expect(out).toMatch(/lease of 192\.168\.86\.100 obtained/);
+  });
+
+  it("pings the router and fetches over TCP (checksums completed by the device)", async () => {
+    await sh(guest, "ip addr add 192.168.86.100/24 dev eth0 && ip route add default via 192.168.86.1");
+    expect(await sh(guest, "ping -c 2 -W 5 192.168.86.1")).toMatch(/2 packets received/);
+    const body = await sh(guest, "wget -q -O - http://192.168.86.1/hello.txt", 60_000);
+    expect(body).toBe("hello from the host\n");
+    expect(fetched.some((u) => u.endsWith("/hello.txt"))).toBe(true);
+    expect(dev.counters.txChecksums).toBeGreaterThan(0);
+    expect(dev.counters).toMatchObject({ internalErrors: 0, txDropBadHeader: 0, shortCopies: 0 });
+  });
+
+  it("each queue has its own MSI vector", async () => {
+    const irqs = await sh(guest, "cat /proc/interrupts");
+    for (const name of ["virtio0-config", "virtio0-input.0", "virtio0-output.0", "virtio0-control"]) {
+      expect(irqs).toMatch(new RegExp(`virtio-mmio-MSI.*${name.replace(".", "\\.")}`));
+    }
+    const count = (name: string) => Number(irqs.split("\n").find((l) => l.endsWith(name))!.trim().split(/\s+/)[1]);
+    expect(count("virtio0-input.0")).toBeGreaterThan(0);
+    expect(count("virtio0-output.0")).toBeGreaterThan(0);
+  });
+
+  it("link down and up reach the driver through config interrupts", async () => {
+    dev.setLink(false);
+    await sh(guest, "sleep 1");
+    expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("0\n");
+    dev.setLink(true);
+    await sh(guest, "sleep 1");
+    expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("1\n");
+    expect(await sh(guest, "ping -c 1 -W 5 192.168.86.1")).toMatch(/1 packets received/);
+  });
+});
+
+describe("virtio-net on the interrupt line (no MSI)", () => {
+  let guest: BootedGuest;
+  let dev: NetDevice;
+  beforeAll(async () => {
+    const backend = new V86BusBackend();
+    dev = new NetDevice({ backend, name: "net0", mac: "02:00:00:00:00:42" });
+    guest = await bootGuest({ devices: [dev], msi: false, v86Options: { net_device: { type: "none", relay_url: "fetch" } } });
+    backend.attach((guest.machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus);
+  }, 120_000);
+  afterAll(async () => {
+    await guest?.shutdown();
+  });
+
+  it("pings the router, link changes arrive", async () => {
+    expect(await sh(guest, "cat /sys/class/net/eth0/address")).toBe("02:00:00:00:00:42\n");
+    await sh(guest, "ip link set eth0 up && ip addr add 192.168.86.100/24 dev eth0");
+    expect(await sh(guest, "ping -c 3 -W 5 192.168.86.1")).toMatch(/3 packets received/);
+    expect(await sh(guest, "grep virtio0 /proc/interrupts")).toMatch(/IO-APIC/);
+    dev.setLink(false);
+    await sh(guest, "sleep 1");
+    expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("0\n");
+    dev.setLink(true);
+    await sh(guest, "sleep 1");
+    expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("1\n");
+  });
+});
