@@ -2,7 +2,7 @@
 // page. Used by the `guest` command, the integration tests and the benchmarks.
 
 import { readFileSync } from "node:fs";
-import { Machine } from "../platform/machine.ts";
+import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "./guest-console.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
@@ -19,6 +19,8 @@ export interface BootOptions {
   memoryMB?: number;
   /** Offer VIRTIO_F_MMIO_MSI (default true). */
   msi?: boolean;
+  /** MSI table options (sharing, vector count) when `msi` is not false. */
+  msiOptions?: MachineMsiOptions;
   /** Devices to attach, in slot order. */
   devices?: readonly VirtioDevice[];
   /** Seconds to wait for the shell prompt. */
@@ -57,7 +59,7 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     memoryMB: options.memoryMB ?? 128,
     cmdline: [BASE_CMDLINE, options.append].filter(Boolean).join(" "),
     devices: options.devices ?? [],
-    msi: options.msi === false ? false : {},
+    msi: options.msi === false ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
   });
   const guestConsole = new GuestConsole(machine);
