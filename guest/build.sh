@@ -4,6 +4,10 @@
 #   bash guest/build.sh [OUT_DIR]          OUT_DIR defaults to public/guest
 #
 # Environment:
+#   GUEST_NO_PATCHES   1: build the stock driver instead (for tests of the unmodified Linux
+#                      virtio_mmio): no guest/patches, and CONFIG_VIRTIO_MMIO_MSI left out of
+#                      the fragment. Needs an OUT_DIR other than public/guest; the default work
+#                      dir is then /tmp/guest-build-stock, so the patched tree stays reusable.
 #   GUEST_WORK_DIR     scratch directory (default /tmp/guest-build). The unpacked kernel
 #                      tree is reused when its inputs (source version, patches, config
 #                      fragment) are unchanged; delete the directory for a clean build.
@@ -54,12 +58,18 @@ if [[ ${1:-} == --list-inputs ]]; then
 fi
 
 OUT=${1:-$REPO/public/guest}
-WORK=${GUEST_WORK_DIR:-/tmp/guest-build}
+NO_PATCHES=${GUEST_NO_PATCHES:-0}
+if [[ $NO_PATCHES == 1 ]]; then
+	WORK=${GUEST_WORK_DIR:-/tmp/guest-build-stock}
+else
+	WORK=${GUEST_WORK_DIR:-/tmp/guest-build}
+fi
 JOBS=${GUEST_JOBS:-$(nproc)}
 mkdir -p "$OUT" "$WORK"
 OUT=$(cd -- "$OUT" && pwd)
 WORK=$(cd -- "$WORK" && pwd)
 case "$WORK/" in "$REPO"/*) die "GUEST_WORK_DIR must be outside the repository (the kernel's version script looks for git)";; esac
+[[ $NO_PATCHES != 1 || $OUT != "$REPO/public/guest" ]] || die "GUEST_NO_PATCHES=1 must not write public/guest: give an OUT_DIR"
 
 # Snapshot the inputs first and build only from the snapshot, so that files changed in
 # guest/ while the build runs cannot end up half in the outputs and half in the manifest.
@@ -67,6 +77,13 @@ SNAP=$WORK/inputs
 rm -rf "$SNAP"
 mkdir -p "$SNAP"
 (cd "$REPO" && list_input_files | while read -r f; do cp --parents --preserve=mode -- "$f" "$SNAP/"; done)
+if [[ $NO_PATCHES == 1 ]]; then
+	# Stock driver: drop the patches and the option only they define (verification below
+	# then checks the rest of the fragment as usual).
+	rm -rf "$SNAP/guest/patches"
+	mkdir -p "$SNAP/guest/patches"
+	sed -i '/^CONFIG_VIRTIO_MMIO_MSI=/d' "$SNAP/guest/kernel.config"
+fi
 INPUT_SUMS=$(cd "$SNAP" && find guest -type f | sort | while read -r f; do sha256sum -- "$f"; done)
 GUEST=$SNAP/guest
 
@@ -163,6 +180,7 @@ else
 		fi
 	done <"$GUEST/kernel.config"
 	[[ $bad == 0 ]] || die "guest/kernel.config options above did not end up in the kernel .config as asked"
+	[[ $NO_PATCHES != 1 ]] || ! grep -q VIRTIO_MMIO_MSI "$KSRC/.config" || die "GUEST_NO_PATCHES=1 but .config mentions VIRTIO_MMIO_MSI"
 	log "kernel: all $(grep -cE '^(CONFIG_|# CONFIG_.* is not set)' "$GUEST/kernel.config") options of guest/kernel.config verified"
 
 	log "kernel: make -j$JOBS bzImage (log: $WORK/kernel-build.log)"
@@ -279,6 +297,8 @@ Corresponding source:
 - BusyBox: the Debian source package $BB_SRC_NAME $BB_SRC_VERSION, $(snapshot "$BB_SRC_NAME" "$BB_SRC_VERSION")
 - SeaBIOS: the Debian source package ${SB_SOURCE% *} ${SB_SOURCE#* }, $(snapshot "${SB_SOURCE% *}" "${SB_SOURCE#* }")
 EOF
+
+[[ $NO_PATCHES != 1 ]] || printf '\n%s\n' "GUEST_NO_PATCHES=1 build: this bzImage has none of the patches in guest/patches and no CONFIG_VIRTIO_MMIO_MSI (stock virtio_mmio driver)." >>"$OUT/SOURCES.md"
 
 # ---------------------------------------------------------------- manifest
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }

@@ -151,10 +151,12 @@ describe("MSI on (default): one vector per queue plus config", () => {
       const pendingBefore = vc.pendingWhileMasked;
       const deliveredBefore = vc.delivered;
       let settled = false;
-      const dd = guest.console.exec("dd if=/dev/vda of=/dev/null bs=64k count=16 2>&1", 60_000).finally(() => {
+      const dd = guest.console.exec("dd if=/dev/vda of=/dev/null bs=64k count=16 2>&1", 30_000).finally(() => {
         settled = true;
       });
       // The device completes the guest's first read; its event must wait in the pending bit.
+      // Were it lost (not re-sent on UNMASK), nothing would ever make the guest look at the used
+      // ring again: dd would hang and the exec above time out (checked by mutating MsiTable).
       const deadline = Date.now() + 30_000;
       while (vc.pendingWhileMasked === pendingBefore && Date.now() < deadline) await sleep(20);
       expect(vc.pendingWhileMasked).toBeGreaterThan(pendingBefore);
