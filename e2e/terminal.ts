@@ -24,7 +24,17 @@ export async function run(page: Page, command: string, expected: RegExp, timeout
     .poll(
       async () => {
         const lines = await terminalLines(page);
-        const at = lines.findLastIndex((l) => l.includes(command));
+        // The typed line may wrap over several rows: find the prompt row it starts on.
+        const typed = `~ # ${command}`;
+        let at = -1;
+        for (let i = lines.length - 1; i >= 0 && at < 0; i--) {
+          if (!lines[i]!.startsWith("~ # ")) continue;
+          let joined = "";
+          for (let j = i; j < lines.length && joined.length < typed.length; j++) {
+            joined += lines[j];
+            if (joined.startsWith(typed)) at = j;
+          }
+        }
         after = at >= 0 ? lines.slice(at + 1) : [];
         return after.some((l) => expected.test(l));
       },

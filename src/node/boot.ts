@@ -27,6 +27,8 @@ export interface BootOptions {
   timeoutS?: number;
   /** Extra v86 options. */
   v86Options?: Record<string, unknown>;
+  /** Called once the emulator exists, before waiting for the prompt (joins the network). */
+  onMachine?: (machine: Machine) => void;
 }
 
 export interface BootedGuest {
@@ -62,6 +64,7 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     msi: options.msi === false ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
   });
+  options.onMachine?.(machine);
   const guestConsole = new GuestConsole(machine);
   const shutdown = () => machine.destroy();
   try {

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { bootGuest, type BootOptions } from "./boot.ts";
 import { createDevices, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
+import { createNetwork, parseNetworkChoice } from "../platform/network.ts";
 
 const USAGE = `usage: guest exec "<shell command>" [options]
        guest shell [options]
@@ -21,6 +22,8 @@ options:
   --disk FILE        disk image for the virtio-blk device (default: a copy of the default disk)
   --disk-ro          attach the disk read-only
   --no-disk          attach no disk
+  --net BACKEND      virtio-net on v86's adapter: fetch (default: DHCP, DNS and HTTP through
+                     Node's fetch), inbrowser, wisp://HOST/ or wisps://HOST/ (a relay), none
   --no-msi           devices do not offer VIRTIO_F_MMIO_MSI: the interrupt line only
   --stats            after exec, print device and interrupt counters to stderr as JSON
 `;
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
         memory: { type: "string" },
         timeout: { type: "string" },
         "no-msi": { type: "boolean" },
+        net: { type: "string", default: "fetch" },
         stats: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         ...DEVICE_OPTIONS,
@@ -67,12 +71,23 @@ async function main(): Promise<void> {
     return n;
   };
   const timeoutS = number("timeout", values.timeout, 60);
+  let network;
+  try {
+    network = createNetwork(parseNetworkChoice(values.net));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const disks = await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message));
   const boot: BootOptions = {
     memoryMB: number("memory", values.memory, 128),
     timeoutS,
     msi: !values["no-msi"],
-    devices: await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message)),
+    devices: network ? [...disks, network.device] : disks,
   };
+  if (network) {
+    boot.v86Options = network.v86Options;
+    boot.onMachine = network.attach;
+  }
   if (values.kernel) boot.kernel = values.kernel;
   if (values.initrd) boot.initrd = values.initrd;
   if (values.append) boot.append = values.append;

@@ -4,20 +4,22 @@
 
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
 import { decodeMsi } from "../platform/msi-message.ts";
+import type { PageDisk } from "./page-devices.ts";
 import { Sparkline } from "./sparkline.ts";
 
 const SAMPLE_MS = 250;
 const NO_VECTOR = 0xffffffff;
 
+const bits = (names: Record<number, string>): Array<[bigint, string]> =>
+  Object.entries(names).map(([bit, name]) => [1n << BigInt(bit), name]);
+
+/** Device-specific feature names by virtio device ID (1 net, 2 block). */
+const DEVICE_FEATURE_NAMES: Record<number, Array<[bigint, string]>> = {
+  1: bits({ 0: "CSUM", 1: "GUEST_CSUM", 3: "MTU", 5: "MAC", 15: "MRG_RXBUF", 16: "STATUS", 17: "CTRL_VQ", 18: "CTRL_RX", 23: "CTRL_MAC_ADDR" }),
+  2: bits({ 1: "SIZE_MAX", 2: "SEG_MAX", 5: "RO", 6: "BLK_SIZE", 9: "FLUSH", 10: "TOPOLOGY", 12: "MQ", 13: "DISCARD", 14: "WRITE_ZEROES" }),
+};
+
 const FEATURE_NAMES: Array<[bigint, string]> = [
-  [1n << 1n, "SIZE_MAX"],
-  [1n << 2n, "SEG_MAX"],
-  [1n << 5n, "RO"],
-  [1n << 6n, "BLK_SIZE"],
-  [1n << 9n, "FLUSH"],
-  [1n << 10n, "TOPOLOGY"],
-  [1n << 13n, "DISCARD"],
-  [1n << 14n, "WRITE_ZEROES"],
   [1n << 28n, "INDIRECT_DESC"],
   [1n << 29n, "EVENT_IDX"],
   [1n << 32n, "VERSION_1"],
@@ -43,9 +45,12 @@ export class DevicePanel {
   readonly #charts = new Map<AttachedDevice, Sparkline>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(root: HTMLElement, machine: Machine) {
+  readonly #disk: PageDisk | null;
+
+  constructor(root: HTMLElement, machine: Machine, disk: PageDisk | null = null) {
     this.#root = root;
     this.#machine = machine;
+    this.#disk = disk;
   }
 
   start(): void {
@@ -64,6 +69,16 @@ export class DevicePanel {
       `<h2>MSI router</h2><p class="dim" data-testid="router">messages ${router.messages}, delivered ${router.delivered}, ` +
         `merged ${router.coalesced}, dropped ${router.dropped}</p>`,
     );
+    if (this.#disk) {
+      const o = this.#disk.overlay.counters;
+      parts.push(
+        `<p class="dim">disk: ${o.blocks} blocks changed, ` +
+          (this.#disk.persisted
+            ? `<span data-testid="disk-unsaved">${o.dirtyBlocks}</span> not yet saved, ${o.saves} saves to IndexedDB`
+            : "kept in memory only (add ?persist=1 to keep it across reloads)") +
+          `</p>`,
+      );
+    }
     for (const d of this.#machine.devices) parts.push(this.#deviceHtml(d));
     this.#root.innerHTML = parts.join("");
     for (const d of this.#machine.devices) {
@@ -96,7 +111,7 @@ export class DevicePanel {
     }
     chart.push([msiRate, lineRate]);
 
-    const features = FEATURE_NAMES.filter(([bit]) => (st.negotiatedFeatures & bit) !== 0n).map(([, n]) => n);
+    const features = [...(DEVICE_FEATURE_NAMES[st.deviceId] ?? []), ...FEATURE_NAMES].filter(([bit]) => (st.negotiatedFeatures & bit) !== 0n).map(([, n]) => n);
     const queues = st.queues
       .map(
         (q) =>

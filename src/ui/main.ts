@@ -3,7 +3,9 @@
 
 import wasmUrl from "v86/build/v86.wasm?url";
 import { Machine } from "../platform/machine.ts";
-import { createPageDevices } from "./page-devices.ts";
+import { createNetwork } from "../platform/network.ts";
+import { setUpDiskControls, setUpLinkControl } from "./controls.ts";
+import { createPageDevices, type PageDisk } from "./page-devices.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
 import { kernelCmdline, parseSettings, settingsQuery, type PageSettings } from "./settings.ts";
@@ -31,6 +33,7 @@ const { settings, warnings } = parseSettings(location.search);
 const status = new StatusLine($("state"), $("uptime"), $("memory"), $("irqmode"));
 const terminal = createTerminal($("terminal"), (text) => machine?.sendSerial(text));
 let machine: Machine | undefined;
+let pageDisk: PageDisk | null = null;
 
 for (const w of warnings) terminal.write(`\x1b[33mwarning: ${w}\x1b[0m\r\n`);
 setUpControls(settings);
@@ -77,7 +80,10 @@ async function boot(s: PageSettings): Promise<void> {
   text.textContent = "Booting Linux...";
   status.set("booting");
   try {
-    const { devices } = await createPageDevices(s, images["disk"]);
+    const { devices, disk } = await createPageDevices(s, images["disk"]);
+    pageDisk = disk;
+    const network = createNetwork(s.net);
+    if (network) devices.push(network.device);
     machine = await Machine.create({
       images: { bios: images["bios"]!, vgaBios: images["vgaBios"]!, kernel: images["kernel"]!, initrd: images["initrd"]! },
       wasmPath: wasmUrl,
@@ -85,7 +91,11 @@ async function boot(s: PageSettings): Promise<void> {
       cmdline: kernelCmdline(s),
       devices,
       msi: s.msi ? {} : false,
+      ...(network ? { v86Options: network.v86Options } : {}),
     });
+    network?.attach(machine);
+    if (network) setUpLinkControl($("link-toggle") as HTMLButtonElement, network.device);
+    if (disk) setUpDiskControls($("disk-download") as HTMLButtonElement, $("disk-reset") as HTMLButtonElement, disk);
   } catch (error) {
     showError("The emulator could not start", (error as Error).message, "Reload the page; if it happens again, try the default settings (remove the URL parameters).");
     return;
@@ -106,7 +116,7 @@ async function boot(s: PageSettings): Promise<void> {
   m.emulator.add_listener("emulator-stopped", () => {
     if (status.state !== "paused") status.set("stopped");
   });
-  new DevicePanel($("devices"), m).start();
+  new DevicePanel($("devices"), m, pageDisk).start();
   const pause = $("pause") as HTMLButtonElement;
   pause.disabled = false;
   pause.addEventListener("click", () => {

@@ -33,5 +33,19 @@ export async function createPageDevices(s: PageSettings, diskImage: ArrayBuffer 
     serial: "v86-msi-disk0",
     readOnly: s.diskReadOnly,
   });
+  if (s.persist) autosave(overlay);
   return { devices: [device], disk: { device, overlay, persisted: s.persist } };
+}
+
+/**
+ * Saves what the guest wrote about a second after it wrote it. A FLUSH from the guest saves at
+ * once, but ext2 (the default disk) never sends one, and a person expects `sync` then reload
+ * to keep the file; between the write and the save a reload loses it, as a power cut would.
+ */
+function autosave(overlay: OverlayBackend): void {
+  const save = (): void => {
+    if (overlay.counters.dirtyBlocks > 0) void overlay.flush();
+  };
+  setInterval(save, 1000);
+  addEventListener("pagehide", save);
 }

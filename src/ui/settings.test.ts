@@ -11,7 +11,7 @@ describe("page settings", () => {
 
   it("reads every parameter", () => {
     const { settings } = parseSettings(
-      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0",
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none",
     );
     expect(settings).toEqual({
       kernel: "k.bin",
@@ -22,8 +22,15 @@ describe("page settings", () => {
       append: "quiet loglevel=3",
       memoryMB: 256,
       msi: false,
+      net: "none",
     });
     expect(kernelCmdline(settings)).toBe("console=ttyS0 virtio_mmio.msi=0 quiet loglevel=3");
+  });
+
+  it("refuses an unknown network backend, with a warning", () => {
+    const { settings, warnings } = parseSettings("?net=carrier-pigeon");
+    expect(settings.net).toBe("fetch");
+    expect(warnings[0]).toMatch(/net=carrier-pigeon ignored/);
   });
 
   it("refuses a memory size the initrd cannot fit in, with a warning", () => {
@@ -33,7 +40,7 @@ describe("page settings", () => {
   });
 
   it("writes a query that reads back to the same settings", () => {
-    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true };
+    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const };
     expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
     expect(settingsQuery(DEFAULT_SETTINGS)).toBe("");
   });

@@ -1,6 +1,8 @@
 // The page's settings, read from (and written back to) the URL so a configuration can be
 // shared as a link. Pure: no DOM, unit-tested.
 
+import { parseNetworkChoice, type NetworkChoice } from "../platform/network.ts";
+
 export interface PageSettings {
   /** Image URLs, relative to the page unless absolute. */
   kernel: string;
@@ -14,6 +16,8 @@ export interface PageSettings {
   memoryMB: number;
   /** Devices offer VIRTIO_F_MMIO_MSI and the guest driver uses it. */
   msi: boolean;
+  /** v86 network adapter behind our virtio-net: fetch, inbrowser, a wisp relay, or none. */
+  net: NetworkChoice;
 }
 
 export const DEFAULT_SETTINGS: PageSettings = {
@@ -25,6 +29,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   append: "",
   memoryMB: 128,
   msi: true,
+  net: "fetch",
 };
 
 const MIN_MEMORY_MB = 80;
@@ -47,6 +52,14 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.persist = flag(q.get("persist"), s.persist);
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
+  const net = q.get("net");
+  if (net !== null) {
+    try {
+      s.net = parseNetworkChoice(net);
+    } catch (error) {
+      warnings.push(`net=${net} ignored: ${(error as Error).message}`);
+    }
+  }
   const mem = q.get("mem");
   if (mem !== null) {
     const n = Number(mem);
@@ -68,6 +81,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.append !== d.append) q.set("append", s.append);
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
+  if (s.net !== d.net) q.set("net", s.net);
   const text = q.toString();
   return text ? `?${text}` : "";
 }

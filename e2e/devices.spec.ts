@@ -1,0 +1,55 @@
+import { expect, test } from "@playwright/test";
+import { run, waitForPrompt } from "./terminal.ts";
+
+test("the device panel shows per-queue MSIs, and the line when MSI is off", async ({ page }) => {
+  await page.goto("./");
+  await waitForPrompt(page);
+  const blk = page.locator('[data-device="blk0"]');
+  await expect(blk.getByTestId("mode")).toHaveText("MSI");
+  await run(page, "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda of=/dev/null bs=64k 2>&1 | tail -1", /records out/);
+  // The queue's vector has sent messages; the line never rose.
+  await expect.poll(async () => Number(await blk.locator('tr[data-vector="1"] td').nth(4).textContent())).toBeGreaterThan(10);
+  await expect(blk.getByTestId("line-raised")).toHaveText("0");
+  await expect(page.locator('[data-device="net0"]').getByTestId("mode")).toHaveText("MSI");
+  const lines = await run(page, "grep -c virtio-mmio-MSI /proc/interrupts", /^\d+$/);
+  expect(Number(lines.find((l) => /^\d+$/.test(l)))).toBe(6); // blk: config + req.0; net: config + rx + tx + ctrl
+  await page.screenshot({ path: "test-results/screenshots/msi.png" });
+
+  await page.getByRole("button", { name: "Restart with MSI off" }).click();
+  await expect(page).toHaveURL(/msi=0/);
+  await waitForPrompt(page);
+  await expect(blk.getByTestId("mode")).toHaveText("line");
+  await run(page, "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda of=/dev/null bs=64k 2>&1 | tail -1", /records out/);
+  await expect.poll(async () => Number(await blk.getByTestId("line-raised").textContent())).toBeGreaterThan(10);
+  await expect(page.getByTestId("router")).toContainText("messages 0,");
+  await page.screenshot({ path: "test-results/screenshots/line.png" });
+});
+
+test("link down from the page shows NO-CARRIER in the guest", async ({ page }) => {
+  await page.goto("./");
+  await waitForPrompt(page);
+  await run(page, "ip link set eth0 up; sleep 1; ip link show eth0 | head -1", /eth0:.*UP/);
+  await page.getByRole("button", { name: "Link down" }).click();
+  const lines = await run(page, "sleep 1; ip link show eth0 | head -1", /NO-CARRIER/);
+  expect(lines.some((l) => l.includes("NO-CARRIER"))).toBe(true);
+  await page.getByRole("button", { name: "Link up" }).click();
+  await run(page, "sleep 1; cat /sys/class/net/eth0/carrier", /^1$/);
+});
+
+test("with persistence on, what the guest wrote survives a page reload", async ({ page }) => {
+  await page.goto("./?persist=1");
+  await waitForPrompt(page);
+  const token = `persisted-${Date.now()}`;
+  await run(page, `echo ${token} > /mnt/p.txt && sync && echo synced`, /^synced$/);
+  // The page says when everything the guest wrote is saved.
+  await expect(page.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 10_000 });
+  await page.reload();
+  await waitForPrompt(page);
+  const lines = await run(page, "cat /mnt/p.txt", new RegExp(`^${token}$`));
+  expect(lines).toContain(token);
+  // Reset drops it again.
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Reset disk" }).click();
+  await waitForPrompt(page);
+  await run(page, "cat /mnt/p.txt 2>&1", /No such file/);
+});
