@@ -7,6 +7,7 @@ import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { makeExt2Disk, type TempDisk } from "./disk-image.ts";
+import { sh } from "./shell.ts";
 
 const MiB = 1024 * 1024;
 
@@ -18,11 +19,6 @@ function hostSha256(path: string, offset: number, length: number): string {
   return createHash("sha256").update(buf).digest("hex");
 }
 
-async function sh(guest: BootedGuest, command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await guest.console.exec(command, timeoutMs);
-  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
-  return r.output;
-}
 
 describe("virtio-blk, read-write, on a 64 MiB file", () => {
   let disk: TempDisk;

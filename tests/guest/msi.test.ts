@@ -7,12 +7,8 @@ import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
+import { sh } from "./shell.ts";
 
-async function sh(guest: BootedGuest, command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await guest.console.exec(command, timeoutMs);
-  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
-  return r.output;
-}
 
 interface IrqLine {
   irq: string;

@@ -4,12 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { V86BusBackend, type V86Bus } from "../../src/devices/net/v86-bus-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { sh } from "./shell.ts";
 
-async function sh(guest: BootedGuest, command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await guest.console.exec(command, timeoutMs);
-  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
-  return r.output;
-}
 
 interface FetchAdapter {
   fetch: (url: string, init?: unknown) => Promise<Response>;

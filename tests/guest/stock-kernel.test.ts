@@ -13,6 +13,7 @@ import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { FEATURE } from "../../src/virtio/constants.ts";
+import { sh } from "./shell.ts";
 
 const STOCK_KERNEL = process.env.STOCK_KERNEL || "/tmp/guest-stock/bzImage";
 const HOW = `build it with: GUEST_NO_PATCHES=1 bash guest/build.sh ${STOCK_KERNEL.replace(/\/bzImage$/, "")} (or set STOCK_KERNEL)`;
@@ -31,11 +32,6 @@ describe.runIf(!present && required)("stock kernel", () => {
   });
 });
 
-async function sh(guest: BootedGuest, command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await guest.console.exec(command, timeoutMs);
-  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
-  return r.output;
-}
 
 const PATTERN = "stock virtio_mmio round trip\n";
 const RT_BYTES = 2 * 1024 * 1024;
