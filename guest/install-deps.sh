@@ -14,7 +14,13 @@ if ! dpkg --print-foreign-architectures | grep -qx i386; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
+# A mirror mid-sync makes `apt-get update` fail for one index now and then: retry, and if it
+# still fails go on with the lists we have; a missing package then fails the install below.
+for try in 1 2 3; do
+	apt-get update && break
+	echo "install-deps.sh: apt-get update failed (try $try of 3)" >&2
+	sleep $((try * 10))
+done
 apt-get install -y --no-install-recommends \
 	linux-source-6.12 \
 	gcc-i686-linux-gnu binutils-i686-linux-gnu \
