@@ -30,7 +30,9 @@ apt-get install -y --no-install-recommends \
 	ca-certificates
 
 # build.sh fetches busybox-static:i386 itself with `apt-get download`; check it is available.
-apt-cache policy busybox-static:i386 | grep -q 'Candidate: [0-9]' || {
+# (Read into a variable first: `apt-cache ... | grep -q` can die of SIGPIPE under pipefail.)
+policy=$(apt-cache policy busybox-static:i386)
+grep -q 'Candidate: [0-9]' <<<"$policy" || {
 	echo "install-deps.sh: busybox-static:i386 is not available from the configured apt sources" >&2
 	exit 1
 }
