@@ -53,3 +53,22 @@ test("with persistence on, what the guest wrote survives a page reload", async (
   await waitForPrompt(page);
   await run(page, "cat /mnt/p.txt 2>&1", /No such file/);
 });
+
+test("a lazily fetched disk is read in chunks with HTTP Range requests, not downloaded whole", async ({ page }) => {
+  const ranges: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("guest/disk.img")) ranges.push(r.headers()["range"] ?? "none");
+  });
+  await page.goto("./?lazy=1");
+  await waitForPrompt(page);
+  await run(page, "head -c 40 /mnt/README.txt; echo", /\S/);
+  await run(page, "echo lazy-write > /mnt/w.txt && cat /mnt/w.txt", /^lazy-write$/);
+  expect(ranges.length).toBeGreaterThan(0);
+  expect(ranges.every((r) => /^bytes=\d+-\d+$/.test(r))).toBe(true);
+  const fetched = ranges.reduce((n, r) => {
+    const [, a, b] = /bytes=(\d+)-(\d+)/.exec(r)!;
+    return n + Number(b) - Number(a) + 1;
+  }, 0);
+  console.log(`lazy disk: ${ranges.length} range requests, ${(fetched / 1048576).toFixed(2)} MiB of 8 MiB`);
+  expect(fetched).toBeLessThan(8 * 1048576);
+});

@@ -58,7 +58,7 @@ async function boot(s: PageSettings): Promise<void> {
         vgaBios: "guest/vgabios.bin",
         kernel: s.kernel,
         initrd: s.initrd,
-        ...(s.disk ? { disk: s.disk } : {}),
+        ...(s.disk && !s.diskLazy ? { disk: s.disk } : {}),
       } as Record<string, string>,
       (loaded, total, current) => {
         const pct = total ? Math.round((loaded / total) * 100) : 0;

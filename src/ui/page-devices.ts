@@ -3,6 +3,8 @@
 // keeps what the guest wrote.
 
 import { BlockDevice } from "../devices/blk/device.ts";
+import type { BlockBackend } from "../devices/blk/backend.ts";
+import { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
 import { IdbBlockStore } from "../devices/blk/idb-store.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
@@ -20,10 +22,22 @@ export interface PageDevices {
   readonly disk: PageDisk | null;
 }
 
+/**
+ * `diskImage` is the whole image when the page fetched it at start; without it (lazy mode) the
+ * image is read on demand in 256 KiB chunks with HTTP Range requests, the overlay keeping writes.
+ */
 export async function createPageDevices(s: PageSettings, diskImage: ArrayBuffer | undefined): Promise<PageDevices> {
-  if (!s.disk || !diskImage) return { devices: [], disk: null };
-  const base = new MemoryBackend(diskImage, { readOnly: true });
-  const imageId = `${s.disk}#${diskImage.byteLength}`;
+  if (!s.disk) return { devices: [], disk: null };
+  let base: BlockBackend;
+  let imageId: string;
+  if (diskImage) {
+    base = new MemoryBackend(diskImage, { readOnly: true });
+    imageId = `${s.disk}#${diskImage.byteLength}`;
+  } else {
+    const lazy = await HttpRangeBackend.open(s.disk);
+    base = lazy;
+    imageId = `${s.disk}#${lazy.size}#${lazy.version ?? ""}`;
+  }
   const overlay = s.persist
     ? await OverlayBackend.open(base, { imageId, store: await IdbBlockStore.open(`v86-msi-disk:${s.disk}`) })
     : new OverlayBackend(base, { imageId });

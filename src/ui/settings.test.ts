@@ -11,13 +11,14 @@ describe("page settings", () => {
 
   it("reads every parameter", () => {
     const { settings } = parseSettings(
-      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none",
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1",
     );
     expect(settings).toEqual({
       kernel: "k.bin",
       initrd: "i.gz",
       disk: null,
       diskReadOnly: true,
+      diskLazy: true,
       persist: true,
       append: "quiet loglevel=3",
       memoryMB: 256,

@@ -9,6 +9,8 @@ export interface PageSettings {
   initrd: string;
   disk: string | null;
   diskReadOnly: boolean;
+  /** Fetch the disk lazily, in chunks with HTTP Range requests, instead of whole at start. */
+  diskLazy: boolean;
   /** Keep what the guest writes to the disk across reloads (IndexedDB). */
   persist: boolean;
   /** Added to the kernel command line. */
@@ -25,6 +27,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   initrd: "guest/initrd.img",
   disk: "guest/disk.img",
   diskReadOnly: false,
+  diskLazy: false,
   persist: false,
   append: "",
   memoryMB: 128,
@@ -50,6 +53,7 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   if (q.has("disk")) s.disk = ["", "none"].includes(q.get("disk")!) ? null : q.get("disk");
   s.diskReadOnly = flag(q.get("diskro"), s.diskReadOnly);
   s.persist = flag(q.get("persist"), s.persist);
+  s.diskLazy = flag(q.get("lazy"), s.diskLazy);
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
   const net = q.get("net");
@@ -78,6 +82,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.disk !== d.disk) q.set("disk", s.disk ?? "none");
   if (s.diskReadOnly !== d.diskReadOnly) q.set("diskro", s.diskReadOnly ? "1" : "0");
   if (s.persist !== d.persist) q.set("persist", s.persist ? "1" : "0");
+  if (s.diskLazy !== d.diskLazy) q.set("lazy", s.diskLazy ? "1" : "0");
   if (s.append !== d.append) q.set("append", s.append);
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
