@@ -72,3 +72,19 @@ test("a lazily fetched disk is read in chunks with HTTP Range requests, not down
   console.log(`lazy disk: ${ranges.length} range requests, ${(fetched / 1048576).toFixed(2)} MiB of 8 MiB`);
   expect(fetched).toBeLessThan(8 * 1048576);
 });
+
+test("Download disk gives an image holding what the guest wrote", async ({ page }) => {
+  await page.goto("./");
+  await waitForPrompt(page);
+  const token = `downloaded-${Date.now()}`;
+  await run(page, `echo ${token} > /mnt/d.txt && sync && echo synced`, /^synced$/);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download disk" }).click(),
+  ]);
+  const path = await download.path();
+  const { readFileSync } = await import("node:fs");
+  const bytes = readFileSync(path);
+  expect(bytes.length).toBe(8 * 1048576);
+  expect(bytes.includes(Buffer.from(token))).toBe(true);
+});
