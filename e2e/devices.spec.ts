@@ -40,8 +40,12 @@ test("with persistence on, what the guest wrote survives a page reload", async (
   await page.goto("./?persist=1");
   await waitForPrompt(page);
   const token = `persisted-${Date.now()}`;
+  const saves = async () => Number(await page.getByTestId("disk-saves").textContent());
+  await expect(page.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 10_000 }); // boot's writes
+  const before = await saves();
   await run(page, `echo ${token} > /mnt/p.txt && sync && echo synced`, /^synced$/);
-  // The page says when everything the guest wrote is saved.
+  // The page says when what the guest wrote has been saved: a new save, nothing left unsaved.
+  await expect.poll(saves, { timeout: 10_000 }).toBeGreaterThan(before);
   await expect(page.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 10_000 });
   await page.reload();
   await waitForPrompt(page);
@@ -49,7 +53,9 @@ test("with persistence on, what the guest wrote survives a page reload", async (
   expect(lines).toContain(token);
   // Reset drops it again.
   page.once("dialog", (d) => void d.accept());
+  const reloaded = page.waitForEvent("load");
   await page.getByRole("button", { name: "Reset disk" }).click();
+  await reloaded;
   await waitForPrompt(page);
   await run(page, "cat /mnt/p.txt 2>&1", /No such file/);
 });

@@ -3,9 +3,15 @@ import { expect, type Page } from "@playwright/test";
 
 /** The terminal's visible rows, trimmed (xterm pads rows with spaces and no-break spaces). */
 export async function terminalLines(page: Page): Promise<string[]> {
-  return page.locator(".xterm-rows > div").evaluateAll((rows) =>
-    rows.map((r) => (r.textContent ?? "").replace(/[\s\u00a0]+$/u, "")),
-  );
+  try {
+    return await page.locator(".xterm-rows > div").evaluateAll((rows) =>
+      rows.map((r) => (r.textContent ?? "").replace(/[\s\u00a0]+$/u, "")),
+    );
+  } catch (error) {
+    // The page is navigating (a reload the test asked for): no rows yet.
+    if (/Execution context was destroyed|navigat/.test(String(error))) return [];
+    throw error;
+  }
 }
 
 export async function waitForPrompt(page: Page, timeout = 60_000): Promise<void> {

@@ -74,7 +74,7 @@ export class DevicePanel {
       parts.push(
         `<p class="dim">disk: ${o.blocks} blocks changed, ` +
           (this.#disk.persisted
-            ? `<span data-testid="disk-unsaved">${o.dirtyBlocks}</span> not yet saved, ${o.saves} saves to IndexedDB`
+            ? `<span data-testid="disk-unsaved">${o.dirtyBlocks}</span> not yet saved, <span data-testid="disk-saves">${o.saves}</span> saves to IndexedDB`
             : "kept in memory only (add ?persist=1 to keep it across reloads)") +
           `</p>`,
       );
