@@ -1,6 +1,8 @@
 // Fetches the guest's images from the page's own origin with byte-level progress, and turns
 // failures into messages a person can act on.
 
+import { concatBytes } from "../virtio/bytes.ts";
+
 export interface LoadProgress {
   name: string;
   loaded: number;
@@ -46,12 +48,7 @@ export async function fetchImage(
     loaded += value.byteLength;
     onProgress({ name, loaded, total });
   }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = concatBytes(...chunks);
   if (loaded === 0) throw new ImageLoadError(url, "the file is empty");
   return bytes.buffer;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DescriptorChain } from "../../virtio/interfaces.ts";
 import { BLK_S, BLK_T } from "./constants.ts";
 import { byteOffset, parseRequest, type ChainReader, type RequestLimits } from "./request.ts";
+import { concatBytes } from "../../virtio/bytes.ts";
 
 const LIMITS: RequestLimits = {
   capacitySectors: 2048, // 1 MiB
@@ -49,15 +50,7 @@ function chain(readable: Uint8Array, writable: number): [DescriptorChain, ChainR
   return [c, read];
 }
 
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = concatBytes;
 
 function parse(readable: Uint8Array, writable: number, limits = LIMITS) {
   const [c, r] = chain(readable, writable);

@@ -34,15 +34,7 @@ export function txHeader(h: TxHeaderSpec = {}): Uint8Array {
   return b;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from "../../../virtio/bytes.ts";
 
 /** An IPv4/UDP frame with its UDP checksum left partial, the way Linux hands it over with NEEDS_CSUM. */
 export function udpFrame(dst: string, src: string, payload: Uint8Array): { frame: Uint8Array; csumStart: number; csumOffset: number } {
