@@ -272,37 +272,41 @@ export class SplitQueue implements Virtqueue {
   }
 
   readFrom(chain: DescriptorChain, offset: number, dest: Uint8Array): number {
-    if (this.#closed || !Number.isInteger(offset) || offset < 0) return 0;
-    let skip = offset;
-    let done = 0;
-    for (const seg of chain.readable) {
-      if (done === dest.length) break;
-      if (skip >= seg.len) {
-        skip -= seg.len;
-        continue;
-      }
-      const n = Math.min(seg.len - skip, dest.length - done);
-      const src = this.#memory.view(seg.addr + skip, n);
-      if (src === null) break;
-      dest.set(src, done);
-      done += n;
-      skip = 0;
-    }
-    return done;
+    return this.#copy(chain.readable, offset, dest.length, (addr, at, n) => {
+      const src = this.#memory.view(addr, n);
+      if (src === null) return false;
+      dest.set(src, at);
+      return true;
+    });
   }
 
   writeTo(chain: DescriptorChain, offset: number, src: Uint8Array): number {
+    return this.#copy(chain.writable, offset, src.length, (addr, at, n) =>
+      this.#memory.write(addr, src.subarray(at, at + n)),
+    );
+  }
+
+  /**
+   * Walks `segments` from byte `offset` for up to `length` bytes, calling `copy(guestAddr,
+   * hostOffset, n)` per piece; stops at the first piece that fails. Returns bytes copied.
+   */
+  #copy(
+    segments: readonly Segment[],
+    offset: number,
+    length: number,
+    copy: (addr: number, at: number, n: number) => boolean,
+  ): number {
     if (this.#closed || !Number.isInteger(offset) || offset < 0) return 0;
     let skip = offset;
     let done = 0;
-    for (const seg of chain.writable) {
-      if (done === src.length) break;
+    for (const seg of segments) {
+      if (done === length) break;
       if (skip >= seg.len) {
         skip -= seg.len;
         continue;
       }
-      const n = Math.min(seg.len - skip, src.length - done);
-      if (!this.#memory.write(seg.addr + skip, src.subarray(done, done + n))) break;
+      const n = Math.min(seg.len - skip, length - done);
+      if (!copy(seg.addr + skip, done, n)) break;
       done += n;
       skip = 0;
     }
