@@ -6,9 +6,10 @@
 
 import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
 import {
-  FEATURE, INTERRUPT, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, REG, STATUS,
+  FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, REG, STATUS,
   type RegisterName,
 } from "./constants.ts";
+import { CONFIG_EVENT, InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
 import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
 
@@ -52,14 +53,7 @@ export interface MmioTransportErrors {
 export interface MmioTransportCounters {
   reads: Record<AccessCounterName, number>;
   writes: Record<AccessCounterName, number>;
-  interrupts: {
-    /** Rising edges of the line. */
-    lineRaised: number;
-    usedBuffer: number;
-    config: number;
-    /** Events handed to the MSI table (its own counters say sent / delivered / dropped). */
-    msi: number;
-  };
+  interrupts: InterruptCounters;
   notifies: number;
   errors: MmioTransportErrors;
   /** Our side's faults, not the guest's: a device method threw, or the transport did. */
@@ -147,7 +141,7 @@ export class MmioTransport {
   readonly offeredFeatures: bigint;
   readonly #device: VirtioDevice;
   readonly #memory: GuestMemory;
-  readonly #line: InterruptLine;
+  readonly #irq: InterruptDelivery;
   readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
   readonly #queueCount: number;
@@ -159,8 +153,6 @@ export class MmioTransport {
   #driverFeaturesSel = 0;
   readonly #driverFeatures = new Uint32Array(2);
   #queueSel = 0;
-  #interruptStatus = 0;
-  #lineHigh = false;
   #configGeneration = 0;
   #active = false;
   #notifyScheduled = false;
@@ -172,7 +164,6 @@ export class MmioTransport {
   constructor(o: MmioTransportOptions) {
     this.#device = o.device;
     this.#memory = o.memory;
-    this.#line = o.line;
     this.#schedule = o.schedule;
     this.#queueCount = o.device.queueMaxSizes.length;
     this.#msi = o.msi
@@ -197,6 +188,14 @@ export class MmioTransport {
       deviceThrew: 0,
       internalError: 0,
     };
+    this.#irq = new InterruptDelivery({
+      line: o.line,
+      schedule: o.schedule,
+      msi: this.#msi,
+      counters: this.counters.interrupts,
+      errors: this.counters.errors,
+      inAccess: () => this.#inAccess,
+    });
   }
 
   /** The MSI table (for tests and counters), or null on a classic device. */
@@ -267,9 +266,9 @@ export class MmioTransport {
       driverFeatures,
       negotiatedFeatures: this.#status & STATUS.FEATURES_OK ? driverFeatures : 0n,
       active: this.#active,
-      interruptMode: this.#msiOn() ? "msi" : "line",
-      interruptStatus: this.#interruptStatus,
-      lineHigh: this.#lineHigh,
+      interruptMode: this.#irq.msiOn ? "msi" : "line",
+      interruptStatus: this.#irq.interruptStatus,
+      lineHigh: this.#irq.lineHigh,
       configGeneration: this.#configGeneration,
       lastError: this.#lastError,
       queues: this.#queueCfg.map((c, index) => {
@@ -318,7 +317,7 @@ export class MmioTransport {
         return this.#deviceFeaturesSel > 1 ? 0 : Number((this.offeredFeatures >> BigInt(32 * this.#deviceFeaturesSel)) & 0xffffffffn);
       case "QueueNumMax": return this.#device.queueMaxSizes[this.#queueSel] ?? 0;
       case "QueueReady": return this.#queueCfg[this.#queueSel]?.ready ? 1 : 0;
-      case "InterruptStatus": return this.#interruptStatus;
+      case "InterruptStatus": return this.#irq.interruptStatus;
       case "Status": return this.#status;
       case "ConfigGeneration": return this.#configGeneration;
       // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
@@ -341,7 +340,7 @@ export class MmioTransport {
       case "QueueDeviceLow": case "QueueDeviceHigh":
         return this.#writeQueueAddr(name, value);
       case "QueueNotify": return this.#notify(value);
-      case "InterruptACK": return this.#ack(value);
+      case "InterruptACK": return this.#irq.ack(value);
       case "Status": return this.#writeStatus(value);
       case "SHMSel": return;
       case "MsiCmd": return this.#msiCommand(value);
@@ -437,12 +436,12 @@ export class MmioTransport {
     const epoch = this.#epoch;
     const interrupts: Interrupts = {
       queue: (index) => {
-        if (epoch === this.#epoch && this.#queues[index]) this.#event(index);
+        if (epoch === this.#epoch && this.#queues[index]) this.#irq.event(index);
       },
       config: () => {
         if (epoch !== this.#epoch) return;
         this.#configGeneration = (this.#configGeneration + 1) >>> 0;
-        this.#event(-1);
+        this.#irq.event(CONFIG_EVENT);
       },
     };
     const live: SplitQueue[] = [];
@@ -484,7 +483,7 @@ export class MmioTransport {
     this.#lastError = reason;
     if (this.#status & STATUS.DEVICE_NEEDS_RESET) return;
     this.#status |= STATUS.DEVICE_NEEDS_RESET;
-    this.#event(-1);
+    this.#irq.event(CONFIG_EVENT);
   }
 
   #reset(): void {
@@ -505,12 +504,7 @@ export class MmioTransport {
     this.#queueCfg.forEach((_, i) => (this.#queueCfg[i] = this.#freshQueueConfig(this.#device.queueMaxSizes[i]!)));
     this.#pendingNotify.fill(0);
     this.#notifyScheduled = false;
-    this.#interruptStatus = 0;
-    if (this.#lineHigh) {
-      this.#lineHigh = false;
-      this.#line.lower();
-    }
-    this.#msi?.reset();
+    this.#irq.reset();
   }
 
   // ---- queues ----
@@ -609,88 +603,16 @@ export class MmioTransport {
     }
   }
 
-  // ---- interrupts ----
-
-  #msiOn(): boolean {
-    return this.#msi !== null && this.#msi.enabled;
-  }
-
-  /** An event for queue `index`, or the config event when index is -1. */
-  #event(index: number): void {
-    if (this.#inAccess) {
-      // Never interrupt the guest inside its own register access: deliver right after it.
-      const epoch = this.#epoch;
-      this.#schedule(() => {
-        if (epoch === this.#epoch) this.#deliver(index);
-      });
-      return;
-    }
-    this.#deliver(index);
-  }
-
-  #deliver(index: number): void {
-    if (index < 0) this.counters.interrupts.config++;
-    else this.counters.interrupts.usedBuffer++;
-    if (this.#msiOn()) {
-      this.counters.interrupts.msi++;
-      if (index < 0) this.#msi!.signalConfig();
-      else this.#msi!.signalQueue(index);
-      return;
-    }
-    this.#interruptStatus |= index < 0 ? INTERRUPT.CONFIG_CHANGE : INTERRUPT.USED_BUFFER;
-    this.#raiseLine();
-  }
-
-  #raiseLine(): void {
-    if (this.#lineHigh || this.#interruptStatus === 0 || this.#msiOn()) return;
-    this.#lineHigh = true;
-    this.counters.interrupts.lineRaised++;
-    this.#line.raise();
-  }
-
-  #lowerLine(): void {
-    if (!this.#lineHigh) return;
-    this.#lineHigh = false;
-    this.#line.lower();
-  }
-
-  #ack(value: number): void {
-    if (this.#msiOn()) {
-      this.counters.errors.ackWhileMsi++;
-      return;
-    }
-    this.#interruptStatus &= ~value;
-    // The line is edge-triggered: what is left after the ACK needs a fresh edge, or it is lost.
-    this.#lowerLine();
-    if (this.#interruptStatus !== 0) {
-      const epoch = this.#epoch;
-      this.#schedule(() => {
-        if (epoch === this.#epoch) this.#raiseLine();
-      });
-    }
-  }
+  // ---- MSI commands ----
 
   #msiCommand(cmd: number): void {
-    const msi = this.#msi!;
     if (cmd === MSI_CMD.ENABLE) {
       const negotiated = this.#status & STATUS.FEATURES_OK && this.#driverFeatureBits() & FEATURE.MMIO_MSI;
       if (!negotiated) {
         this.counters.errors.msiWithoutFeature++;
         return;
       }
-      msi.command(cmd, this.#queueSel);
-      // From now on InterruptStatus stays 0 and the line stays low.
-      this.#interruptStatus = 0;
-      this.#lowerLine();
-      return;
     }
-    const left = msi.command(cmd, this.#queueSel);
-    if (left === null) return;
-    // DISABLE with messages still held by masks: they are kept in InterruptStatus, not lost,
-    // but the line is not raised now. Our guest driver sends DISABLE before it registers its
-    // line handler (fallback path); an edge then would find no handler and leave the line
-    // high for good, swallowing every later edge. The next event raises the line instead.
-    if (left.used) this.#interruptStatus |= INTERRUPT.USED_BUFFER;
-    if (left.config) this.#interruptStatus |= INTERRUPT.CONFIG_CHANGE;
+    this.#irq.msiCommand(cmd, this.#queueSel);
   }
 }
