@@ -53,9 +53,21 @@ export class DevicePanel {
     this.#disk = disk;
   }
 
+  #live = false;
+
   start(): void {
+    this.#live = true;
     this.#render();
     this.#timer = setInterval(() => this.#render(), SAMPLE_MS);
+  }
+
+  /** One render without sampling (charts=0): the structure, no live figures. */
+  renderOnce(note: string): void {
+    this.#render();
+    const p = document.createElement("p");
+    p.className = "dim";
+    p.textContent = note;
+    this.#root.prepend(p);
   }
 
   stop(): void {
@@ -105,11 +117,11 @@ export class DevicePanel {
     const msiRate = sample.msiSent.reduce((a, v, i) => a + v - (prev.msiSent[i] ?? v), 0) / secs;
     const lineRate = (sample.lineRaised - prev.lineRaised) / secs;
     let chart = this.#charts.get(d);
-    if (!chart) {
+    if (!chart && this.#live) {
       chart = new Sparkline(["MSI/s", "line/s"]);
       this.#charts.set(d, chart);
     }
-    chart.push([msiRate, lineRate]);
+    chart?.push([msiRate, lineRate]);
 
     const features = [...(DEVICE_FEATURE_NAMES[st.deviceId] ?? []), ...FEATURE_NAMES].filter(([bit]) => (st.negotiatedFeatures & bit) !== 0n).map(([, n]) => n);
     const queues = st.queues

@@ -7,6 +7,7 @@ import { createNetwork } from "../platform/network.ts";
 import { setUpDiskControls, setUpLinkControl } from "./controls.ts";
 import { createPageDevices, type PageDisk } from "./page-devices.ts";
 import { DevicePanel } from "./device-panel.ts";
+import { installDebugHandle } from "./debug-handle.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
 import { kernelCmdline, parseSettings, settingsQuery, type PageSettings } from "./settings.ts";
 import { StatusLine } from "./status-line.ts";
@@ -34,6 +35,10 @@ const status = new StatusLine($("state"), $("uptime"), $("memory"), $("irqmode")
 const terminal = createTerminal($("terminal"), (text) => machine?.sendSerial(text));
 let machine: Machine | undefined;
 let pageDisk: PageDisk | null = null;
+
+installDebugHandle(settings, () => [
+  { name: "vm1", machine, devices: machine?.devices ?? [], disk: pageDisk, state: status.state, guestIp: null },
+], null);
 
 for (const w of warnings) terminal.write(`\x1b[33mwarning: ${w}\x1b[0m\r\n`);
 setUpControls(settings);
@@ -101,7 +106,6 @@ async function boot(s: PageSettings): Promise<void> {
     return;
   }
   const m = machine;
-  (window as unknown as { v86msi: unknown }).v86msi = { machine: m };
   progress.hidden = true;
   status.attach(m, s);
   let seen = "";
@@ -116,7 +120,9 @@ async function boot(s: PageSettings): Promise<void> {
   m.emulator.add_listener("emulator-stopped", () => {
     if (status.state !== "paused") status.set("stopped");
   });
-  new DevicePanel($("devices"), m, pageDisk).start();
+  const panel = new DevicePanel($("devices"), m, pageDisk);
+  if (s.charts) panel.start();
+  else panel.renderOnce("Live counters and charts are off (charts=0 in the URL).");
   const pause = $("pause") as HTMLButtonElement;
   pause.disabled = false;
   pause.addEventListener("click", () => {

@@ -11,7 +11,7 @@ describe("page settings", () => {
 
   it("reads every parameter", () => {
     const { settings } = parseSettings(
-      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1",
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1&charts=0",
     );
     expect(settings).toEqual({
       kernel: "k.bin",
@@ -24,6 +24,7 @@ describe("page settings", () => {
       memoryMB: 256,
       msi: false,
       net: "none",
+      charts: false,
     });
     expect(kernelCmdline(settings)).toBe("console=ttyS0 virtio_mmio.msi=0 quiet loglevel=3");
   });
@@ -41,7 +42,7 @@ describe("page settings", () => {
   });
 
   it("writes a query that reads back to the same settings", () => {
-    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const };
+    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const, charts: false };
     expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
     expect(settingsQuery(DEFAULT_SETTINGS)).toBe("");
   });

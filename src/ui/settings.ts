@@ -20,6 +20,8 @@ export interface PageSettings {
   msi: boolean;
   /** v86 network adapter behind our virtio-net: fetch, inbrowser, a wisp relay, or none. */
   net: NetworkChoice;
+  /** Live charts and the panel's sampling; off (charts=0) to measure what they cost. */
+  charts: boolean;
 }
 
 export const DEFAULT_SETTINGS: PageSettings = {
@@ -33,6 +35,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   memoryMB: 128,
   msi: true,
   net: "fetch",
+  charts: true,
 };
 
 const MIN_MEMORY_MB = 80;
@@ -56,6 +59,7 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.diskLazy = flag(q.get("lazy"), s.diskLazy);
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
+  s.charts = flag(q.get("charts"), s.charts);
   const net = q.get("net");
   if (net !== null) {
     try {
@@ -87,6 +91,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
   if (s.net !== d.net) q.set("net", s.net);
+  if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
   const text = q.toString();
   return text ? `?${text}` : "";
 }

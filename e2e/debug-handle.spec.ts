@@ -1,0 +1,29 @@
+import { expect, test } from "@playwright/test";
+import { run, waitForPrompt } from "./terminal.ts";
+
+interface Snapshot {
+  vms: Array<{
+    name: string;
+    state: string;
+    router: { messages: number; delivered: number };
+    devices: Array<{ name: string; mode: string; transport: { writes: Record<string, number> }; device: Record<string, number> }>;
+  }>;
+}
+
+test("charts=0 turns sampling off, and window.v86msi still gives every counter", async ({ page }) => {
+  await page.goto("./?charts=0");
+  await waitForPrompt(page);
+  await expect(page.locator("#devices")).toContainText("charts=0");
+  await run(page, "dd if=/dev/vda of=/dev/null bs=64k count=16 2>&1 | tail -1", /records out/);
+  // Nothing samples: no chart is drawn and the panel is not rewritten.
+  await expect(page.locator("canvas.sparkline")).toHaveCount(0);
+  const snap = (await page.evaluate(() => window.v86msi!.snapshot())) as Snapshot;
+  expect(snap.vms).toHaveLength(1);
+  expect(snap.vms[0]!.state).toBe("running");
+  const blk = snap.vms[0]!.devices.find((d) => d.name === "blk0")!;
+  expect(blk.mode).toBe("msi");
+  expect(blk.transport.writes["QueueNotify"]).toBeGreaterThan(0);
+  expect(blk.device["requests"]).toBeGreaterThan(0);
+  expect(snap.vms[0]!.router.delivered).toBeGreaterThan(0);
+  expect(await page.evaluate(() => window.v86msi!.machine === window.v86msi!.vms[0]!.machine)).toBe(true);
+});
