@@ -1,0 +1,69 @@
+// Driving a booted guest from the benchmarks: shell commands, uploading the measuring tool,
+// timing commands on the guest's own clock.
+
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import type { GuestConsole } from "../../src/node/guest-console.ts";
+
+const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "vbench");
+/** Where the tool lives in the guest. */
+export const VBENCH = "/tmp/vbench";
+
+/** Anything with a console that runs shell commands: a Node guest here, the page in --browser. */
+export interface Shell {
+  exec(command: string, timeoutMs: number): Promise<{ output: string; status: number }>;
+}
+
+export function consoleShell(c: GuestConsole): Shell {
+  return { exec: (command, timeoutMs) => c.exec(command, timeoutMs) };
+}
+
+export async function sh(shell: Shell, command: string, timeoutMs = 120_000): Promise<string> {
+  const r = await shell.exec(command, timeoutMs);
+  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
+  return r.output;
+}
+
+/** The committed static i386 build of bench/guest-tool/vbench.c (rebuild: guest-tool/build.sh). */
+export function toolBinary(): Buffer {
+  if (!existsSync(TOOL)) throw new Error(`${TOOL} is missing: run bench/guest-tool/build.sh`);
+  return readFileSync(TOOL);
+}
+
+/** Sends `bytes` to `path` in the guest through the console: gzip, base64, short lines. */
+export async function upload(shell: Shell, bytes: Buffer, path: string): Promise<void> {
+  const b64 = gzipSync(bytes, { level: 9 }).toString("base64");
+  await sh(shell, `rm -f ${path}.b64`);
+  // Lines stay well below busybox ash's line-editing limit (1 KiB).
+  for (let i = 0; i < b64.length; i += 800) await sh(shell, `printf '%s' '${b64.slice(i, i + 800)}' >> ${path}.b64`);
+  await sh(shell, `base64 -d ${path}.b64 | gunzip > ${path} && chmod +x ${path} && rm ${path}.b64`);
+}
+
+/** Runs a shell command and returns how long it took on the guest's CLOCK_MONOTONIC (ns). */
+export async function guestTimedNs(shell: Shell, command: string, timeoutMs = 300_000): Promise<number> {
+  const out = await sh(shell, `t0=$(${VBENCH} now); ${command} 2>/dev/null; t1=$(${VBENCH} now); echo $((t1 - t0))`, timeoutMs);
+  const ns = Number(out.trim().split("\n").pop());
+  if (!Number.isFinite(ns) || ns <= 0) throw new Error(`could not time: ${command}\n${out}`);
+  return ns;
+}
+
+/** `key=value` pairs of numbers from the tool's output line. */
+export function parseKv(out: string): Record<string, number> {
+  const kv: Record<string, number> = {};
+  for (const m of out.matchAll(/(\w+)=(\d+)/g)) kv[m[1]!] = Number(m[2]);
+  return kv;
+}
+
+/** Sum of the guest's /proc/interrupts counts on lines whose name matches `name`. */
+export async function guestIrqCount(shell: Shell, name: RegExp): Promise<number> {
+  const out = await sh(shell, "cat /proc/interrupts");
+  let total = 0;
+  for (const line of out.split("\n")) {
+    if (!name.test(line)) continue;
+    const m = /^\s*\S+:\s+(\d+)/.exec(line);
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}

@@ -1,0 +1,152 @@
+// Disk: our virtio-blk (MSI, line) and v86's own IDE disk on the same image, in one run each.
+//   - interrupt path of a fixed workload (2000 4 KiB O_DIRECT reads with dd): register accesses
+//     and interrupts per completed request, and the interrupt latency probe (virtio only)
+//   - sequential write and read, 64 MiB, bs=1M, O_DIRECT
+//   - 4 KiB random reads, O_DIRECT, at queue depth 1 and 16 (bench/guest-tool/vbench.c)
+// Every variant gets a fresh in-memory copy of the same random image: ours through
+// MemoryBackend, v86's IDE through `hda: { buffer }`, so both read the same bytes from host RAM.
+
+import { randomFillSync } from "node:crypto";
+import { BlockDevice } from "../../src/devices/blk/device.ts";
+import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
+import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { installIrqProbe, type IrqLatency } from "../lib/irq-probe.ts";
+import { VBENCH, consoleShell, guestIrqCount, guestTimedNs, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import type { Section } from "../lib/table.ts";
+
+export type DiskVariant = "msi" | "line" | "ide";
+export const DISK_VARIANTS: readonly DiskVariant[] = ["msi", "line", "ide"];
+
+export const DISK = {
+  imageMiB: 96,
+  seqMiB: 64,
+  irqPathRequests: 2000,
+  qd1Ops: 1000,
+  qd16Ops: 4000,
+  memoryMB: 160,
+} as const;
+const MiB = 1024 * 1024;
+
+/** Random bytes: no filesystem signature (the guest's init leaves the disk alone), no zero pages. */
+export function makeImage(): Uint8Array {
+  const image = new Uint8Array(DISK.imageMiB * MiB);
+  for (let at = 0; at < image.length; at += 65536) randomFillSync(image.subarray(at, at + 65536));
+  return image;
+}
+
+export interface DiskSections {
+  disk: Section;
+  irqPath: Section;
+  latency: Section;
+}
+
+async function boot(variant: DiskVariant, image: Uint8Array): Promise<{ guest: BootedGuest; device: BlockDevice | null; dev: string }> {
+  if (variant === "ide") {
+    const copy = image.slice();
+    const guest = await bootGuest({ devices: [], memoryMB: DISK.memoryMB, v86Options: { hda: { buffer: copy.buffer } } });
+    return { guest, device: null, dev: "/dev/sda" };
+  }
+  const device = new BlockDevice({ backend: new MemoryBackend(image.slice()), name: "blk0", serial: "v86-msi-bench" });
+  const guest = await bootGuest({
+    devices: [device],
+    msi: variant === "msi",
+    memoryMB: DISK.memoryMB,
+    ...(variant === "line" ? { append: "virtio_mmio.msi=0" } : {}),
+  });
+  return { guest, device, dev: "/dev/vda" };
+}
+
+export async function runDisk(variant: DiskVariant, image: Uint8Array, run: number, out: DiskSections): Promise<string> {
+  const { guest, device, dev } = await boot(variant, image);
+  const shell: Shell = consoleShell(guest.console);
+  try {
+    await upload(shell, toolBinary(), VBENCH);
+    if ((await sh(shell, `test -b ${dev} && echo yes || echo no`)).trim() !== "yes") {
+      throw new Error(`${variant}: the guest has no ${dev}`);
+    }
+    out.disk.add("Boot to prompt (this disk attached)", "ms", 0, variant, run, guest.bootMs);
+
+    await interruptPath(variant, guest, shell, device, dev, run, out);
+
+    // Write first so the read covers written data.
+    const w = await guestTimedNs(shell, `dd if=/dev/zero of=${dev} bs=1M count=${DISK.seqMiB} oflag=direct`);
+    const r = await guestTimedNs(shell, `dd if=${dev} of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`);
+    out.disk.add("Sequential write, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (w / 1e9));
+    out.disk.add("Sequential read, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (r / 1e9));
+
+    for (const [depth, ops] of [[1, DISK.qd1Ops], [16, DISK.qd16Ops]] as const) {
+      const kv = parseKv(await sh(shell, `${VBENCH} rand ${dev} ${ops} ${depth}`));
+      if (!kv.ops || !kv.ns) throw new Error(`${variant}: vbench rand gave no result`);
+      out.disk.add(`Random read 4 KiB, QD${depth}, O_DIRECT`, "IOPS", 0, variant, run, kv.ops / (kv.ns / 1e9));
+    }
+
+    const errors = (await sh(shell, "dmesg | grep -ciE 'I/O error|virtio.*(error|fail)|ata.*(error|fail)' || true")).trim();
+    if (errors !== "0" || (device && device.counters.errors !== 0)) {
+      throw new Error(`disk errors in the ${variant} run: dmesg ${errors}, device ${device?.counters.errors}`);
+    }
+    return `boot ${guest.bootMs.toFixed(0)} ms, read ${((DISK.seqMiB * MiB) / 1e3 / r).toFixed(1)} MB/s`;
+  } finally {
+    await guest.shutdown();
+  }
+}
+
+async function interruptPath(
+  variant: DiskVariant,
+  guest: BootedGuest,
+  shell: Shell,
+  device: BlockDevice | null,
+  dev: string,
+  run: number,
+  out: DiskSections,
+): Promise<void> {
+  const irqName = variant === "ide" ? /ata|ide/i : /virtio/;
+  await sh(shell, "sync; echo 3 > /proc/sys/vm/drop_caches");
+  const irq0 = await guestIrqCount(shell, irqName);
+  const workload = `dd if=${dev} of=/dev/null bs=4k count=${DISK.irqPathRequests} iflag=direct 2>/dev/null`;
+  if (device === null) {
+    await sh(shell, workload);
+    const irqs = (await guestIrqCount(shell, irqName)) - irq0;
+    out.irqPath.add("Guest interrupts / request (/proc/interrupts)", "", 3, variant, run, irqs / DISK.irqPathRequests);
+    return;
+  }
+  const attached = guest.machine.devices[0]!;
+  const c = attached.transport.counters;
+  const sum = (o: object) => Object.values(o as Record<string, number>).reduce((a, b) => a + b, 0);
+  const before = {
+    status: c.reads.InterruptStatus,
+    ack: c.writes.InterruptACK,
+    notify: c.writes.QueueNotify,
+    all: sum(c.reads) + sum(c.writes),
+    line: attached.line.counters.raised,
+    msi: guest.machine.msiRouter.counters.delivered,
+    completed: device.counters.completed,
+  };
+  const probe = installIrqProbe(guest.machine, attached);
+  try {
+    await sh(shell, workload);
+  } finally {
+    probe.remove();
+  }
+  const n = device.counters.completed - before.completed;
+  const irqs = (await guestIrqCount(shell, irqName)) - irq0;
+  const per = (name: string, value: number) => out.irqPath.add(name, "", 3, variant, run, value / n);
+  per("InterruptStatus reads / request", c.reads.InterruptStatus - before.status);
+  per("InterruptACK writes / request", c.writes.InterruptACK - before.ack);
+  per("QueueNotify writes / request", c.writes.QueueNotify - before.notify);
+  per("All register accesses / request", sum(c.reads) + sum(c.writes) - before.all);
+  per("MSIs delivered / request", guest.machine.msiRouter.counters.delivered - before.msi);
+  per("Line assertions / request", attached.line.counters.raised - before.line);
+  per("Guest interrupts / request (/proc/interrupts)", irqs);
+  recordLatency(probe.result(), variant, run, out.latency);
+}
+
+function recordLatency(l: IrqLatency, variant: DiskVariant, run: number, s: Section): void {
+  s.add("Device signal → CPU takes the interrupt (instructions)", "instr", 0, variant, run, l.signalToAcceptInstr);
+  s.add("Device signal → CPU takes the interrupt (host time)", "µs", 1, variant, run, l.signalToAcceptUs);
+  s.add("Interrupts taken inside the delivery call", "%", 0, variant, run, l.acceptedAtOnce * 100);
+  s.add("Device signal → handler's InterruptStatus read (instructions)", "instr", 0, variant, run, l.signalToStatusInstr);
+  s.add("Device signal → next QueueNotify (instructions)", "instr", 0, variant, run, l.signalToNextNotifyInstr);
+  s.add("Device signal → next QueueNotify (host time)", "µs", 0, variant, run, l.signalToNextNotifyUs);
+  s.add("Device signal → next QueueNotify, p90 (host time)", "µs", 0, variant, run, l.signalToNextNotifyP90Us);
+  s.add("QueueNotify → device signal (host time)", "µs", 0, variant, run, l.notifyToSignalUs);
+}
