@@ -13,6 +13,7 @@
 #                      fragment) are unchanged; delete the directory for a clean build.
 #   GUEST_JOBS         parallel make jobs (default: nproc)
 #   BUSYBOX_DEB        use this busybox-static i386 .deb instead of `apt-get download`
+#   E2FSCK_DEB         use this e2fsck-static i386 .deb instead of `apt-get download`
 #   SOURCE_DATE_EPOCH  fixed time stamp for every output (default below; changing it
 #                      changes the outputs)
 #   bash guest/build.sh --list-inputs      print "sha256  path" of every input file
@@ -101,27 +102,52 @@ pkg_source() { dpkg-query -W -f='${source:Package} ${source:Version}' "$1"; }
 # The real cross compiler package (gcc-i686-linux-gnu only depends on gcc-NN-i686-linux-gnu).
 GCC_PKG=$(dpkg -S "$(readlink -f "$(command -v i686-linux-gnu-gcc)")" | cut -d: -f1)
 
-# ---------------------------------------------------------------- busybox (i386, static)
+# ---------------------------------------------------------------- userland (i386, static)
+# fetch_i386_deb PKG DIR [LOCAL_DEB]: the i386 .deb of PKG (or LOCAL_DEB) unpacked in DIR/x.
+# Sets DEB_VERSION and DEB_SOURCE ("name version" of its Debian source package).
+fetch_i386_deb() {
+	local pkg=$1 dir=$2 local_deb=${3:-} deb
+	rm -rf "$dir"
+	mkdir -p "$dir/deb"
+	if [[ -n $local_deb ]]; then
+		cp -- "$local_deb" "$dir/deb/"
+	else
+		dpkg --print-foreign-architectures | grep -qx i386 ||
+			die "i386 is not a dpkg architecture here: run 'sudo bash guest/install-deps.sh'"
+		(cd "$dir/deb" && apt-get download -q "$pkg:i386" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+	fi
+	deb=$(find "$dir/deb" -name '*.deb' | head -n1)
+	[[ -n $deb ]] || die "could not download $pkg:i386"
+	[[ $(dpkg-deb -f "$deb" Package) == "$pkg" && $(dpkg-deb -f "$deb" Architecture) == i386 ]] ||
+		die "$deb is not $pkg for i386"
+	DEB_VERSION=$(dpkg-deb -f "$deb" Version)
+	# The Source field: absent (same name and version), "name", or "name (version)".
+	local src
+	src=$(dpkg-deb -f "$deb" Source)
+	if [[ -z $src ]]; then
+		DEB_SOURCE="$pkg $DEB_VERSION"
+	elif [[ $src =~ ^([^ ]+)\ \((.*)\)$ ]]; then
+		DEB_SOURCE="${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+	else
+		DEB_SOURCE="$src $DEB_VERSION"
+	fi
+	dpkg-deb -x "$deb" "$dir/x"
+}
+
 log "busybox: fetching busybox-static:i386"
-rm -rf "$WORK/busybox"
-mkdir -p "$WORK/busybox/deb"
-if [[ -n ${BUSYBOX_DEB:-} ]]; then
-	cp -- "$BUSYBOX_DEB" "$WORK/busybox/deb/"
-else
-	dpkg --print-foreign-architectures | grep -qx i386 ||
-		die "i386 is not a dpkg architecture here: run 'sudo bash guest/install-deps.sh'"
-	(cd "$WORK/busybox/deb" && apt-get download -q busybox-static:i386 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-fi
-BB_DEB=$(find "$WORK/busybox/deb" -name '*.deb' | head -n1)
-[[ -n $BB_DEB ]] || die "could not download busybox-static:i386"
-[[ $(dpkg-deb -f "$BB_DEB" Package) == busybox-static && $(dpkg-deb -f "$BB_DEB" Architecture) == i386 ]] ||
-	die "$BB_DEB is not busybox-static for i386"
-BB_VERSION=$(dpkg-deb -f "$BB_DEB" Version)
-BB_SOURCE=$(dpkg-deb -f "$BB_DEB" Source) # "busybox (1:1.35.0-4+deb12u1)"
-dpkg-deb -x "$BB_DEB" "$WORK/busybox/x"
+fetch_i386_deb busybox-static "$WORK/busybox" "${BUSYBOX_DEB:-}"
+BB_VERSION=$DEB_VERSION BB_SOURCE=$DEB_SOURCE
 BB_BIN=$WORK/busybox/x/bin/busybox
-[[ -x $BB_BIN ]] || die "no bin/busybox in $BB_DEB"
+[[ -x $BB_BIN ]] || die "no bin/busybox in busybox-static:i386"
 log "busybox: $BB_VERSION"
+
+# e2fsck for checking the disk from inside the guest (busybox has none): the static build.
+log "e2fsck: fetching e2fsck-static:i386"
+fetch_i386_deb e2fsck-static "$WORK/e2fsck" "${E2FSCK_DEB:-}"
+E2_VERSION=$DEB_VERSION E2_SOURCE=$DEB_SOURCE
+E2_BIN=$WORK/e2fsck/x/sbin/e2fsck.static
+[[ -x $E2_BIN ]] || die "no sbin/e2fsck.static in e2fsck-static:i386"
+log "e2fsck: $E2_VERSION"
 
 # ---------------------------------------------------------------- kernel
 KSRC=$WORK/linux-source-6.12
@@ -207,6 +233,7 @@ ROOT=$WORK/rootfs
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,etc}
 install -m 0755 "$BB_BIN" "$ROOT/bin/busybox"
+install -m 0755 "$E2_BIN" "$ROOT/sbin/e2fsck"
 # guest/initramfs/ is an overlay over the root: /init and anything else placed there.
 (cd "$GUEST/initramfs" && find . -type f | sort) | while read -r f; do
 	mkdir -p "$ROOT/$(dirname "$f")"
@@ -261,6 +288,7 @@ install -m 0644 "$KSRC/COPYING" "$OUT/LICENSES/linux-COPYING"
 install -m 0644 "$KSRC/LICENSES/preferred/GPL-2.0" "$OUT/LICENSES/linux-GPL-2.0"
 install -m 0644 "$KSRC/LICENSES/exceptions/Linux-syscall-note" "$OUT/LICENSES/linux-Linux-syscall-note"
 install -m 0644 "$WORK/busybox/x/usr/share/doc/busybox-static/copyright" "$OUT/LICENSES/busybox-copyright"
+install -m 0644 "$WORK/e2fsck/x/usr/share/doc/e2fsck-static/copyright" "$OUT/LICENSES/e2fsprogs-copyright"
 install -m 0644 /usr/share/doc/seabios/copyright "$OUT/LICENSES/seabios-copyright"
 # Texts the Debian copyright files point to.
 for l in GPL-2 LGPL-2 LGPL-3; do
@@ -270,9 +298,8 @@ done
 
 KSOURCE=$(pkg_source "$KERNEL_PKG")
 SB_SOURCE=$(pkg_source seabios)
-BB_SRC_NAME=${BB_SOURCE%% *}
-BB_SRC_VERSION=$(sed -n 's/^[^ ]* (\(.*\))$/\1/p' <<<"$BB_SOURCE")
-[[ -n $BB_SRC_VERSION ]] || BB_SRC_VERSION=$BB_VERSION
+BB_SRC_NAME=${BB_SOURCE% *} BB_SRC_VERSION=${BB_SOURCE#* }
+E2_SRC_NAME=${E2_SOURCE% *} E2_SRC_VERSION=${E2_SOURCE#* }
 snapshot() { echo "https://snapshot.debian.org/package/$1/$(sed 's/:/%3A/g; s/+/%2B/g' <<<"$2")/"; }
 
 cat >"$OUT/SOURCES.md" <<EOF
@@ -285,7 +312,7 @@ manifest.json (sha256 of every input and output).
 | File | What | Debian source package | License (text in LICENSES/) |
 |------|------|-----------------------|-----------------------------|
 | bzImage | Linux $KRELEASE for i386, built from the binary package $KERNEL_PKG $KVERSION_PKG with our config fragment guest/kernel.config and the patches in guest/patches | ${KSOURCE% *} ${KSOURCE#* } | GPL-2.0 WITH Linux-syscall-note (linux-COPYING, linux-GPL-2.0, linux-Linux-syscall-note) |
-| initrd.img | gzip'd cpio: /bin/busybox from busybox-static:i386 $BB_VERSION, /init from guest/initramfs | $BB_SRC_NAME $BB_SRC_VERSION | GPL-2.0 (busybox-copyright, GPL-2) |
+| initrd.img | gzip'd cpio: /bin/busybox from busybox-static:i386 $BB_VERSION; /sbin/e2fsck (sbin/e2fsck.static of e2fsck-static:i386 $E2_VERSION); /init and the rest from guest/initramfs | $BB_SRC_NAME $BB_SRC_VERSION; $E2_SRC_NAME $E2_SRC_VERSION | busybox: GPL-2.0 (busybox-copyright, GPL-2); e2fsck: GPL-2.0 (e2fsprogs-copyright, GPL-2) |
 | bios.bin | /usr/share/seabios/bios.bin, unchanged | ${SB_SOURCE% *} ${SB_SOURCE#* } | LGPL-3.0 (seabios-copyright, LGPL-3, LGPL-2) |
 | vgabios.bin | /usr/share/seabios/vgabios-stdvga.bin, unchanged | ${SB_SOURCE% *} ${SB_SOURCE#* } | LGPL-3.0 (seabios-copyright, LGPL-3, LGPL-2) |
 | disk.img | ext2 image of guest/disk/ made with mke2fs (e2fsprogs $(pkg_version e2fsprogs)); holds only our files | - | same as the repository |
@@ -295,6 +322,7 @@ Corresponding source:
   plus the patches in guest/patches/ of this repository (GPL-2.0) and the configuration
   guest/kernel.config applied on top of \`make tinyconfig\`.
 - BusyBox: the Debian source package $BB_SRC_NAME $BB_SRC_VERSION, $(snapshot "$BB_SRC_NAME" "$BB_SRC_VERSION")
+- e2fsck: the Debian source package $E2_SRC_NAME $E2_SRC_VERSION, $(snapshot "$E2_SRC_NAME" "$E2_SRC_VERSION")
 - SeaBIOS: the Debian source package ${SB_SOURCE% *} ${SB_SOURCE#* }, $(snapshot "${SB_SOURCE% *}" "${SB_SOURCE#* }")
 EOF
 
@@ -314,6 +342,7 @@ json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 			echo "    {\"name\": $(json_str "$p"), \"version\": $(json_str "$(pkg_version "$p")")}"
 		done
 		echo "    {\"name\": \"busybox-static:i386\", \"version\": $(json_str "$BB_VERSION")}"
+		echo "    {\"name\": \"e2fsck-static:i386\", \"version\": $(json_str "$E2_VERSION")}"
 	} | sed '$!s/$/,/'
 	echo '  ],'
 	echo '  "inputs": ['

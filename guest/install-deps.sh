@@ -8,7 +8,7 @@ if [[ $(id -u) != 0 ]]; then
 	exit 1
 fi
 
-# busybox-static is taken from the i386 architecture (a 32-bit static binary).
+# busybox-static and e2fsck-static are taken from the i386 architecture (32-bit static binaries).
 if ! dpkg --print-foreign-architectures | grep -qx i386; then
 	dpkg --add-architecture i386
 fi
@@ -29,11 +29,14 @@ apt-get install -y --no-install-recommends \
 	seabios e2fsprogs \
 	ca-certificates
 
-# build.sh fetches busybox-static:i386 itself with `apt-get download`; check it is available.
-# (Read into a variable first: `apt-cache ... | grep -q` can die of SIGPIPE under pipefail.)
-policy=$(apt-cache policy busybox-static:i386)
-grep -q 'Candidate: [0-9]' <<<"$policy" || {
-	echo "install-deps.sh: busybox-static:i386 is not available from the configured apt sources" >&2
-	exit 1
-}
+# build.sh fetches busybox-static:i386 and e2fsck-static:i386 itself with `apt-get download`;
+# check they are available. (Read into a variable first: `apt-cache ... | grep -q` can die of
+# SIGPIPE under pipefail.)
+for pkg in busybox-static:i386 e2fsck-static:i386; do
+	policy=$(apt-cache policy "$pkg")
+	grep -q 'Candidate: [0-9]' <<<"$policy" || {
+		echo "install-deps.sh: $pkg is not available from the configured apt sources" >&2
+		exit 1
+	}
+done
 echo "install-deps.sh: done"

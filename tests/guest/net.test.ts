@@ -30,14 +30,20 @@ describe("virtio-net on v86's fetch adapter", () => {
   beforeAll(async () => {
     backend = new V86BusBackend();
     dev = new NetDevice({ backend, name: "net0" });
-    guest = await bootGuest({ devices: [dev], v86Options: { net_device: { type: "none", relay_url: "fetch" } } });
-    const emulator = guest.machine.emulator as unknown as { emulator_bus: V86Bus; network_adapter: FetchAdapter };
-    backend.attach(emulator.emulator_bus);
-    // No outside network here: the adapter's fetch answers from the test.
-    emulator.network_adapter.fetch = async (url) => {
-      fetched.push(String(url));
-      return new Response("hello from the host\n", { status: 200, headers: { "content-type": "text/plain" } });
-    };
+    // Joined before the guest boots: its /init asks for a DHCP lease on the way up.
+    guest = await bootGuest({
+      devices: [dev],
+      v86Options: { net_device: { type: "none", relay_url: "fetch" } },
+      onMachine: (machine) => {
+        const emulator = machine.emulator as unknown as { emulator_bus: V86Bus; network_adapter: FetchAdapter };
+        backend.attach(emulator.emulator_bus);
+        // No outside network here: the adapter's fetch answers from the test.
+        emulator.network_adapter.fetch = async (url) => {
+          fetched.push(String(url));
+          return new Response("hello from the host\n", { status: 200, headers: { "content-type": "text/plain" } });
+        };
+      },
+    });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();
@@ -59,13 +65,14 @@ describe("virtio-net on v86's fetch adapter", () => {
     expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("1\n");
   });
 
-  it("gets a DHCP lease from the adapter", async () => {
-    const out = await sh(guest, "udhcpc -i eth0 -n -q -t 5 -s /bin/true 2>&1");
-    expect(out).toMatch(/lease of 192\.168\.86\.100 obtained/);
+  it("the image's /init configured eth0 by DHCP at boot (address, route, DNS)", async () => {
+    expect(await sh(guest, "cat /tmp/udhcpc.log")).toMatch(/lease of 192\.168\.86\.100 obtained from 192\.168\.86\.1/);
+    expect(await sh(guest, "ip -4 -o addr show dev eth0")).toContain("inet 192.168.86.100/24");
+    expect(await sh(guest, "ip route")).toMatch(/^default via 192\.168\.86\.1 dev eth0/m);
+    expect(await sh(guest, "cat /etc/resolv.conf")).toContain("nameserver 192.168.86.1");
   });
 
   it("pings the router and fetches over TCP (checksums completed by the device)", async () => {
-    await sh(guest, "ip addr add 192.168.86.100/24 dev eth0 && ip route add default via 192.168.86.1");
     expect(await sh(guest, "ping -c 2 -W 5 192.168.86.1")).toMatch(/2 packets received/);
     const body = await sh(guest, "wget -q -O - http://192.168.86.1/hello.txt", 60_000);
     expect(body).toBe("hello from the host\n");
@@ -96,8 +103,12 @@ describe("virtio-net on the interrupt line (no MSI)", () => {
   beforeAll(async () => {
     const backend = new V86BusBackend();
     dev = new NetDevice({ backend, name: "net0", mac: "02:00:00:00:00:42" });
-    guest = await bootGuest({ devices: [dev], msi: false, v86Options: { net_device: { type: "none", relay_url: "fetch" } } });
-    backend.attach((guest.machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus);
+    guest = await bootGuest({
+      devices: [dev],
+      msi: false,
+      v86Options: { net_device: { type: "none", relay_url: "fetch" } },
+      onMachine: (machine) => backend.attach((machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus),
+    });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();
@@ -105,7 +116,7 @@ describe("virtio-net on the interrupt line (no MSI)", () => {
 
   it("pings the router, link changes arrive", async () => {
     expect(await sh(guest, "cat /sys/class/net/eth0/address")).toBe("02:00:00:00:00:42\n");
-    await sh(guest, "ip link set eth0 up && ip addr add 192.168.86.100/24 dev eth0");
+    expect(await sh(guest, "ip -4 -o addr show dev eth0")).toContain("inet 192.168.86.100/24");
     expect(await sh(guest, "ping -c 3 -W 5 192.168.86.1")).toMatch(/3 packets received/);
     expect(await sh(guest, "grep virtio0 /proc/interrupts")).toMatch(/IO-APIC/);
     await expectLinkToggles(guest, dev);
