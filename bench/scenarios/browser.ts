@@ -1,4 +1,95 @@
-import type { Section } from "../lib/table.ts";
-export async function runBrowser(_runs: number, _log: (...a: unknown[]) => void): Promise<Section[]> {
-  return [];
+// --browser: the production page (npm run build, served from a sub-path) in Debian's Chromium,
+// the way users run it. Per run, three page loads in rotating order:
+//   msi        default settings (MSI, live charts on)
+//   line       msi=0
+//   nocharts   charts=0 (MSI, no sampling, no charts): what the live charts cost the guest
+// On each: time to the prompt, the interrupt path counts (window.v86msi.snapshot()), dd
+// throughput and random IOPS on a 96 MiB random disk the benchmark serves to the page.
+
+import type { Page } from "@playwright/test";
+import { VBENCH, guestTimedNs, parseKv, sh, toolBinary, upload } from "../lib/guest.ts";
+import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt } from "../lib/page.ts";
+import { Section } from "../lib/table.ts";
+import { DISK, makeImage } from "./disk.ts";
+
+type Variant = "msi" | "line" | "nocharts";
+const VARIANTS: readonly Variant[] = ["msi", "line", "nocharts"];
+const QUERY: Record<Variant, string> = { msi: "", line: "&msi=0", nocharts: "&charts=0" };
+const PORT = 4391;
+const MiB = 1024 * 1024;
+
+interface DeviceSnap {
+  name: string;
+  transport: { reads: Record<string, number>; writes: Record<string, number> };
+  device: Record<string, number>;
+  line: { raised: number };
+}
+interface Snap {
+  vms: { router: { delivered: number }; devices: DeviceSnap[] }[];
+}
+
+async function blkSnap(page: Page): Promise<{ d: DeviceSnap; msi: number }> {
+  const s = (await page.evaluate(() => window.v86msi!.snapshot())) as Snap;
+  const vm = s.vms[0]!;
+  return { d: vm.devices.find((x) => x.name === "blk0")!, msi: vm.router.delivered };
+}
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+export async function runBrowser(runs: number, log: (...a: unknown[]) => void): Promise<Section[]> {
+  const s = new Section("browser", "In the browser (production build, Chromium)", [
+    { key: "msi", label: "MSI, charts on" },
+    { key: "line", label: "line, charts on" },
+    { key: "nocharts", label: "MSI, charts off" },
+  ], [
+    { label: "MSI / line", num: "msi", den: "line" },
+    { label: "charts on / off", num: "msi", den: "nocharts" },
+  ]);
+  s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`disk=bench-disk.img&net=none&mem=${DISK.memoryMB}\` plus the variant's; the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
+  s.note("Charts off = `charts=0`: no sampling of counters and no live charts; the ratio column is charts on / off of the same run.");
+
+  log("browser: building the site");
+  buildSite();
+  const server = await serveSite(PORT, { "bench-disk.img": makeImage() });
+  const browser = await launchChromium();
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const v = VARIANTS[(k + run) % VARIANTS.length]!;
+        const page = await browser.newPage();
+        try {
+          const t0 = performance.now();
+          await page.goto(`${server.url}?disk=bench-disk.img&net=none&mem=${DISK.memoryMB}${QUERY[v]}`);
+          await waitForPagePrompt(page, 120_000);
+          s.add("Page load to shell prompt", "ms", 0, v, run, performance.now() - t0);
+          const shell = pageShell(page);
+          await upload(shell, toolBinary(), VBENCH);
+
+          await sh(shell, "sync; echo 3 > /proc/sys/vm/drop_caches");
+          const a = await blkSnap(page);
+          await sh(shell, `dd if=/dev/vda of=/dev/null bs=4k count=${DISK.irqPathRequests} iflag=direct 2>/dev/null`);
+          const b = await blkSnap(page);
+          const n = b.d.device["completed"]! - a.d.device["completed"]!;
+          s.add("InterruptStatus reads / request", "", 3, v, run, ((b.d.transport.reads["InterruptStatus"] ?? 0) - (a.d.transport.reads["InterruptStatus"] ?? 0)) / n);
+          s.add("All register accesses / request", "", 3, v, run, (sum(b.d.transport.reads) + sum(b.d.transport.writes) - sum(a.d.transport.reads) - sum(a.d.transport.writes)) / n);
+          s.add("MSIs delivered / request", "", 3, v, run, (b.msi - a.msi) / n);
+
+          const w = await guestTimedNs(shell, `dd if=/dev/zero of=/dev/vda bs=1M count=${DISK.seqMiB} oflag=direct`);
+          const r = await guestTimedNs(shell, `dd if=/dev/vda of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`);
+          s.add("Sequential write, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, v, run, (DISK.seqMiB * MiB) / 1e6 / (w / 1e9));
+          s.add("Sequential read, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, v, run, (DISK.seqMiB * MiB) / 1e6 / (r / 1e9));
+          for (const [depth, ops] of [[1, DISK.qd1Ops], [16, DISK.qd16Ops]] as const) {
+            const kv = parseKv(await sh(shell, `${VBENCH} rand /dev/vda ${ops} ${depth}`));
+            s.add(`Random read 4 KiB, QD${depth}, O_DIRECT`, "IOPS", 0, v, run, kv.ops! / (kv.ns! / 1e9));
+          }
+          log(`run ${run + 1} browser ${v}: read ${((DISK.seqMiB * MiB * 1e3) / r).toFixed(1)} MB/s`);
+        } finally {
+          await page.close();
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+  return [s];
 }

@@ -84,7 +84,7 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
     if (errors !== "0" || (device && device.counters.errors !== 0)) {
       throw new Error(`disk errors in the ${variant} run: dmesg ${errors}, device ${device?.counters.errors}`);
     }
-    return `boot ${guest.bootMs.toFixed(0)} ms, read ${((DISK.seqMiB * MiB) / 1e3 / r).toFixed(1)} MB/s`;
+    return `boot ${guest.bootMs.toFixed(0)} ms, read ${((DISK.seqMiB * MiB * 1e3) / r).toFixed(1)} MB/s`;
   } finally {
     await guest.shutdown();
   }
