@@ -13,7 +13,7 @@
 // Buffers come from a bump allocator that wraps around to just after the rings, so keep the
 // number of bytes in flight well under the RAM size.
 
-import type { InterruptLine, VirtioDevice } from "../interfaces.ts";
+import type { GuestMemory, InterruptLine, VirtioDevice } from "../interfaces.ts";
 import { FEATURE, MSI_CMD, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../constants.ts";
 import { MmioTransport } from "../mmio-transport.ts";
 import { RamMemory } from "../ram-memory.ts";
@@ -32,6 +32,8 @@ export interface TestDriverOptions {
   readonly msi?: { readonly vectors: number; readonly sharing: boolean } | false;
   /** What the bus does with a non-RAM write; default: accept 0xFEExxxxx. */
   readonly busWrite?: (addr: number, value: number) => boolean;
+  /** What the transport sees as guest memory, built on the driver's RAM (the fuzzer instruments it). */
+  readonly wrapMemory?: (ram: RamMemory) => GuestMemory;
 }
 
 export interface InitOptions {
@@ -124,7 +126,7 @@ export class TestDriver {
     };
     this.transport = new MmioTransport({
       device: o.device,
-      memory: this.memory,
+      memory: o.wrapMemory ? o.wrapMemory(this.memory) : this.memory,
       line,
       schedule: (fn) => this.tasks.push(fn),
       msi: o.msi ?? false,
@@ -208,6 +210,11 @@ export class TestDriver {
     const desc = this.alloc(16 * size, 4096);
     const avail = this.alloc(6 + 2 * size, 4096);
     const used = this.alloc(6 + 8 * size, 4096);
+    // Fresh rings are zeroed, as Linux allocates them: stale flags or event indices from an
+    // earlier life of this RAM would suppress interrupts or fake available chains.
+    this.ram.fill(0, desc, desc + 16 * size);
+    this.ram.fill(0, avail, avail + 6 + 2 * size);
+    this.ram.fill(0, used, used + 6 + 8 * size);
     this.write32("QueueSel", index);
     this.write32("QueueNum", size);
     this.write32("QueueDescLow", desc);

@@ -1,0 +1,179 @@
+// virtio-blk under the fuzzer, over a memory disk or a copy-on-write overlay on a read-only
+// base. The well-behaved driver keeps a shadow of the disk (taken from the backend when its
+// episode starts) and checks every read against it: what it wrote it must read back.
+
+import { FEATURE } from "../constants.ts";
+import type { BlockBackend } from "../../devices/blk/backend.ts";
+import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../../devices/blk/constants.ts";
+import { BlockDevice } from "../../devices/blk/device.ts";
+import { split } from "./echo-rig.ts";
+import type { Prng } from "./prng.ts";
+import { rawQueue, sendRaw } from "./raw-queue.ts";
+import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
+
+const SERIAL = "fuzz-blk";
+const MAX_SECTORS = 8;
+const SEG_MAX = 8;
+const SIZE_MAX = 4096;
+const MAX_DISCARD_SECTORS = 64;
+const MAX_DISCARD_SEG = 4;
+
+/** virtio_blk_outhdr. */
+export function blkHeader(type: number, sector: number, sectorHi = 0): Uint8Array<ArrayBuffer> {
+  const h = new Uint8Array(16);
+  const dv = new DataView(h.buffer);
+  dv.setUint32(0, type, true);
+  dv.setUint32(8, sector, true);
+  dv.setUint32(12, sectorHi, true);
+  return h;
+}
+
+/** virtio_blk_discard_write_zeroes entries. */
+function segments(list: readonly { sector: number; sectors: number; flags?: number }[]): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(16 * list.length);
+  const dv = new DataView(b.buffer);
+  list.forEach((s, i) => {
+    dv.setUint32(16 * i, s.sector, true);
+    dv.setUint32(16 * i + 8, s.sectors, true);
+    dv.setUint32(16 * i + 12, s.flags ?? 0, true);
+  });
+  return b;
+}
+
+export class BlkRig extends Rig {
+  readonly device: BlockDevice;
+  readonly poppingQueues = [0, 1];
+  protected readonly optionalFeatures =
+    FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC | bit(BLK_F.DISCARD) | bit(BLK_F.WRITE_ZEROES) | bit(BLK_F.FLUSH);
+  readonly #backend: BlockBackend;
+  readonly #sectors: number;
+  #shadow = new Uint8Array(0);
+
+  constructor(name: string, msi: MsiLayout, backend: BlockBackend) {
+    const device = new BlockDevice({
+      backend, serial: SERIAL, queueSize: 16, numQueues: 2, segMax: SEG_MAX, sizeMax: SIZE_MAX,
+      maxDiscardSectors: MAX_DISCARD_SECTORS, maxDiscardSeg: MAX_DISCARD_SEG,
+      maxWriteZeroesSectors: MAX_DISCARD_SECTORS, maxWriteZeroesSeg: MAX_DISCARD_SEG,
+    });
+    super(name, device, msi);
+    this.device = device;
+    this.#backend = backend;
+    this.#sectors = Math.floor(backend.size / SECTOR_SIZE);
+  }
+
+  protected deviceGuestErrors(): number {
+    const c = this.device.counters;
+    return c.errors + c.badNotifies + c.configReadsOutOfRange + c.configWritesIgnored;
+  }
+
+  deviceInternalErrors(): number {
+    return this.device.counters.internalErrors;
+  }
+
+  triggerConfig(): boolean {
+    return false; // a block device's config never changes here
+  }
+
+  protected override beginEpisode(): void {
+    // The disk as it is now (hostile episodes may have written it); this episode checks itself.
+    this.#shadow = new Uint8Array(this.#backend.size);
+    const r = this.#backend.read(0, this.#shadow);
+    if (r !== undefined) throw new Error("the fuzzer's block backends must be synchronous");
+  }
+
+  protected step(rng: Prng): StepResult {
+    const q = rng.int(2);
+    const kinds = ["write", "write", "read", "read", "id"];
+    if (this.negotiated(bit(BLK_F.FLUSH))) kinds.push("flush");
+    if (this.negotiated(bit(BLK_F.DISCARD))) kinds.push("discard");
+    if (this.negotiated(bit(BLK_F.WRITE_ZEROES))) kinds.push("zeroes");
+    const kind = rng.pick(kinds);
+    const n = rng.range(1, MAX_SECTORS);
+    const sector = rng.int(this.#sectors - n + 1);
+    const indirect = rng.chance(0.4);
+    switch (kind) {
+      case "write": {
+        const data = rng.bytes(n * SECTOR_SIZE);
+        const pieces: Uint8Array[] = [blkHeader(BLK_T.OUT, sector)];
+        let at = 0;
+        for (const len of split(rng, data.length)) pieces.push(data.subarray(at, (at += len)));
+        const c = this.addChain(q, { readable: pieces, writable: [1] }, indirect);
+        const err = this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, "write");
+        if (err !== null) return err;
+        this.#shadow.set(data, sector * SECTOR_SIZE);
+        return null;
+      }
+      case "read": {
+        const len = n * SECTOR_SIZE;
+        const c = this.addChain(q, { readable: [blkHeader(BLK_T.IN, sector)], writable: [...split(rng, len), 1] }, indirect);
+        const err = this.kickOne(q, c, len + 1) ?? this.#status(c.writable.at(-1)!.addr, "read");
+        if (err !== null) return err;
+        const got = this.writtenBytes(c, len);
+        const want = this.#shadow.subarray(sector * SECTOR_SIZE, sector * SECTOR_SIZE + len);
+        for (let i = 0; i < len; i++) {
+          if (got[i] !== want[i]) return `blk: read of sector ${sector} differs at byte ${i}: ${got[i]} != ${want[i]}`;
+        }
+        return null;
+      }
+      case "id": {
+        const c = this.addChain(q, { readable: [blkHeader(BLK_T.GET_ID, 0)], writable: [20, 1] }, indirect);
+        const err = this.kickOne(q, c, 21) ?? this.#status(c.writable[1]!.addr, "get-id");
+        if (err !== null) return err;
+        const id = new TextDecoder().decode(this.writtenBytes(c, 20)).replace(/\0+$/, "");
+        return id === SERIAL ? null : `blk: GET_ID answered "${id}"`;
+      }
+      case "flush": {
+        const c = this.addChain(q, { readable: [blkHeader(BLK_T.FLUSH, 0)], writable: [1] }, indirect);
+        return this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, "flush");
+      }
+      default: {
+        const count = rng.range(1, MAX_DISCARD_SEG);
+        const list = Array.from({ length: count }, () => {
+          const sectors = rng.range(1, MAX_DISCARD_SECTORS);
+          return { sector: rng.int(this.#sectors - sectors + 1), sectors, flags: kind === "zeroes" && rng.chance(0.5) ? 1 : 0 };
+        });
+        const type = kind === "discard" ? BLK_T.DISCARD : BLK_T.WRITE_ZEROES;
+        const c = this.addChain(q, { readable: [blkHeader(type, 0), segments(list)], writable: [1] }, indirect);
+        const err = this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, kind);
+        if (err !== null) return err;
+        // Our backends read discarded ranges back as zeros.
+        for (const s of list) this.#shadow.fill(0, s.sector * SECTOR_SIZE, (s.sector + s.sectors) * SECTOR_SIZE);
+        return null;
+      }
+    }
+  }
+
+  #status(addr: number, what: string): StepResult {
+    const s = this.driver.ram[addr];
+    return s === BLK_S.OK ? null : `blk: ${what} completed with status ${s}`;
+  }
+
+  hostileRequest(rng: Prng, queue: number | null): Expectation | null {
+    const q = queue === null ? null : rawQueue(this, queue);
+    if (q === null) return null;
+    const c = this.device.counters;
+    const cap = this.#sectors;
+    const cases: [keyof typeof c, () => (Uint8Array | number)[]][] = [
+      ["errOutOfRange", () => [blkHeader(BLK_T.IN, cap + rng.int(1 << 20) - rng.int(1)), SECTOR_SIZE, 1]],
+      ["errOutOfRange", () => [blkHeader(BLK_T.OUT, rng.u32(), 1 + rng.int(0xffff)), new Uint8Array(SECTOR_SIZE), 1]],
+      ["errUnsupported", () => [blkHeader(rng.pick([2, 3, 5, 7, 10, 14, 99, 0xffffffff]), 0), 1]],
+      ["errBadDataLength", () => [blkHeader(BLK_T.OUT, 0), new Uint8Array(rng.range(1, 511)), 1]],
+      ["errNoStatus", () => [blkHeader(BLK_T.IN, 0), new Uint8Array(4)]],
+      ["errHeaderTooShort", () => [new Uint8Array(rng.range(1, 15)), 1]],
+      ["errTooLarge", () => [blkHeader(BLK_T.IN, 0), SEG_MAX * SIZE_MAX + SECTOR_SIZE, 1]],
+      ["errBadFlags", () => [blkHeader(BLK_T.DISCARD, 0), segments([{ sector: 0, sectors: 1, flags: 1 + rng.int(8) }]), 1]],
+      ["errBadSegments", () => [blkHeader(BLK_T.WRITE_ZEROES, 0), segments(Array.from({ length: MAX_DISCARD_SEG + 1 }, () => ({ sector: 0, sectors: 1 }))), 1]],
+      ["errBadSegments", () => [blkHeader(BLK_T.DISCARD, 0), segments([{ sector: 0, sectors: MAX_DISCARD_SECTORS + 1 }]), 1]],
+    ];
+    const [key, build] = rng.pick(cases);
+    const e = expectRise(`blk.${key}`, () => c[key]);
+    const sent = sendRaw(this, rng, q, build());
+    if (!sent.ok) return null;
+    // The request failed, and said so in its status byte (when it had one).
+    const status = sent.writable.at(-1);
+    if (key !== "errNoStatus" && status !== undefined && this.driver.ram[status.addr + status.len - 1] === BLK_S.OK) {
+      return { kind: `blk.${key} answered OK`, read: () => 0, before: 0 };
+    }
+    return e;
+  }
+}

@@ -1,0 +1,168 @@
+// The seeded fuzzer of the device model. Episodes over seven rigs (echo, blk on memory and on an
+// overlay, net on a switch; MSI with fixed and with shared mapping, and the classic line):
+//   well-behaved  the Linux-like probe, then verified requests (data, completions, interrupts)
+//   hostile       random registers, status, MSI commands, layouts, ring scribbles, malformed
+//                 chains and requests; injected faults whose counting is certain are checked
+//   recovery      after every hostile episode: a reset and a well-behaved episode must work
+// After every operation the rig's invariants are checked (guards, no access outside RAM, no
+// internal errors, line and MSI rules). The run stops at the first failure and reports it;
+// the same seed and op count replay it exactly (no clock, no Math.random, no async work).
+
+import { MemoryBackend } from "../../devices/blk/memory-backend.ts";
+import { OverlayBackend } from "../../devices/blk/overlay-backend.ts";
+import { BlkRig } from "./blk-rig.ts";
+import { EchoRig } from "./echo-rig.ts";
+import { hostileOp } from "./hostile-ops.ts";
+import { NetRig } from "./net-rig.ts";
+import { Prng } from "./prng.ts";
+import type { Expectation, Rig, StepResult } from "./rig.ts";
+
+export type Phase = "well-behaved" | "hostile" | "recovery";
+
+export interface FuzzFailure {
+  /** 1-based index of the failing operation. */
+  readonly op: number;
+  readonly episode: number;
+  readonly phase: Phase;
+  readonly rig: string;
+  readonly action: string;
+  readonly message: string;
+}
+
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly ops: number;
+  /** An extra check after every operation (tests of the fuzzer itself break one on purpose). */
+  readonly extraInvariant?: (rigs: readonly Rig[], op: number) => string | null;
+}
+
+export interface FuzzReport {
+  readonly seed: number;
+  readonly ops: number;
+  readonly opsRun: number;
+  readonly episodes: Record<Phase, number>;
+  readonly failure: FuzzFailure | null;
+  /** Injected faults whose counting was certain and checked, by kind. */
+  readonly checkedFaults: Record<string, number>;
+  /** Everything the model counted as a guest violation, by layer and kind. */
+  readonly violations: Record<string, number>;
+  /** Verified well-behaved steps. */
+  readonly verifiedSteps: number;
+}
+
+/** The devices under test, fresh for each run. */
+export function makeRigs(): Rig[] {
+  const disk = () => MemoryBackend.blank(256 * 1024);
+  const base = new Uint8Array(192 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
+  return [
+    new EchoRig("echo-fixed", { vectors: 3, sharing: false }),
+    new EchoRig("echo-shared", { vectors: 2, sharing: true }),
+    new EchoRig("echo-classic", false),
+    new BlkRig("blk-fixed", { vectors: 3, sharing: false }, disk()),
+    new BlkRig("blk-overlay-shared", { vectors: 4, sharing: true }, new OverlayBackend(new MemoryBackend(base, { readOnly: true }))),
+    new NetRig("net-fixed", { vectors: 4, sharing: false }),
+    new NetRig("net-shared", { vectors: 2, sharing: true }),
+  ];
+}
+
+class Stop extends Error {}
+
+export function runFuzz(o: FuzzOptions): FuzzReport {
+  const rng = new Prng(o.seed);
+  const rigs = makeRigs();
+  const episodes: Record<Phase, number> = { "well-behaved": 0, hostile: 0, recovery: 0 };
+  const checkedFaults: Record<string, number> = {};
+  let op = 0;
+  let episode = 0;
+  let verifiedSteps = 0;
+  let failure: FuzzFailure | null = null;
+
+  const run = (rig: Rig, phase: Phase, action: string, fn: () => StepResult | Expectation[]): void => {
+    op++;
+    const fail = (message: string): never => {
+      failure = { op, episode, phase, rig: rig.name, action, message };
+      throw new Stop();
+    };
+    let result: StepResult | Expectation[];
+    try {
+      result = fn();
+    } catch (e) {
+      if (e instanceof Stop) throw e;
+      fail(`threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return;
+    }
+    if (typeof result === "string") fail(result);
+    if (Array.isArray(result)) {
+      for (const e of result) {
+        if (e.read() <= e.before) fail(`injected fault not counted: ${e.kind}`);
+        checkedFaults[e.kind] = (checkedFaults[e.kind] ?? 0) + 1;
+      }
+    } else if (phase !== "hostile") {
+      verifiedSteps++;
+    }
+    const broken = rig.checkInvariants() ?? o.extraInvariant?.(rigs, op) ?? null;
+    if (broken !== null) fail(broken);
+  };
+
+  const wellBehaved = (rig: Rig, phase: Phase, steps: number): void => {
+    episodes[phase]++;
+    run(rig, phase, "init", () => rig.init(rng));
+    for (let i = 0; i < steps && op < o.ops; i++) run(rig, phase, "step", () => rig.wellBehavedStep(rng));
+  };
+
+  try {
+    while (op < o.ops) {
+      episode++;
+      const rig = rng.pick(rigs);
+      if (rng.chance(0.4)) {
+        wellBehaved(rig, "well-behaved", rng.range(5, 60));
+        continue;
+      }
+      episodes.hostile++;
+      // Hostile episodes mostly start from a running device, so the hostility reaches the queues.
+      if (rng.chance(0.8)) run(rig, "hostile", "probe", () => (rig.init(rng), []));
+      const n = rng.range(20, 300);
+      for (let i = 0; i < n && op < o.ops; i++) {
+        const h = hostileOp(rig, rng);
+        run(rig, "hostile", h.name, h.run);
+      }
+      if (op < o.ops) wellBehaved(rig, "recovery", rng.range(3, 20));
+    }
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+  }
+  return {
+    seed: o.seed, ops: o.ops, opsRun: op, episodes, failure, checkedFaults, verifiedSteps,
+    violations: violationsOf(rigs),
+  };
+}
+
+/** Every counter of a guest violation, summed over the rigs, as "layer.kind". */
+function violationsOf(rigs: readonly Rig[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const add = (key: string, n: number) => {
+    if (n > 0) out[key] = (out[key] ?? 0) + n;
+  };
+  for (const rig of rigs) {
+    for (const [k, v] of Object.entries(rig.transport.counters.errors)) add(`transport.${k}`, v);
+    const m = rig.transport.msi?.counters;
+    if (m) {
+      for (const k of ["badCommand", "badVector", "badQueue", "mapInFixedMode", "addrHighNonZero", "unmapped"] as const) add(`msi.${k}`, m[k]);
+      for (const v of m.vectors) add("msi.dropped", v.dropped);
+    }
+    for (const [k, v] of Object.entries(rig.allQueueErrors())) add(`queue.${k}`, v);
+    add("memory.refusedReads", rig.memory.counters.refusedReads);
+    add("memory.refusedWrites", rig.memory.counters.refusedWrites);
+    add("memory.msiIntoRam", rig.memory.counters.busWritesIntoRam);
+    add("platform.msiOutsideWindow", rig.sink.counters.outsideWindow);
+    add("platform.msiIllegalVector", rig.sink.counters.illegalVector);
+    add("platform.msiDelivered", rig.sink.counters.delivered);
+    const c = rig.device.counters as Readonly<Record<string, number>>;
+    for (const [k, v] of Object.entries(c)) {
+      if (/^(err[A-Z]|txDrop[A-Z]|rxDrop[A-Z]|ctrlUnsupported|ctrlMalformed|rxBuffersUnusable|shortCopies|badNotifies)/.test(k)) {
+        add(`${rig.device.name.replace(/\d+$/, "")}.${k}`, v);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+// virtio-net under the fuzzer, on a VirtualSwitch whose other port is the fuzzer's peer: frames
+// the guest sends must reach the peer unchanged, frames the peer sends must land whole in the
+// guest's receive buffers (merged across several when MRG_RXBUF is on).
+
+import { concatBytes as concat } from "../bytes.ts";
+import { FEATURE } from "../constants.ts";
+import { CTRL_ACK, CTRL_CLASS, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../../devices/net/constants.ts";
+import { NetDevice } from "../../devices/net/device.ts";
+import { VirtualSwitch, type SwitchPort } from "../../devices/net/switch.ts";
+import { ethFrame, txHeader } from "../../devices/net/testing/frames.ts";
+import type { Prng } from "./prng.ts";
+import { rawQueue, sendRaw } from "./raw-queue.ts";
+import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
+
+const NIC = "52:54:00:12:34:56";
+const PEER = "52:54:00:00:00:01";
+const MTU = 1500;
+/** Linux's receive buffer without MRG_RXBUF: header and the largest untagged frame. */
+const BIG_BUF = NET_HDR_SIZE + MTU + 14;
+
+export class NetRig extends Rig {
+  readonly device: NetDevice;
+  readonly poppingQueues = [1, 2];
+  protected readonly optionalFeatures =
+    FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC | bit(NET_F.MRG_RXBUF) | bit(NET_F.CSUM) | bit(NET_F.STATUS) | bit(NET_F.CTRL_VQ);
+  readonly switch: VirtualSwitch;
+  readonly #peer: SwitchPort;
+  /** Frames that reached the peer since the last step. */
+  readonly #received: Uint8Array[] = [];
+
+  constructor(name: string, msi: MsiLayout) {
+    const sw = new VirtualSwitch();
+    const device = new NetDevice({ backend: sw.createPort("nic"), mac: NIC, mtu: MTU, queueSize: 16 });
+    super(name, device, msi);
+    this.device = device;
+    this.switch = sw;
+    this.#peer = sw.createPort("peer");
+    this.#peer.onReceive((f) => {
+      // Only the newest frames matter; hostile episodes may send thousands.
+      if (this.#received.length > 64) this.#received.length = 0;
+      this.#received.push(f.slice());
+    });
+  }
+
+  protected deviceGuestErrors(): number {
+    const c = this.device.counters;
+    return c.txDrops + c.rxDrops + c.ctrlErrors + c.rxBuffersUnusable + c.shortCopies + c.badNotifies + c.configReadsOutOfRange + c.configWritesIgnored;
+  }
+
+  deviceInternalErrors(): number {
+    return this.device.counters.internalErrors + this.device.counters.txBackendErrors;
+  }
+
+  triggerConfig(): boolean {
+    const surely = this.device.state().active && (this.transport.state().negotiatedFeatures & bit(NET_F.STATUS)) !== 0n;
+    this.device.setLink(!this.device.linkUp);
+    return surely;
+  }
+
+  protected override queueSizesFor(rng: Prng, features: bigint): number[] {
+    const sizes = this.queueSizes(rng);
+    // Linux sets up the control queue only with CTRL_VQ.
+    if ((features & bit(NET_F.CTRL_VQ)) === 0n) sizes[2] = 0;
+    return sizes;
+  }
+
+  protected override beforeInit(): void {
+    if (!this.device.linkUp) this.device.setLink(true);
+  }
+
+  protected override beginEpisode(): void {
+    this.#received.length = 0;
+  }
+
+  protected step(rng: Prng): StepResult {
+    const kinds = ["tx", "tx", "rx", "rx"];
+    if (this.negotiated(bit(NET_F.CTRL_VQ))) kinds.push("ctrl");
+    if (this.negotiated(bit(NET_F.STATUS))) kinds.push("link");
+    switch (rng.pick(kinds)) {
+      case "tx": return this.#tx(rng);
+      case "rx": return this.#rx(rng);
+      case "ctrl": return this.#ctrl(rng);
+      default:
+        // Down and up again: two config events, the link ends up as it was.
+        this.device.setLink(false);
+        this.device.setLink(true);
+        this.wantConfig();
+        return null;
+    }
+  }
+
+  #tx(rng: Prng): StepResult {
+    this.#received.length = 0;
+    const frame = ethFrame(PEER, NIC, rng.range(60, MTU + 14), 0x0800, rng.u32());
+    const readable = rng.chance(0.5) ? [txHeader(), frame] : [concat(txHeader(), frame)];
+    const c = this.addChain(1, { readable }, rng.chance(0.4));
+    const err = this.kickOne(1, c, 0);
+    if (err !== null) return err;
+    const got = this.#received;
+    if (got.length !== 1 || !equal(got[0]!, frame)) return `net: the peer got ${got.length} frame(s), not the one sent`;
+    return null;
+  }
+
+  #rx(rng: Prng): StepResult {
+    const frame = ethFrame(NIC, PEER, rng.range(60, MTU + 14), 0x0800, rng.u32());
+    const q = this.driver.queues[0]!;
+    let size = this.negotiated(bit(NET_F.MRG_RXBUF)) ? rng.pick([64, 256, BIG_BUF]) : BIG_BUF;
+    let n = Math.ceil((NET_HDR_SIZE + frame.length) / size);
+    if (n > q.free.length) {
+      size = BIG_BUF;
+      n = 1;
+    }
+    const chains = Array.from({ length: n }, () => this.addChain(0, { writable: [size] }, rng.chance(0.3)));
+    this.driver.notify(0);
+    this.driver.runTasks();
+    this.#peer.send(frame);
+    this.driver.runTasks();
+    const used = this.takeUsed(0);
+    if (used.length !== n) return `net: ${used.length} receive buffer(s) used for a ${frame.length}-byte frame, expected ${n}`;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      if (used[i]!.id !== chains[i]!.head) return `net: receive buffer ${i} out of order`;
+      parts.push(this.writtenBytes(chains[i]!, used[i]!.len));
+    }
+    const all = concat(...parts);
+    const numBuffers = all[NET_HDR.NUM_BUFFERS]! | (all[NET_HDR.NUM_BUFFERS + 1]! << 8);
+    if (numBuffers !== n) return `net: num_buffers ${numBuffers}, expected ${n}`;
+    if (!equal(all.subarray(NET_HDR_SIZE), frame)) return "net: received frame differs from the one the peer sent";
+    this.wantQueue(0);
+    return null;
+  }
+
+  #ctrl(rng: Prng): StepResult {
+    const on = rng.int(2);
+    const c = this.addChain(2, { readable: [Uint8Array.of(CTRL_CLASS.RX, CTRL_RX.PROMISC), Uint8Array.of(on)], writable: [1] }, rng.chance(0.3));
+    const err = this.kickOne(2, c, 1);
+    if (err !== null) return err;
+    const ack = this.driver.ram[c.writable[0]!.addr];
+    const want = this.negotiated(bit(NET_F.CTRL_RX)) ? CTRL_ACK.OK : CTRL_ACK.ERR;
+    return ack === want ? null : `net: promisc ${on} acked ${ack}`;
+  }
+
+  hostileRequest(rng: Prng, queue: number | null): Expectation | null {
+    const c = this.device.counters;
+    if (queue === null || rng.chance(0.2)) {
+      // From the network: a runt or a giant, straight into the NIC as its backend would.
+      const e = expectRise("net.rxDrops", () => c.rxDrops);
+      const len = rng.chance(0.5) ? rng.int(14) : rng.range(MTU + 19, 9000);
+      this.device.receive(rng.bytes(len));
+      return e;
+    }
+    const q = rawQueue(this, queue);
+    if (q === null) return null;
+    const negotiated = this.transport.state().negotiatedFeatures;
+    let e: Expectation;
+    let parts: (Uint8Array | number)[];
+    if (queue === 1) {
+      const cases: [keyof typeof c, () => (Uint8Array | number)[]][] = [
+        ["txDropTooSmall", () => [concat(txHeader(), rng.bytes(rng.int(14)))]],
+        ["txDropTooBig", () => [txHeader(), ethFrame(PEER, NIC, rng.range(MTU + 19, 4000))]],
+        ["txDropBadHeader", () => [txHeader({ gsoType: rng.range(1, 5) }), ethFrame(PEER, NIC, 60)]],
+        ["txDropBadHeader", () => [txHeader({ flags: 0x80 | rng.int(0x80) }), ethFrame(PEER, NIC, 60)]],
+      ];
+      const [key, build] = rng.pick(cases);
+      e = expectRise(`net.${key}`, () => c[key]);
+      parts = build();
+    } else {
+      if ((negotiated & bit(NET_F.CTRL_VQ)) === 0n) return null;
+      e = expectRise("net.ctrlErrors", () => c.ctrlErrors);
+      parts = rng.chance(0.5) ? [Uint8Array.of(99, rng.int(256)), 1] : [Uint8Array.of(CTRL_CLASS.RX, CTRL_RX.PROMISC)];
+    }
+    return sendRaw(this, rng, q, parts).ok ? e : null;
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,355 @@
+// One device under the fuzzer: a real device behind a real MmioTransport over watched, guarded
+// RAM, driven by the TestDriver. The base class holds what every device shares: the well-behaved
+// probe, interrupt bookkeeping (which events a step owes, with masking), the invariants checked
+// after every operation, and the error totals. Subclasses add their device's requests.
+
+import { concatBytes } from "../bytes.ts";
+import type { VirtioDevice } from "../interfaces.ts";
+import { FEATURE, INTERRUPT, MSI_CMD, STATUS } from "../constants.ts";
+import type { MmioTransport } from "../mmio-transport.ts";
+import type { SplitQueueCounters, SplitQueueErrors } from "../split-queue.ts";
+import { TestDriver, testMsiData, type AddedChain } from "../testing/test-driver.ts";
+import { GuardedRam, WatchedMemory } from "./guarded-memory.ts";
+import { MsiSink } from "./msi-sink.ts";
+import type { Prng } from "./prng.ts";
+
+export type MsiLayout = { readonly vectors: number; readonly sharing: boolean } | false;
+export type IrqMode = "none" | "fixed" | "shared";
+
+/** A fault the fuzzer injected whose counting is certain: `read()` must rise above `before`. */
+export interface Expectation {
+  readonly kind: string;
+  readonly read: () => number;
+  readonly before: number;
+}
+
+export function expectRise(kind: string, read: () => number): Expectation {
+  return { kind, read, before: read() };
+}
+
+/** What a step returns: null when all went as it should, else what went wrong. */
+export type StepResult = string | null;
+
+const RAM_SIZE = 256 * 1024;
+
+export abstract class Rig {
+  readonly name: string;
+  readonly ram: GuardedRam;
+  readonly memory: WatchedMemory;
+  readonly sink = new MsiSink();
+  readonly driver: TestDriver;
+  readonly transport: MmioTransport;
+  readonly msiLayout: MsiLayout;
+  /** Interrupt mode of the current well-behaved episode. */
+  mode: IrqMode = "none";
+  /** Features the current well-behaved episode negotiated. */
+  features = 0n;
+  /** Guest errors of the split queues, by kind, summed over every queue this rig ever had. */
+  readonly queueErrors: Record<string, number> = {};
+  /** Writable buffers of chains the driver has handed over and not yet got back, by queue. */
+  readonly #inFlight = new Map<number, Map<number, readonly (readonly [number, number])[]>>();
+  #liveCounters: SplitQueueCounters[] = [];
+  #statusWritesSeen = 0;
+  #lineHigh = false;
+  /** Events the current step owes the driver. */
+  #wantQueues = new Set<number>();
+  #wantConfig = false;
+
+  protected constructor(name: string, device: VirtioDevice, msi: MsiLayout) {
+    this.name = name;
+    this.msiLayout = msi;
+    this.ram = new GuardedRam(RAM_SIZE);
+    let watched: WatchedMemory | null = null;
+    this.driver = new TestDriver({
+      device,
+      ram: this.ram.ram,
+      msi,
+      busWrite: this.sink.busWrite,
+      wrapMemory: (inner) => (watched = new WatchedMemory(inner, this.ram)),
+    });
+    this.memory = watched!;
+    this.transport = this.driver.transport;
+    // The driver keeps no list of what it was sent: the sink and the line checks replace it.
+    this.sink.check = (addr, data) => this.#checkMsi(addr, data);
+  }
+
+  abstract readonly device: VirtioDevice;
+  /** Feature bits a well-behaved driver may decline. */
+  protected abstract readonly optionalFeatures: bigint;
+  /** Queues whose notify takes every available chain at once (hostile chains go there). */
+  abstract readonly poppingQueues: readonly number[];
+  /** The device's count of guest mistakes (bad requests, dropped frames...). */
+  protected abstract deviceGuestErrors(): number;
+  /** The device's count of its own bugs; must stay 0. */
+  abstract deviceInternalErrors(): number;
+  /** One valid request, completed and verified. */
+  protected abstract step(rng: Prng): StepResult;
+  /** A request the device must refuse (on a sound chain); the expectation when it is certain. */
+  abstract hostileRequest(rng: Prng, queue: number | null): Expectation | null;
+  /** Makes the device raise a config event; true when one surely went to the transport. */
+  abstract triggerConfig(): boolean;
+  /** Queue sizes the driver sets up for the negotiated features (0 = leave out). */
+  protected queueSizes(rng: Prng): number[] {
+    return this.device.queueMaxSizes.map((max) => Math.min(max, 1 << rng.range(2, 4)));
+  }
+  /** Called before the probe's reset: device-side state the episode needs (the reset clears events). */
+  protected beforeInit(): void {}
+  /** Called at the start of a well-behaved episode, after init. */
+  protected beginEpisode(): void {}
+
+  // ---- the well-behaved driver ----
+
+  /** Reset and the Linux-like probe with random interrupt mode and features; verified. */
+  init(rng: Prng): StepResult {
+    const m = this.msiLayout;
+    this.mode = m === false || rng.chance(0.25) ? "none" : m.sharing ? "shared" : "fixed";
+    this.#inFlight.clear();
+    const mode = this.mode;
+    let decline = 0n;
+    for (let b = 0n; b < 64n; b++) if (this.optionalFeatures & (1n << b) && rng.chance(0.3)) decline |= 1n << b;
+    // With the line, the driver may still accept MMIO_MSI and just never enable it.
+    if (mode === "none" && rng.chance(0.7)) decline |= FEATURE.MMIO_MSI;
+    this.harvestQueues();
+    this.beforeInit();
+    const r = this.driver.init({
+      features: (offered) => offered & ~decline,
+      msi: mode,
+      queueSizes: this.queueSizesFor(rng, this.transport.offeredFeatures & ~decline),
+    });
+    this.features = r.features;
+    if (!r.ok) return `init: FEATURES_OK refused for ${r.features.toString(16)}`;
+    const want = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK;
+    const status = this.driver.read32("Status");
+    if (status !== want) return `init: status ${status} after DRIVER_OK`;
+    if (this.transport.state().interruptMode !== (mode === "none" ? "line" : "msi")) return `init: interrupt mode is not ${mode}`;
+    this.beginEpisode();
+    return null;
+  }
+
+  /** Queue sizes for init; a device can leave queues out for some features. */
+  protected queueSizesFor(rng: Prng, _features: bigint): number[] {
+    return this.queueSizes(rng);
+  }
+
+  /**
+   * One verified step of the well-behaved driver: the device's own request, sometimes with the
+   * event's vector masked around it. Every event the step owes must arrive, none it does not
+   * owe may, and no guest error may be counted.
+   */
+  wellBehavedStep(rng: Prng): StepResult {
+    const errorsBefore = this.guestErrors();
+    this.sink.delivered.length = 0;
+    this.#wantQueues.clear();
+    this.#wantConfig = false;
+    let masked: number | null = null;
+    if (this.mode !== "none" && rng.chance(0.1)) {
+      masked = rng.int(this.mode === "fixed" ? this.device.queueMaxSizes.length + 1 : 2);
+      this.driver.msiCommand(MSI_CMD.MASK, masked);
+    }
+    this.memory.allowed = () => this.#allowedWrites();
+    let result: StepResult;
+    try {
+      result = this.step(rng);
+    } finally {
+      this.memory.allowed = null;
+    }
+    if (result !== null) return result;
+    result = this.#checkEvents(masked);
+    if (result !== null) return result;
+    const errorsAfter = this.guestErrors();
+    if (errorsAfter !== errorsBefore) return `well-behaved step counted ${errorsAfter - errorsBefore} guest error(s): ${this.#errorSummary()}`;
+    return null;
+  }
+
+  /** The step owes the driver a used-buffer event of queue q. */
+  protected wantQueue(q: number): void {
+    this.#wantQueues.add(q);
+  }
+
+  protected wantConfig(): void {
+    this.#wantConfig = true;
+  }
+
+  /** The vector that carries queue q's events in the current mode (-1 for config). */
+  #vectorOf(event: number): number {
+    if (event < 0) return 0;
+    return this.mode === "fixed" ? 1 + event : 1;
+  }
+
+  #checkEvents(masked: number | null): StepResult {
+    const d = this.driver;
+    d.runTasks();
+    const wanted = new Set<number>();
+    for (const q of this.#wantQueues) wanted.add(this.#vectorOf(q));
+    if (this.#wantConfig) wanted.add(this.#vectorOf(-1));
+    if (this.mode === "none") {
+      const bits = (this.#wantQueues.size > 0 ? INTERRUPT.USED_BUFFER : 0) | (this.#wantConfig ? INTERRUPT.CONFIG_CHANGE : 0);
+      const status = d.read32("InterruptStatus");
+      if (status !== bits) return `line: InterruptStatus ${status}, expected ${bits}`;
+      if (bits !== 0 && !d.lineHigh) return "line: events pending but the line is low";
+      if (bits !== 0) d.handleLineInterrupt();
+      d.runTasks();
+      if (d.lineHigh) return "line: still high after the ACK of everything";
+      return null;
+    }
+    const got = new Set(this.sink.delivered.map((data) => data - testMsiData(0)));
+    this.sink.delivered.length = 0;
+    for (const v of got) if (!wanted.has(v)) return `MSI on vector ${v}, which no event of this step uses`;
+    for (const v of wanted) {
+      if (v === masked) continue;
+      if (!got.has(v)) return `no MSI on vector ${v} for this step's event`;
+    }
+    if (masked === null) return null;
+    if (got.has(masked)) return `MSI on vector ${masked} while masked`;
+    const pending = this.transport.state().msi!.vectors[masked]!.pending;
+    if (pending !== wanted.has(masked)) return `vector ${masked}: pending ${pending} after a masked step`;
+    d.msiCommand(MSI_CMD.UNMASK, masked);
+    d.runTasks();
+    const after = this.sink.delivered.splice(0);
+    const expected = wanted.has(masked) ? [testMsiData(masked)] : [];
+    if (after.length !== expected.length || after[0] !== expected[0]) {
+      return `UNMASK of vector ${masked} sent [${after}], expected [${expected}]`;
+    }
+    return null;
+  }
+
+  /** Adds a chain and records where the device may write for it. */
+  protected addChain(queue: number, spec: { readable?: Uint8Array[]; writable?: number[] }, indirect: boolean): AddedChain {
+    const useIndirect = indirect && this.negotiated(FEATURE.INDIRECT_DESC);
+    const readable = spec.readable ?? [];
+    const writable = spec.writable ?? [];
+    const free = this.driver.queues[queue]?.free.length ?? 0;
+    if (!useIndirect && readable.length + writable.length > free) {
+      // Too few descriptors for these pieces: one readable buffer, the writable ones but the
+      // last in one (a request's status byte keeps its own buffer).
+      const w = writable.length > 1 ? [writable.slice(0, -1).reduce((a, b) => a + b, 0), writable.at(-1)!] : writable;
+      spec = { readable: readable.length > 1 ? [concatBytes(...readable)] : readable, writable: w };
+    }
+    const c = this.driver.addChain(queue, spec, { indirect: useIndirect });
+    let byHead = this.#inFlight.get(queue);
+    if (byHead === undefined) this.#inFlight.set(queue, (byHead = new Map()));
+    byHead.set(c.head, c.writable.map((w) => [w.addr, w.addr + w.len] as const));
+    return c;
+  }
+
+  /** takeUsed, forgetting the returned chains' buffers. */
+  protected takeUsed(queue: number): { id: number; len: number }[] {
+    const used = this.driver.takeUsed(queue);
+    const byHead = this.#inFlight.get(queue);
+    for (const u of used) byHead?.delete(u.id);
+    return used;
+  }
+
+  /** Notify, run the tasks, take the used ring: exactly `chain` must come back with `len`. */
+  protected kickOne(queue: number, chain: AddedChain, len: number): StepResult {
+    this.driver.notify(queue);
+    this.driver.runTasks();
+    const used = this.takeUsed(queue);
+    if (used.length !== 1 || used[0]!.id !== chain.head || used[0]!.len !== len) {
+      return `queue ${queue}: used ${JSON.stringify(used)}, expected [{"id":${chain.head},"len":${len}}]`;
+    }
+    this.wantQueue(queue);
+    return null;
+  }
+
+  /** The bytes the device wrote into a chain's writable buffers, in order. */
+  protected writtenBytes(chain: AddedChain, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let at = 0;
+    for (const w of chain.writable) {
+      if (at >= len) break;
+      const n = Math.min(w.len, len - at);
+      out.set(this.driver.read(w.addr, n), at);
+      at += n;
+    }
+    return out;
+  }
+
+  negotiated(bit: bigint): boolean {
+    return (this.features & bit) !== 0n;
+  }
+
+  #allowedWrites(): (readonly [number, number])[] {
+    const out: (readonly [number, number])[] = [];
+    for (const q of this.driver.queues) if (q) out.push([q.used, q.used + 6 + 8 * q.size]);
+    for (const byHead of this.#inFlight.values()) for (const ranges of byHead.values()) out.push(...ranges);
+    return out;
+  }
+
+  // ---- invariants, checked after every operation ----
+
+  /** Why the rig is in a state that must never happen, or null. */
+  checkInvariants(): string | null {
+    const t = this.transport;
+    const damage = this.ram.damage();
+    if (damage !== null) return `guard byte changed at RAM offset ${damage}`;
+    if (this.memory.violations.length > 0) return this.memory.violations[0]!;
+    if (this.sink.violations.length > 0) return this.sink.violations[0]!;
+    if (t.counters.internalError !== 0) return "the transport caught an internal error";
+    if (t.counters.deviceThrew !== 0) return "a device method threw";
+    if (this.deviceInternalErrors() !== 0) return "the device counted an internal error";
+    // The line: edges alternate, and it is low whenever MSI is on.
+    const d = this.driver;
+    for (const e of d.lineEvents) {
+      if ((e === "raise") === this.#lineHigh) return `line ${e} while already ${this.#lineHigh ? "high" : "low"}`;
+      this.#lineHigh = e === "raise";
+    }
+    d.lineEvents.length = 0;
+    d.msiWrites.length = 0;
+    if (t.msi?.enabled && this.#lineHigh) return "line high while MSI is enabled";
+    if (t.counters.writes.Status !== this.#statusWritesSeen) this.harvestQueues();
+    return null;
+  }
+
+  /** A delivered message must come from an enabled table and match an unmasked vector. */
+  #checkMsi(addr: number, data: number): string | null {
+    const msi = this.transport.state().msi;
+    if (msi === null || !msi.enabled) return `MSI ${addr.toString(16)}/${data} sent while MSI is disabled`;
+    const match = msi.vectors.some((v) => !v.masked && v.addrHigh === 0 && v.addrLow === addr && v.data === data);
+    return match ? null : `MSI ${addr.toString(16)}/${data} matches no unmasked vector`;
+  }
+
+  /**
+   * Folds the counters of queues that a reset ended into the totals and picks up the new ones.
+   * Queues only appear at DRIVER_OK and vanish at reset, both Status writes.
+   */
+  harvestQueues(): void {
+    this.#statusWritesSeen = this.transport.counters.writes.Status;
+    const now = this.transport.state().queues.flatMap((q) => (q.live ? [q.live.counters] : []));
+    for (const old of this.#liveCounters) if (!now.includes(old)) this.#fold(old);
+    this.#liveCounters = now;
+  }
+
+  #fold(c: SplitQueueCounters): void {
+    for (const [k, v] of Object.entries(c.errors)) this.queueErrors[k] = (this.queueErrors[k] ?? 0) + v;
+    this.queueErrors.badPush = (this.queueErrors.badPush ?? 0) + c.badPush;
+  }
+
+  /** Queue error totals including the live queues. */
+  allQueueErrors(): Record<string, number> {
+    const out = { ...this.queueErrors };
+    for (const c of this.#liveCounters) {
+      for (const [k, v] of Object.entries(c.errors)) out[k] = (out[k] ?? 0) + v;
+      out.badPush = (out.badPush ?? 0) + c.badPush;
+    }
+    return out;
+  }
+
+  /** Every guest mistake any layer counted so far. */
+  guestErrors(): number {
+    let n = this.deviceGuestErrors() + this.memory.counters.refusedReads + this.memory.counters.refusedWrites;
+    for (const v of Object.values(this.transport.counters.errors)) n += v;
+    const m = this.transport.msi?.counters;
+    if (m) n += m.badCommand + m.badVector + m.badQueue + m.mapInFixedMode + m.addrHighNonZero;
+    for (const q of this.transport.state().queues) {
+      if (q.live === null) continue;
+      for (const v of Object.values(q.live.counters.errors as SplitQueueErrors)) n += v;
+    }
+    return n;
+  }
+
+  #errorSummary(): string {
+    const e = Object.entries(this.transport.counters.errors).filter(([, v]) => v > 0);
+    return JSON.stringify({ transport: Object.fromEntries(e), lastError: this.transport.state().lastError });
+  }
+}
