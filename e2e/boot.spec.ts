@@ -6,11 +6,11 @@ test("boots Linux to a shell and runs a command typed into the terminal", async 
   page.on("pageerror", (e) => errors.push(e.message));
   const started = Date.now();
   await page.goto("./");
-  await expect(page.locator("#state")).toHaveText(/loading|booting|running/);
+  await expect(page.getByTestId("state")).toHaveText(/loading|booting|running/);
   await waitForPrompt(page);
   const bootSeconds = (Date.now() - started) / 1000;
   console.log(`page load to shell prompt: ${bootSeconds.toFixed(1)} s`);
-  await expect(page.locator("#state")).toHaveText("running");
+  await expect(page.getByTestId("state")).toHaveText("running");
 
   const lines = await run(page, "uname -m", /^i[3-6]86$/);
   expect(lines.find((l) => /^i[3-6]86$/.test(l))).toBeTruthy();
@@ -23,8 +23,8 @@ test("boots Linux to a shell and runs a command typed into the terminal", async 
 
 test("a missing image gives a clear error instead of a blank page", async ({ page }) => {
   await page.goto("./?kernel=guest/no-such-kernel");
-  await expect(page.locator("#error")).toBeVisible();
-  await expect(page.locator("#error-text")).toContainText("no-such-kernel");
-  await expect(page.locator("#error-text")).toContainText("404");
+  await expect(page.getByTestId("error")).toBeVisible();
+  await expect(page.getByTestId("error-text")).toContainText("no-such-kernel");
+  await expect(page.getByTestId("error-text")).toContainText("404");
   await page.screenshot({ path: "test-results/screenshots/missing-image.png" });
 });

@@ -13,7 +13,7 @@ interface Snapshot {
 test("charts=0 turns sampling off, and window.v86msi still gives every counter", async ({ page }) => {
   await page.goto("./?charts=0");
   await waitForPrompt(page);
-  await expect(page.locator("#devices")).toContainText("charts=0");
+  await expect(page.getByTestId("devices")).toContainText("charts=0");
   await run(page, "dd if=/dev/vda of=/dev/null bs=64k count=16 2>&1 | tail -1", /records out/);
   // Nothing samples: no chart is drawn and the panel is not rewritten.
   await expect(page.locator("canvas.sparkline")).toHaveCount(0);

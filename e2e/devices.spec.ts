@@ -1,19 +1,25 @@
 import { expect, test } from "@playwright/test";
 import { run, waitForPrompt } from "./terminal.ts";
+import { shot } from "./screenshots.ts";
+import { restartsInPlace } from "./vm.ts";
 
-test("the device panel shows per-queue MSIs, and the line when MSI is off", async ({ page }) => {
+test("the device panel shows per-queue MSIs and MMIO by register; MSI off shows the line and no MSI rows", async ({ page }) => {
   await page.goto("./");
   await waitForPrompt(page);
   const blk = page.locator('[data-device="blk0"]');
+  const register = (name: string) => blk.locator(`tr[data-register="${name}"] td`).nth(2);
   await expect(blk.getByTestId("mode")).toHaveText("MSI");
   await run(page, "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda of=/dev/null bs=64k 2>&1 | tail -1", /records out/);
-  // The queue's vector has sent messages; the line never rose.
+  // The queue's vector has sent messages; the line never rose, nothing read InterruptStatus.
   await expect.poll(async () => Number(await blk.locator('tr[data-vector="1"] td').nth(4).textContent())).toBeGreaterThan(10);
   await expect(blk.getByTestId("line-raised")).toHaveText("0");
+  await expect.poll(async () => Number(await register("write:QueueNotify").textContent())).toBeGreaterThan(10);
+  await expect(blk.locator('tr[data-register="read:InterruptStatus"]')).toHaveCount(0);
+  await expect(blk.locator('tr[data-register="write:InterruptACK"]')).toHaveCount(0);
   await expect(page.locator('[data-device="net0"]').getByTestId("mode")).toHaveText("MSI");
   const lines = await run(page, "grep -c virtio-mmio-MSI /proc/interrupts", /^\d+$/);
   expect(Number(lines.find((l) => /^\d+$/.test(l)))).toBe(6); // blk: config + req.0; net: config + rx + tx + ctrl
-  await page.screenshot({ path: "test-results/screenshots/msi.png" });
+  await shot(page, "msi");
 
   await page.getByRole("button", { name: "Restart with MSI off" }).click();
   await expect(page).toHaveURL(/msi=0/);
@@ -21,8 +27,17 @@ test("the device panel shows per-queue MSIs, and the line when MSI is off", asyn
   await expect(blk.getByTestId("mode")).toHaveText("line");
   await run(page, "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda of=/dev/null bs=64k 2>&1 | tail -1", /records out/);
   await expect.poll(async () => Number(await blk.getByTestId("line-raised").textContent())).toBeGreaterThan(10);
+  // Each line interrupt costs the guest an InterruptStatus read and an InterruptACK write.
+  await expect.poll(async () => Number(await register("read:InterruptStatus").textContent())).toBeGreaterThan(10);
+  await expect.poll(async () => Number(await register("write:InterruptACK").textContent())).toBeGreaterThan(10);
+  await expect(page.locator("tr[data-vector]")).toHaveCount(0);
+  await expect(blk.getByTestId("no-msi")).toBeVisible();
   await expect(page.getByTestId("router")).toContainText("messages 0,");
-  await page.screenshot({ path: "test-results/screenshots/line.png" });
+  await shot(page, "line");
+  await page.getByRole("button", { name: "Restart with MSI on" }).click();
+  await expect(page).not.toHaveURL(/msi=0/);
+  await waitForPrompt(page);
+  await expect(blk.getByTestId("mode")).toHaveText("MSI");
 });
 
 test("link down from the page shows NO-CARRIER in the guest", async ({ page }) => {
@@ -36,9 +51,13 @@ test("link down from the page shows NO-CARRIER in the guest", async ({ page }) =
   await run(page, "sleep 1; cat /sys/class/net/eth0/carrier", /^1$/);
 });
 
-test("with persistence on, what the guest wrote survives a page reload", async ({ page }) => {
-  await page.goto("./?persist=1");
+test("Keep disk across reloads: what the guest wrote survives a reload; Reset disk drops it", async ({ page }) => {
+  await page.goto("./");
   await waitForPrompt(page);
+  await page.getByLabel("Keep disk across reloads").check();
+  await expect(page).toHaveURL(/persist=1/);
+  await waitForPrompt(page);
+  await expect(page.getByLabel("Keep disk across reloads")).toBeChecked();
   const token = `persisted-${Date.now()}`;
   const saves = async () => Number(await page.getByTestId("disk-saves").textContent());
   await expect(page.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 10_000 }); // boot's writes
@@ -51,13 +70,18 @@ test("with persistence on, what the guest wrote survives a page reload", async (
   await waitForPrompt(page);
   const lines = await run(page, "cat /mnt/p.txt", new RegExp(`^${token}$`));
   expect(lines).toContain(token);
-  // Reset drops it again.
+  // Reset drops it again: the VM restarts in place from the original image.
   page.once("dialog", (d) => void d.accept());
-  const reloaded = page.waitForEvent("load");
-  await page.getByRole("button", { name: "Reset disk" }).click();
-  await reloaded;
+  await restartsInPlace(page, () => page.getByRole("button", { name: "Reset disk" }).click());
+  await run(page, "cat /mnt/p.txt 2>&1", /No such file/);
+  // ... and the next reload does not bring it back; unticking the box turns persistence off.
+  await page.reload();
   await waitForPrompt(page);
   await run(page, "cat /mnt/p.txt 2>&1", /No such file/);
+  await page.getByLabel("Keep disk across reloads").uncheck();
+  await expect(page).not.toHaveURL(/persist=1/);
+  await waitForPrompt(page);
+  await expect(page.getByTestId("devices")).toContainText("kept in memory only");
 });
 
 test("a lazily fetched disk is read in chunks with HTTP Range requests, not downloaded whole", async ({ page }) => {

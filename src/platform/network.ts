@@ -2,10 +2,13 @@
 // emulator's bus. v86 makes no NIC of its own with net_device type "none", but still builds
 // the adapter its relay_url names: "fetch" (DHCP, ARP, DNS and HTTP through the page's fetch,
 // nothing outside the page), "inbrowser" (tabs of one origin over a BroadcastChannel), or a
-// wisp:// / wisps:// relay for real TCP, when the user gives one.
+// wisp:// / wisps:// relay for real TCP, when the user gives one. Or, for several machines in
+// one page, a port on a VirtualSwitch (no v86 adapter at all).
 
 import { NetDevice } from "../devices/net/device.ts";
 import { randomMac } from "../devices/net/mac.ts";
+import type { NetBackend } from "../devices/net/backend.ts";
+import type { VirtualSwitch } from "../devices/net/switch.ts";
 import { V86BusBackend, type V86Bus } from "../devices/net/v86-bus-backend.ts";
 import type { Machine } from "./machine.ts";
 
@@ -19,20 +22,47 @@ export function parseNetworkChoice(text: string): NetworkChoice {
 
 export interface GuestNetwork {
   readonly device: NetDevice;
+  /** Where the NIC's frames go: v86's bus, or a switch port. */
+  readonly backend: NetBackend;
   /** Options for the V86 constructor. */
   readonly v86Options: Record<string, unknown>;
   /** Joins the NIC to the adapter once the emulator exists. */
   attach(machine: Machine): void;
 }
 
-export function createNetwork(choice: NetworkChoice): GuestNetwork | null {
+export interface NetworkOptions {
+  /**
+   * How a wisp relay's adapter answers the guest's DNS: v86 asks DNS-over-HTTPS at this server
+   * (its default is cloudflare-dns.com), or, with null, answers every name itself with a fixed
+   * address (names do not work, addresses do) so nothing but the relay is contacted.
+   * Undefined keeps v86's default. Only wisp relays use it.
+   */
+  dohServer?: string | null;
+}
+
+export function createNetwork(choice: NetworkChoice, o: NetworkOptions = {}): GuestNetwork | null {
   if (choice === "none") return null;
+  const isWisp = choice.startsWith("wisp");
+  const dns =
+    !isWisp || o.dohServer === undefined ? {} : o.dohServer === null ? { dns_method: "static" } : { dns_method: "doh", doh_server: o.dohServer };
   const backend = new V86BusBackend();
   // Tabs sharing an in-browser network need distinct addresses.
   const device = new NetDevice({ backend, name: "net0", ...(choice === "inbrowser" ? { mac: randomMac() } : {}) });
   return {
     device,
-    v86Options: { net_device: { type: "none", relay_url: choice } },
+    backend,
+    v86Options: { net_device: { type: "none", relay_url: choice, ...dns } },
     attach: (machine) => backend.attach((machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus),
   };
+}
+
+/**
+ * A NIC on a port of `sw`, for machines in one page joined to each other. Each gets a random
+ * MAC (the switch learns addresses, so they must differ); v86 makes no adapter and no NIC
+ * (type "none" without relay_url). Closing the port (when the machine goes) frees its addresses.
+ */
+export function createSwitchedNetwork(sw: VirtualSwitch, portName: string): GuestNetwork {
+  const backend = sw.createPort(portName);
+  const device = new NetDevice({ backend, name: "net0", mac: randomMac() });
+  return { device, backend, v86Options: { net_device: { type: "none" } }, attach: () => {} };
 }

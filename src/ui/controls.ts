@@ -1,38 +1,28 @@
-// Page controls for the devices: the network link, and the disk (download what the guest
-// wrote, or drop it and go back to the original image).
+// What a VM's device buttons do: the network link, and saving the disk as a file. The VM view
+// wires them (and re-wires them for each boot, since each boot has new devices).
 
 import type { NetDevice } from "../devices/net/device.ts";
 import type { PageDisk } from "./page-devices.ts";
 
-export function setUpLinkControl(button: HTMLButtonElement, nic: NetDevice): void {
-  const label = (): void => {
-    button.textContent = nic.linkUp ? "Link down" : "Link up";
-    button.setAttribute("aria-pressed", String(!nic.linkUp));
-  };
-  button.disabled = false;
-  label();
-  button.addEventListener("click", () => {
-    nic.setLink(!nic.linkUp);
-    label();
-  });
+/** The link button says what pressing it will do, and is "pressed" while the link is down. */
+export function showLink(button: HTMLButtonElement, nic: NetDevice): void {
+  button.textContent = nic.linkUp ? "Link down" : "Link up";
+  button.setAttribute("aria-pressed", String(!nic.linkUp));
 }
 
-export function setUpDiskControls(download: HTMLButtonElement, reset: HTMLButtonElement, disk: PageDisk): void {
-  download.disabled = false;
-  reset.disabled = false;
-  download.addEventListener("click", async () => {
-    // What the guest wrote may still sit in its page cache: the image holds what reached the disk.
-    const bytes = await disk.overlay.exportImage();
-    const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = "disk.img";
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  });
-  reset.addEventListener("click", async () => {
-    if (!confirm("Drop everything the guest wrote to the disk and restart from the original image?")) return;
-    await disk.overlay.reset();
-    location.reload();
-  });
+export function toggleLink(button: HTMLButtonElement, nic: NetDevice): void {
+  nic.setLink(!nic.linkUp);
+  showLink(button, nic);
+}
+
+/** Saves the disk image as a file. What the guest wrote may still sit in its page cache: the
+ * image holds what reached the disk (run `sync` in the guest first). */
+export async function downloadDisk(disk: PageDisk, filename: string): Promise<void> {
+  const bytes = await disk.overlay.exportImage();
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

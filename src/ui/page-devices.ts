@@ -1,6 +1,7 @@
-// The devices the page attaches: the disk, as an overlay over the image the page loaded (so it
-// can be reset to the original and downloaded), optionally persisted in IndexedDB so a reload
-// keeps what the guest wrote.
+// A VM's disk on the page: an overlay over the image (so it can be reset to the original and
+// downloaded), optionally persisted in IndexedDB so a reload keeps what the guest wrote. The
+// overlay outlives a machine: restarting a VM builds a new block device over the same overlay,
+// as rebooting a computer keeps its disk.
 
 import { BlockDevice } from "../devices/blk/device.ts";
 import type { BlockBackend } from "../devices/blk/backend.ts";
@@ -8,47 +9,68 @@ import { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
 import { IdbBlockStore } from "../devices/blk/idb-store.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
-import type { VirtioDevice } from "../virtio/interfaces.ts";
-import type { PageSettings } from "./settings.ts";
+
+const SECTOR = 512;
+
+/** Where a disk's original bytes come from. */
+export type DiskSource =
+  /** A URL on the page's origin: `image` when fetched whole at start, else read lazily with Range requests. */
+  | { readonly kind: "url"; readonly url: string; readonly image?: ArrayBuffer }
+  /** A file the user picked; kept in this tab's memory only. */
+  | { readonly kind: "upload"; readonly name: string; readonly image: ArrayBuffer };
 
 export interface PageDisk {
-  readonly device: BlockDevice;
   readonly overlay: OverlayBackend;
   readonly persisted: boolean;
+  /** What the disk started as, for people: a URL or an uploaded file's name. */
+  readonly label: string;
 }
 
-export interface PageDevices {
-  readonly devices: VirtioDevice[];
-  readonly disk: PageDisk | null;
+export interface DiskOptions {
+  /** Keep writes in IndexedDB (URL images only; an upload is gone after a reload anyway). */
+  persist: boolean;
+  /** Tells apart the stores of several VMs over one image. */
+  storeSuffix: string;
 }
 
 /**
- * `diskImage` is the whole image when the page fetched it at start; without it (lazy mode) the
- * image is read on demand in 256 KiB chunks with HTTP Range requests, the overlay keeping writes.
+ * An uploaded image as a whole number of sectors: virtio-blk sizes disks in 512-byte sectors,
+ * so a last partial sector is padded with zeros rather than lost.
  */
-export async function createPageDevices(s: PageSettings, diskImage: ArrayBuffer | undefined): Promise<PageDevices> {
-  if (!s.disk) return { devices: [], disk: null };
+export function padToSectors(image: ArrayBuffer): ArrayBuffer {
+  if (image.byteLength % SECTOR === 0) return image;
+  const padded = new Uint8Array(Math.ceil(image.byteLength / SECTOR) * SECTOR);
+  padded.set(new Uint8Array(image));
+  return padded.buffer;
+}
+
+export async function openPageDisk(src: DiskSource, o: DiskOptions): Promise<PageDisk> {
   let base: BlockBackend;
   let imageId: string;
-  if (diskImage) {
-    base = new MemoryBackend(diskImage, { readOnly: true });
-    imageId = `${s.disk}#${diskImage.byteLength}`;
-  } else {
-    const lazy = await HttpRangeBackend.open(s.disk);
-    base = lazy;
-    imageId = `${s.disk}#${lazy.size}#${lazy.version ?? ""}`;
+  if (src.kind === "upload") {
+    if (src.image.byteLength === 0) throw new Error(`${src.name} is empty`);
+    const image = padToSectors(src.image);
+    base = new MemoryBackend(image, { readOnly: true });
+    return { overlay: new OverlayBackend(base, { imageId: `upload:${src.name}#${image.byteLength}` }), persisted: false, label: src.name };
   }
-  const overlay = s.persist
-    ? await OverlayBackend.open(base, { imageId, store: await IdbBlockStore.open(`v86-msi-disk:${s.disk}`) })
-    : new OverlayBackend(base, { imageId });
-  const device = new BlockDevice({
-    backend: overlay,
-    name: "blk0",
-    serial: "v86-msi-disk0",
-    readOnly: s.diskReadOnly,
-  });
-  if (s.persist) autosave(overlay);
-  return { devices: [device], disk: { device, overlay, persisted: s.persist } };
+  if (src.image) {
+    base = new MemoryBackend(src.image, { readOnly: true });
+    imageId = `${src.url}#${src.image.byteLength}`;
+  } else {
+    const lazy = await HttpRangeBackend.open(src.url);
+    base = lazy;
+    imageId = `${src.url}#${lazy.size}#${lazy.version ?? ""}`;
+  }
+  if (!o.persist) return { overlay: new OverlayBackend(base, { imageId }), persisted: false, label: src.url };
+  const store = await IdbBlockStore.open(`v86-msi-disk:${src.url}${o.storeSuffix}`);
+  const overlay = await OverlayBackend.open(base, { imageId, store });
+  autosave(overlay);
+  return { overlay, persisted: true, label: src.url };
+}
+
+/** A fresh block device over the disk, for one boot of a machine. */
+export function pageBlockDevice(disk: PageDisk, readOnly: boolean): BlockDevice {
+  return new BlockDevice({ backend: disk.overlay, name: "blk0", serial: "v86-msi-disk0", readOnly });
 }
 
 /**

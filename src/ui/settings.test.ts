@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS, kernelCmdline, parseSettings, settingsQuery } from "./settings.ts";
+import { DEFAULT_SETTINGS, guestIp, kernelCmdline, parseSettings, settingsQuery, vmCount } from "./settings.ts";
 
 describe("page settings", () => {
   it("defaults to the committed guest with MSI on", () => {
@@ -11,7 +11,7 @@ describe("page settings", () => {
 
   it("reads every parameter", () => {
     const { settings } = parseSettings(
-      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1&charts=0",
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1&charts=0&doh=dns.example",
     );
     expect(settings).toEqual({
       kernel: "k.bin",
@@ -24,6 +24,7 @@ describe("page settings", () => {
       memoryMB: 256,
       msi: false,
       net: "none",
+      doh: "dns.example",
       charts: false,
     });
     expect(kernelCmdline(settings)).toBe("console=ttyS0 virtio_mmio.msi=0 quiet loglevel=3");
@@ -42,8 +43,25 @@ describe("page settings", () => {
   });
 
   it("writes a query that reads back to the same settings", () => {
-    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const, charts: false };
+    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const, charts: false, doh: "dns.example" };
     expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
     expect(settingsQuery(DEFAULT_SETTINGS)).toBe("");
+  });
+
+  it("puts two VMs on the switch, each with its own address on the command line", () => {
+    const { settings } = parseSettings("?net=switch");
+    expect(settings.net).toBe("switch");
+    expect(vmCount(settings)).toBe(2);
+    expect([guestIp(settings, 0), guestIp(settings, 1)]).toEqual(["192.168.87.1/24", "192.168.87.2/24"]);
+    expect(kernelCmdline(settings, guestIp(settings, 1))).toBe("console=ttyS0 guest.ip=192.168.87.2/24");
+    expect(settingsQuery(settings)).toBe("?net=switch");
+  });
+
+  it("gives a random host part between tabs, DHCP with fetch", () => {
+    const inbrowser = { ...DEFAULT_SETTINGS, net: "inbrowser" as const };
+    expect(guestIp(inbrowser, 0, () => 0)).toBe("192.168.88.2/24");
+    expect(guestIp(inbrowser, 0, () => 0.9999)).toBe("192.168.88.254/24");
+    expect(guestIp(DEFAULT_SETTINGS, 0)).toBeNull();
+    expect(vmCount(DEFAULT_SETTINGS)).toBe(1);
   });
 });

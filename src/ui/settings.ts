@@ -3,6 +3,12 @@
 
 import { parseNetworkChoice, type NetworkChoice } from "../platform/network.ts";
 
+export type PageNetwork = NetworkChoice | "switch";
+
+export function parsePageNetwork(text: string): PageNetwork {
+  return text === "switch" ? "switch" : parseNetworkChoice(text);
+}
+
 export interface PageSettings {
   /** Image URLs, relative to the page unless absolute. */
   kernel: string;
@@ -18,8 +24,16 @@ export interface PageSettings {
   memoryMB: number;
   /** Devices offer VIRTIO_F_MMIO_MSI and the guest driver uses it. */
   msi: boolean;
-  /** v86 network adapter behind our virtio-net: fetch, inbrowser, a wisp relay, or none. */
-  net: NetworkChoice;
+  /**
+   * Behind our virtio-net: one of v86's adapters (fetch, inbrowser, a wisp relay), none, or
+   * "switch": two VMs side by side on a VirtualSwitch in this page.
+   */
+  net: PageNetwork;
+  /**
+   * With a wisp relay: the DNS-over-HTTPS server the guest's name lookups go to, or null (the
+   * default) for none, so the page contacts nothing but the relay the user named.
+   */
+  doh: string | null;
   /** Live charts and the panel's sampling; off (charts=0) to measure what they cost. */
   charts: boolean;
 }
@@ -35,6 +49,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   memoryMB: 128,
   msi: true,
   net: "fetch",
+  doh: null,
   charts: true,
 };
 
@@ -60,10 +75,15 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
   s.charts = flag(q.get("charts"), s.charts);
+  const doh = q.get("doh");
+  if (doh !== null && doh !== "") {
+    if (/^[a-z0-9.-]+(:\d+)?(\/[^\s]*)?$/i.test(doh)) s.doh = doh;
+    else warnings.push(`doh=${doh} ignored: give a host name such as dns.example`);
+  }
   const net = q.get("net");
   if (net !== null) {
     try {
-      s.net = parseNetworkChoice(net);
+      s.net = parsePageNetwork(net);
     } catch (error) {
       warnings.push(`net=${net} ignored: ${(error as Error).message}`);
     }
@@ -91,12 +111,34 @@ export function settingsQuery(s: PageSettings): string {
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
   if (s.net !== d.net) q.set("net", s.net);
+  if (s.doh !== d.doh) q.set("doh", s.doh ?? "");
   if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
   const text = q.toString();
   return text ? `?${text}` : "";
 }
 
-/** The kernel command line the page boots with: console, the MSI switch, the user's additions. */
-export function kernelCmdline(s: PageSettings): string {
-  return ["console=ttyS0", s.msi ? "" : "virtio_mmio.msi=0", s.append].filter(Boolean).join(" ");
+/**
+ * The kernel command line a VM boots with: console, the MSI switch, its static address where
+ * nobody answers DHCP (`guest.ip`, read by the guest's init), the user's additions.
+ */
+export function kernelCmdline(s: PageSettings, guestIp: string | null = null): string {
+  return ["console=ttyS0", s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** How many VMs the page runs: two side by side on the switch, else one. */
+export function vmCount(s: PageSettings): number {
+  return s.net === "switch" ? 2 : 1;
+}
+
+/**
+ * Each VM's static address, or null where DHCP answers (fetch) or there is no network. On the
+ * switch VM n gets 192.168.87.n; between tabs (inbrowser) a random host part, so two tabs
+ * rarely clash (`random` in [0, 1)).
+ */
+export function guestIp(s: PageSettings, vmIndex: number, random: () => number = Math.random): string | null {
+  if (s.net === "switch") return `192.168.87.${vmIndex + 1}/24`;
+  if (s.net === "inbrowser") return `192.168.88.${2 + Math.floor(random() * 253)}/24`;
+  return null;
 }

@@ -1,33 +1,66 @@
-// The status line: machine state, uptime, guest memory, interrupt mode.
-import type { Machine } from "../platform/machine.ts";
-import type { PageSettings } from "./settings.ts";
+// A VM's status line: machine state, how long the guest has run (pauses not counted, so the
+// figure stops while the VM is paused), guest memory, interrupt mode, its address.
 
 export type MachineState = "loading" | "booting" | "running" | "paused" | "stopped" | "error";
 
+export interface StatusElements {
+  state: HTMLElement;
+  uptime: HTMLElement;
+  memory: HTMLElement;
+  mode: HTMLElement;
+  ip: HTMLElement;
+}
+
+const TICKING: ReadonlySet<MachineState> = new Set(["booting", "running"]);
+
 export class StatusLine {
-  state: MachineState = "loading";
+  #state: MachineState = "loading";
+  readonly #el: StatusElements;
+  /** Milliseconds run before the current stretch, and when the current stretch began. */
+  #ranMs = 0;
+  #since: number | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(
-    readonly stateEl: HTMLElement,
-    readonly uptimeEl: HTMLElement,
-    readonly memoryEl: HTMLElement,
-    readonly modeEl: HTMLElement,
-  ) {}
-
-  set(state: MachineState): void {
-    this.state = state;
-    this.stateEl.textContent = state;
-    this.stateEl.dataset["state"] = state;
+  constructor(el: StatusElements) {
+    this.#el = el;
   }
 
-  attach(machine: Machine, settings: PageSettings): void {
-    this.memoryEl.textContent = `${settings.memoryMB} MiB RAM`;
-    this.modeEl.textContent = settings.msi ? "MSI offered" : "MSI off (line)";
+  get state(): MachineState {
+    return this.#state;
+  }
+
+  /** Guest running time in ms: what the uptime shows. */
+  get ranMs(): number {
+    return this.#ranMs + (this.#since === null ? 0 : performance.now() - this.#since);
+  }
+
+  set(state: MachineState): void {
+    const ticking = TICKING.has(state);
+    if (ticking && this.#since === null) this.#since = performance.now();
+    if (!ticking && this.#since !== null) {
+      this.#ranMs += performance.now() - this.#since;
+      this.#since = null;
+    }
+    this.#state = state;
+    this.#el.state.textContent = state;
+    this.#el.state.dataset["state"] = state;
+    this.#showUptime();
+  }
+
+  /** A new machine: the clock starts again from zero. */
+  begin(memoryMB: number, msi: boolean, ip: string | null): void {
+    this.#ranMs = 0;
+    this.#since = null;
+    this.#el.memory.textContent = `${memoryMB} MiB RAM`;
+    this.#el.mode.textContent = msi ? "MSI offered" : "MSI off (line)";
+    this.#el.ip.textContent = ip ? `IP ${ip}` : "";
     clearInterval(this.#timer);
-    this.#timer = setInterval(() => {
-      const s = Math.floor((Date.now() - machine.startedAt) / 1000);
-      this.uptimeEl.textContent = `up ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-    }, 1000);
+    this.#timer = setInterval(() => this.#showUptime(), 1000);
+  }
+
+  #showUptime(): void {
+    const s = Math.floor(this.ranMs / 1000);
+    this.#el.uptime.textContent = `up ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    this.#el.uptime.dataset["seconds"] = String(s);
   }
 }

@@ -9,6 +9,8 @@ export interface ConsoleTerminal {
   readonly term: Terminal;
   write(text: string): void;
   focus(): void;
+  /** Clears the screen and scrollback, for a machine booting again in the same terminal. */
+  reset(): void;
   dispose(): void;
 }
 
@@ -32,6 +34,7 @@ export function createTerminal(container: HTMLElement, send: (text: string) => v
     term,
     write: (text) => term.write(text),
     focus: () => term.focus(),
+    reset: () => term.reset(),
     dispose: () => {
       observer.disconnect();
       input.dispose();

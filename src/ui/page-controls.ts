@@ -1,0 +1,62 @@
+// The page's settings controls: each one writes the URL (so the setting can be shared as a
+// link) and loads the page with it, since MSI, the network adapter, persistence and the number
+// of VMs are all fixed when a machine is built.
+
+import { parseNetworkChoice } from "../platform/network.ts";
+import { settingsQuery, type PageSettings } from "./settings.ts";
+
+function $<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+}
+
+function go(s: PageSettings): void {
+  location.search = settingsQuery(s);
+}
+
+export function setUpPageControls(s: PageSettings): void {
+  const msi = $<HTMLButtonElement>("msi-toggle");
+  msi.textContent = s.msi ? "Restart with MSI off" : "Restart with MSI on";
+  msi.addEventListener("click", () => go({ ...s, msi: !s.msi }));
+
+  const form = $<HTMLFormElement>("net-form");
+  const choice = $<HTMLSelectElement>("net-choice");
+  const relay = $<HTMLInputElement>("net-relay");
+  const isRelay = s.net.startsWith("wisp");
+  choice.value = isRelay ? "wisp" : s.net;
+  relay.value = isRelay ? s.net : "";
+  const showRelay = (): void => {
+    relay.hidden = choice.value !== "wisp";
+    relay.required = !relay.hidden;
+  };
+  showRelay();
+  choice.addEventListener("change", showRelay);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (choice.value !== "wisp") {
+      go({ ...s, net: choice.value as PageSettings["net"] });
+      return;
+    }
+    try {
+      // The relay is the one thing the page reaches outside its origin, and only when asked.
+      go({ ...s, net: parseNetworkChoice(relay.value.trim()) });
+    } catch {
+      relay.setCustomValidity("Give a wisp:// or wisps:// relay URL.");
+      relay.reportValidity();
+    }
+  });
+  relay.addEventListener("input", () => relay.setCustomValidity(""));
+
+  const persist = $<HTMLInputElement>("persist-toggle");
+  persist.checked = s.persist;
+  persist.disabled = !s.disk;
+  persist.addEventListener("change", () => go({ ...s, persist: persist.checked }));
+
+  const second = $<HTMLButtonElement>("second-vm");
+  second.textContent = s.net === "switch" ? "Back to one VM" : "Add a second VM";
+  second.title = "Two VMs side by side on a virtual switch, 192.168.87.1 and .2";
+  second.addEventListener("click", () => go({ ...s, net: s.net === "switch" ? "fetch" : "switch" }));
+
+  $<HTMLAnchorElement>("share").href = `${location.pathname}${settingsQuery(s)}`;
+}

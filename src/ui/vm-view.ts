@@ -1,0 +1,284 @@
+// One VM on the page: its pane (status line, buttons, terminal, device panel, error panel) and
+// its machine's life: boot, pause/resume, restart in place (a new Machine over the same disk,
+// or over a disk the user uploaded), and the helpful error when it cannot go on.
+
+import wasmUrl from "v86/build/v86.wasm?url";
+import { Machine, type MachineImages } from "../platform/machine.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import type { GuestNetwork } from "../platform/network.ts";
+import { downloadDisk, showLink, toggleLink } from "./controls.ts";
+import type { DebugVm } from "./debug-handle.ts";
+import { DevicePanel } from "./device-panel.ts";
+import { HaltWatch } from "./halt-watch.ts";
+import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
+import { kernelCmdline, type PageSettings } from "./settings.ts";
+import { StatusLine, type MachineState } from "./status-line.ts";
+import { createTerminal, type ConsoleTerminal } from "./terminal.ts";
+
+const PROMPT = "~ # ";
+
+export interface VmOptions {
+  /** 0 for VM 1. */
+  index: number;
+  settings: PageSettings;
+  /** Static address for the kernel command line (guest.ip), or null for DHCP / no network. */
+  guestIp: string | null;
+  /** A new network for each boot (a fresh adapter or switch port), or null for none. */
+  network: () => GuestNetwork | null;
+}
+
+export class VmView implements DebugVm {
+  readonly name: string;
+  readonly root: HTMLElement;
+  readonly terminal: ConsoleTerminal;
+  readonly guestIp: string | null;
+  machine: Machine | undefined;
+  disk: PageDisk | null = null;
+  readonly #o: VmOptions;
+  readonly #status: StatusLine;
+  #images: MachineImages | null = null;
+  #network: GuestNetwork | null = null;
+  #panel: DevicePanel | null = null;
+  /** Listeners of one boot; aborted when the machine goes. */
+  #wiring = new AbortController();
+  /** True while we stop the emulator ourselves (pause, restart): its "stopped" is no halt. */
+  #stopping = false;
+  #sawPrompt = false;
+
+  constructor(container: HTMLElement, template: HTMLTemplateElement, o: VmOptions) {
+    this.#o = o;
+    this.name = `vm${o.index + 1}`;
+    this.guestIp = o.guestIp;
+    this.root = (template.content.firstElementChild!.cloneNode(true) as HTMLElement);
+    this.root.dataset["vm"] = String(o.index + 1);
+    this.root.setAttribute("aria-label", `VM ${o.index + 1}`);
+    this.#part(".vm-name").textContent = `VM ${o.index + 1}`;
+    container.append(this.root);
+    this.#status = new StatusLine({
+      state: this.#part('[data-testid="state"]'),
+      uptime: this.#part('[data-testid="uptime"]'),
+      memory: this.#part('[data-testid="memory"]'),
+      mode: this.#part('[data-testid="irqmode"]'),
+      ip: this.#part('[data-testid="ip"]'),
+    });
+    this.terminal = createTerminal(this.#part(".terminal"), (text) => this.machine?.sendSerial(text));
+    this.#control("restart").addEventListener("click", () => void this.restart());
+    this.#control("reload").addEventListener("click", () => location.reload());
+  }
+
+  get state(): MachineState {
+    return this.#status.state;
+  }
+
+  get devices(): DebugVm["devices"] {
+    return this.machine?.devices ?? [];
+  }
+
+  #part<T extends HTMLElement = HTMLElement>(selector: string): T {
+    const el = this.root.querySelector<T>(selector);
+    if (!el) throw new Error(`VM pane is missing ${selector}`);
+    return el;
+  }
+
+  #control<T extends HTMLElement = HTMLButtonElement>(name: string): T {
+    return this.#part<T>(`[data-control="${name}"]`);
+  }
+
+  showProgress(loaded: number, total: number, current: string): void {
+    const pct = total ? Math.round((loaded / total) * 100) : 0;
+    this.#part('[data-part="progress-bar"]').style.width = `${pct}%`;
+    this.#part('[data-testid="progress"]').setAttribute("aria-valuenow", String(pct));
+    this.#part('[data-part="progress-text"]').textContent =
+      `Loading ${current}... ${(loaded / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`;
+  }
+
+  /** The error panel: what happened, and what to do next. */
+  showError(title: string, text: string, help: string): void {
+    this.#part('[data-testid="progress"]').hidden = true;
+    this.#part('[data-testid="error-title"]').textContent = title;
+    this.#part('[data-testid="error-text"]').textContent = text;
+    this.#part('[data-testid="error-help"]').textContent = help;
+    // Restarting needs the images; without them only a reload helps.
+    this.#control("restart").hidden = this.#images === null;
+    this.#part('[data-testid="error"]').hidden = false;
+    this.#status.set("error");
+    this.#control("restart").focus();
+  }
+
+  /** First boot: opens the disk, then starts the machine. */
+  async start(images: MachineImages, disk: DiskSource | null): Promise<void> {
+    this.#images = images;
+    if (disk) {
+      try {
+        this.disk = await openPageDisk(disk, { persist: this.#o.settings.persist, storeSuffix: this.#o.index ? `#vm${this.#o.index + 1}` : "" });
+      } catch (error) {
+        this.showError("The disk could not be opened", (error as Error).message, "Reload the page; if it fails again, open it without the disk or lazy parameters.");
+        return;
+      }
+    }
+    await this.#boot();
+  }
+
+  /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */
+  async restart(disk?: PageDisk): Promise<void> {
+    await this.#teardown();
+    if (disk) this.disk = disk;
+    this.#part('[data-testid="error"]').hidden = true;
+    this.terminal.reset();
+    await this.#boot();
+  }
+
+  async #boot(): Promise<void> {
+    const s = this.#o.settings;
+    this.#part('[data-part="progress-text"]').textContent = "Booting Linux...";
+    this.#part('[data-testid="progress"]').hidden = false;
+    this.#status.set("booting");
+    this.#sawPrompt = false;
+    try {
+      const devices: VirtioDevice[] = this.disk ? [pageBlockDevice(this.disk, s.diskReadOnly)] : [];
+      this.#network = this.#o.network();
+      if (this.#network) devices.push(this.#network.device);
+      this.machine = await Machine.create({
+        images: this.#images!,
+        wasmPath: wasmUrl,
+        memoryMB: s.memoryMB,
+        cmdline: kernelCmdline(s, this.guestIp),
+        devices,
+        msi: s.msi ? {} : false,
+        ...(this.#network ? { v86Options: this.#network.v86Options } : {}),
+      });
+      this.#network?.attach(this.machine);
+    } catch (error) {
+      this.showError(
+        "The emulator could not start",
+        (error as Error).message,
+        "Reload the page; if it happens again, open it with the default settings (no URL parameters).",
+      );
+      return;
+    }
+    this.#part('[data-testid="progress"]').hidden = true;
+    this.#status.begin(s.memoryMB, s.msi, this.guestIp);
+    this.#status.set("booting");
+    this.#wire(this.machine);
+    if (this.#o.index === 0) this.terminal.focus();
+  }
+
+  #wire(m: Machine): void {
+    this.#wiring = new AbortController();
+    const signal = this.#wiring.signal;
+    let seen = "";
+    const halts = new HaltWatch();
+    m.onSerial((chunk) => {
+      this.terminal.write(chunk);
+      if (!this.#sawPrompt) {
+        seen = (seen + chunk).slice(-64);
+        if (seen.includes(PROMPT)) {
+          this.#sawPrompt = true;
+          if (this.state === "booting") this.#status.set("running");
+        }
+      }
+      const halt = halts.feed(chunk);
+      if (halt) {
+        this.#status.set("stopped");
+        this.showError(halt.title, halt.detail, halt.help);
+      }
+    });
+    m.emulator.add_listener("emulator-stopped", () => {
+      if (this.#stopping || this.machine !== m) return;
+      this.showError(
+        "The emulator stopped",
+        "v86 stopped running the guest without being asked to.",
+        "Restart this VM; if it stops again, reload the page. The browser console may say why.",
+      );
+    });
+
+    this.#panel = new DevicePanel(this.#part('[data-testid="devices"]'), m, this.disk, this.#o.settings.charts);
+    if (this.#o.settings.charts) this.#panel.start();
+    else this.#panel.renderOnce("Live counters and charts are off (charts=0 in the URL).");
+
+    const pause = this.#control("pause");
+    pause.disabled = false;
+    pause.textContent = "Pause";
+    pause.setAttribute("aria-pressed", "false");
+    pause.addEventListener("click", () => void this.#togglePause(pause), { signal });
+
+    const link = this.#control("link");
+    const nic = this.#network?.device;
+    link.disabled = !nic;
+    if (nic) {
+      showLink(link, nic);
+      link.addEventListener("click", () => toggleLink(link, nic), { signal });
+    }
+
+    const disk = this.disk;
+    const download = this.#control("download");
+    const reset = this.#control("reset");
+    const upload = this.#control<HTMLInputElement>("upload");
+    download.disabled = reset.disabled = !disk;
+    upload.disabled = false;
+    if (disk) {
+      const filename = this.#o.index ? `disk-vm${this.#o.index + 1}.img` : "disk.img";
+      download.addEventListener("click", () => void downloadDisk(disk, filename), { signal });
+      reset.addEventListener(
+        "click",
+        async () => {
+          if (!confirm(`Drop everything VM ${this.#o.index + 1} wrote to its disk and restart it from the original image?`)) return;
+          await disk.overlay.reset();
+          await this.restart();
+        },
+        { signal },
+      );
+    }
+    upload.addEventListener("change", () => void this.#upload(upload), { signal });
+  }
+
+  async #togglePause(button: HTMLButtonElement): Promise<void> {
+    const m = this.machine;
+    if (!m) return;
+    if (this.state === "paused") {
+      await m.resume();
+      this.#stopping = false;
+      this.#status.set(this.#sawPrompt ? "running" : "booting");
+      button.textContent = "Pause";
+      button.setAttribute("aria-pressed", "false");
+    } else {
+      this.#stopping = true;
+      this.#status.set("paused");
+      button.textContent = "Resume";
+      button.setAttribute("aria-pressed", "true");
+      await m.pause();
+    }
+  }
+
+  async #upload(input: HTMLInputElement): Promise<void> {
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file) return;
+    let disk: PageDisk;
+    try {
+      disk = await openPageDisk({ kind: "upload", name: file.name, image: await file.arrayBuffer() }, { persist: false, storeSuffix: "" });
+    } catch (error) {
+      this.showError(`${file.name} cannot be used as a disk`, (error as Error).message, "Pick another image file (a raw disk image, such as one made with mke2fs or dd).");
+      return;
+    }
+    await this.restart(disk);
+  }
+
+  async #teardown(): Promise<void> {
+    this.#wiring.abort();
+    this.#panel?.stop();
+    this.#panel = null;
+    for (const name of ["pause", "link", "download", "reset", "upload"]) this.#control<HTMLButtonElement>(name).disabled = true;
+    const m = this.machine;
+    this.machine = undefined;
+    this.#stopping = true;
+    try {
+      await m?.destroy();
+    } finally {
+      this.#stopping = false;
+      // A switch port keeps the machine's addresses until it is closed.
+      this.#network?.backend.close();
+      this.#network = null;
+    }
+  }
+}
