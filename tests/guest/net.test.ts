@@ -66,7 +66,7 @@ describe("virtio-net on v86's fetch adapter", () => {
   });
 
   it("the image's /init configured eth0 by DHCP at boot (address, route, DNS)", async () => {
-    expect(await sh(guest, "cat /tmp/udhcpc.log")).toMatch(/lease of 192\.168\.86\.100 obtained from 192\.168\.86\.1/);
+    expect(await sh(guest, "cat /tmp/udhcpc.eth0.log")).toMatch(/lease of 192\.168\.86\.100 obtained from 192\.168\.86\.1/);
     expect(await sh(guest, "ip -4 -o addr show dev eth0")).toContain("inet 192.168.86.100/24");
     expect(await sh(guest, "ip route")).toMatch(/^default via 192\.168\.86\.1 dev eth0/m);
     expect(await sh(guest, "cat /etc/resolv.conf")).toContain("nameserver 192.168.86.1");
