@@ -11,6 +11,9 @@ export interface RamMemoryOptions {
   busWrite?: (addr: number, value: number) => boolean;
 }
 
+/** Copies up to this many bytes go byte by byte (see copyOut). */
+const SMALL_COPY = 32;
+
 /** True when [addr, addr + len) is a range of integers inside [0, size). */
 export function inRange(addr: number, len: number, size: number): boolean {
   // Number.isInteger rejects NaN and the infinities; subtracting avoids addr + len overflowing
@@ -43,6 +46,35 @@ export class RamMemory implements GuestMemory {
     if (!inRange(addr, data.length, ram.length)) return false;
     ram.set(data, addr);
     this.#onWrite?.(addr, addr + data.length);
+    return true;
+  }
+
+  /**
+   * Copies RAM [addr, addr + n) into dest[at..]; false (nothing copied) when the range leaves
+   * RAM or dest. Short pieces (headers, status bytes) go byte by byte: cheaper than making the
+   * subarray view that a typed-array copy needs.
+   */
+  copyOut(addr: number, dest: Uint8Array, at: number, n: number): boolean {
+    const ram = this.#ram();
+    if (!inRange(addr, n, ram.length) || !inRange(at, n, dest.length)) return false;
+    if (n <= SMALL_COPY) {
+      for (let i = 0; i < n; i++) dest[at + i] = ram[addr + i]!;
+    } else {
+      dest.set(ram.subarray(addr, addr + n), at);
+    }
+    return true;
+  }
+
+  /** Copies src[at, at + n) into RAM at addr, then reports the change; false when it does not fit. */
+  copyIn(addr: number, src: Uint8Array, at: number, n: number): boolean {
+    const ram = this.#ram();
+    if (!inRange(addr, n, ram.length) || !inRange(at, n, src.length)) return false;
+    if (n <= SMALL_COPY) {
+      for (let i = 0; i < n; i++) ram[addr + i] = src[at + i]!;
+    } else {
+      ram.set(at === 0 && n === src.length ? src : src.subarray(at, at + n), addr);
+    }
+    this.#onWrite?.(addr, addr + n);
     return true;
   }
 

@@ -76,6 +76,64 @@ export function checkLayout(l: SplitQueueLayout, maxSize: number, ramSize: numbe
   return ok ? null : "ringOutOfRange";
 }
 
+/**
+ * A chain as the queue hands it out. One per head index, reused by the next pop of that head,
+ * so the steady state allocates nothing: a head cannot come back from the driver before the
+ * device has put it on the used ring. A driver that breaks that rule (publishes a head still
+ * in flight) only gets its own buffers described differently at completion, still each one
+ * checked against RAM.
+ */
+class PooledChain implements DescriptorChain {
+  head = 0;
+  readableLength = 0;
+  writableLength = 0;
+  readonly readable: MutableSegment[] = [];
+  readonly writable: MutableSegment[] = [];
+  /** Segment objects kept for reuse; `readable`/`writable` hold the first n of each. */
+  readonly #spareR: MutableSegment[] = [];
+  readonly #spareW: MutableSegment[] = [];
+
+  reset(head: number): void {
+    this.head = head;
+    this.readableLength = 0;
+    this.writableLength = 0;
+    this.readable.length = 0;
+    this.writable.length = 0;
+  }
+
+  add(writable: boolean, addr: number, len: number): void {
+    const list = writable ? this.writable : this.readable;
+    const spare = writable ? this.#spareW : this.#spareR;
+    let seg = spare[list.length];
+    if (seg === undefined) {
+      seg = { addr, len };
+      spare.push(seg);
+    } else {
+      seg.addr = addr;
+      seg.len = len;
+    }
+    list.push(seg);
+    if (writable) this.writableLength += len;
+    else this.readableLength += len;
+  }
+}
+
+interface MutableSegment {
+  addr: number;
+  len: number;
+}
+
+/** Optional bulk copies a GuestMemory may offer (RamMemory does) to skip view()'s subarray. */
+interface CopyingMemory extends GuestMemory {
+  copyOut(addr: number, dest: Uint8Array, at: number, n: number): boolean;
+  copyIn(addr: number, src: Uint8Array, at: number, n: number): boolean;
+}
+
+function hasCopies(m: GuestMemory): m is CopyingMemory {
+  const c = m as Partial<CopyingMemory>;
+  return typeof c.copyOut === "function" && typeof c.copyIn === "function";
+}
+
 function newErrors(): SplitQueueErrors {
   return {
     availIdx: 0, headRange: 0, nextRange: 0, loop: 0, outOfRange: 0, nestedIndirect: 0,
@@ -93,6 +151,9 @@ export class SplitQueue implements Virtqueue {
     popped: 0, pushed: 0, interrupts: 0, suppressed: 0, badPush: 0, errors: newErrors(),
   };
   readonly #memory: GuestMemory;
+  readonly #copying: CopyingMemory | null;
+  /** By head index, created on first use. */
+  readonly #chains: (PooledChain | undefined)[] = [];
   readonly #eventIdx: boolean;
   readonly #indirect: boolean;
   readonly #interrupt: () => void;
@@ -112,6 +173,7 @@ export class SplitQueue implements Virtqueue {
     this.avail = o.avail;
     this.used = o.used;
     this.#memory = o.memory;
+    this.#copying = hasCopies(o.memory) ? o.memory : null;
     this.#eventIdx = o.eventIdx;
     this.#indirect = o.indirect;
     this.#interrupt = o.interrupt;
@@ -162,10 +224,8 @@ export class SplitQueue implements Virtqueue {
   #walk(head: number): DescriptorChain | null {
     const mem = this.#memory;
     const ramSize = mem.size;
-    const readable: Segment[] = [];
-    const writable: Segment[] = [];
-    let readableLength = 0;
-    let writableLength = 0;
+    const chain = (this.#chains[head] ??= new PooledChain());
+    chain.reset(head);
     let table = this.desc;
     let tableLen = this.size;
     let ttl = this.size;
@@ -203,25 +263,19 @@ export class SplitQueue implements Virtqueue {
         continue;
       }
       if (flags & VIRTQ_DESC_F.WRITE) {
-        if (len > 0) {
-          writable.push({ addr: lo, len });
-          writableLength += len;
-        }
+        if (len > 0) chain.add(true, lo, len);
       } else {
-        if (writable.length > 0) return this.#fail("order", "readable descriptor after a writable one");
-        if (len > 0) {
-          readable.push({ addr: lo, len });
-          readableLength += len;
-        }
+        if (chain.writable.length > 0) return this.#fail("order", "readable descriptor after a writable one");
+        if (len > 0) chain.add(false, lo, len);
       }
       // Not fatal (the spec does not forbid it), but no sane driver sends one: worth seeing.
       if (len === 0) this.counters.errors.zeroLength++;
-      if (readableLength + writableLength > MAX_CHAIN_BYTES) return this.#fail("tooLong", "chain over 4 GiB");
+      if (chain.readableLength + chain.writableLength > MAX_CHAIN_BYTES) return this.#fail("tooLong", "chain over 4 GiB");
       if (!(flags & VIRTQ_DESC_F.NEXT)) break;
       if (next >= tableLen) return this.#fail("nextRange", `next ${next} >= ${tableLen}`);
       i = next;
     }
-    return { head, readable, writable, readableLength, writableLength };
+    return chain;
   }
 
   push(chain: DescriptorChain, written: number): void {
@@ -272,41 +326,43 @@ export class SplitQueue implements Virtqueue {
   }
 
   readFrom(chain: DescriptorChain, offset: number, dest: Uint8Array): number {
-    return this.#copy(chain.readable, offset, dest.length, (addr, at, n) => {
-      const src = this.#memory.view(addr, n);
-      if (src === null) return false;
-      dest.set(src, at);
-      return true;
-    });
+    return this.#copy(chain.readable, offset, dest, false);
   }
 
   writeTo(chain: DescriptorChain, offset: number, src: Uint8Array): number {
-    return this.#copy(chain.writable, offset, src.length, (addr, at, n) =>
-      this.#memory.write(addr, src.subarray(at, at + n)),
-    );
+    return this.#copy(chain.writable, offset, src, true);
   }
 
   /**
-   * Walks `segments` from byte `offset` for up to `length` bytes, calling `copy(guestAddr,
-   * hostOffset, n)` per piece; stops at the first piece that fails. Returns bytes copied.
+   * Walks `segments` from byte `offset`, copying between guest RAM and `bytes` (into RAM when
+   * `toGuest`) piece by piece; stops at the first piece outside RAM. Returns bytes copied.
+   * No closures and, with a CopyingMemory, no views: this runs for every request.
    */
-  #copy(
-    segments: readonly Segment[],
-    offset: number,
-    length: number,
-    copy: (addr: number, at: number, n: number) => boolean,
-  ): number {
+  #copy(segments: readonly Segment[], offset: number, bytes: Uint8Array, toGuest: boolean): number {
     if (this.#closed || !Number.isInteger(offset) || offset < 0) return 0;
+    const length = bytes.length;
+    const fast = this.#copying;
     let skip = offset;
     let done = 0;
-    for (const seg of segments) {
-      if (done === length) break;
+    for (let k = 0; k < segments.length && done < length; k++) {
+      const seg = segments[k]!;
       if (skip >= seg.len) {
         skip -= seg.len;
         continue;
       }
       const n = Math.min(seg.len - skip, length - done);
-      if (!copy(seg.addr + skip, done, n)) break;
+      const addr = seg.addr + skip;
+      let ok: boolean;
+      if (fast !== null) {
+        ok = toGuest ? fast.copyIn(addr, bytes, done, n) : fast.copyOut(addr, bytes, done, n);
+      } else if (toGuest) {
+        ok = this.#memory.write(addr, done === 0 && n === length ? bytes : bytes.subarray(done, done + n));
+      } else {
+        const src = this.#memory.view(addr, n);
+        ok = src !== null;
+        if (src !== null) bytes.set(src, done);
+      }
+      if (!ok) break;
       done += n;
       skip = 0;
     }

@@ -63,12 +63,32 @@ interface Pending {
   /** Counted when the request succeeds. */
   countKey: "bytesRead" | "bytesWritten" | "bytesDiscarded" | "bytesZeroed" | null;
   countBytes: number;
+  /** Its backend work went async: promise callbacks hold it, so it is never reused. */
+  async?: boolean;
 }
 
 interface QueueState {
   readonly vq: Virtqueue;
   readonly fifo: Pending[];
+  /** The chain being parsed, for `read` (one reader per queue instead of a closure per request). */
+  parsing: DescriptorChain | null;
+  readonly read: (offset: number, dest: Uint8Array) => number;
 }
+
+function queueState(vq: Virtqueue): QueueState {
+  const qs: QueueState = {
+    vq,
+    fifo: [],
+    parsing: null,
+    read: (offset, dest) => (qs.parsing === null ? 0 : vq.readFrom(qs.parsing, offset, dest)),
+  };
+  return qs;
+}
+
+/** Retired requests kept for reuse: the steady state allocates no Pending. */
+const MAX_SPARE_PENDING = 256;
+/** Scratch views kept by length (requests come in a few sizes). */
+const MAX_SCRATCH_VIEWS = 16;
 
 /** Why a request failed after it parsed; anything else thrown counts as a backend error. */
 class ExecError extends Error {
@@ -103,6 +123,9 @@ export class BlockDevice implements VirtioDevice {
   readonly #pending = new Set<Promise<void>>();
   /** Reused for sync requests; handed over to a request that has to keep it. */
   #scratch: Uint8Array = EMPTY;
+  /** Views of #scratch by length, so a request borrows it without making a subarray. */
+  #scratchViews = new Map<number, Uint8Array>();
+  #spare: Pending[] = [];
 
   constructor(options: BlockDeviceOptions) {
     const backend = options.backend;
@@ -176,7 +199,7 @@ export class BlockDevice implements VirtioDevice {
     const queues: (QueueState | undefined)[] = [];
     for (const vq of ctx.queues) {
       if (!Number.isInteger(vq.index) || vq.index < 0 || vq.index >= this.queueMaxSizes.length) return `no queue ${vq.index}`;
-      queues[vq.index] = { vq, fifo: [] };
+      queues[vq.index] = queueState(vq);
     }
     this.#dropInFlight();
     this.#queues = queues;
@@ -210,7 +233,7 @@ export class BlockDevice implements VirtioDevice {
         const entry = this.#start(qs, chain);
         pushed += this.#retire(qs);
         // Still queued (async, or behind an async one): it keeps the buffer it borrowed.
-        if (entry.usesScratch && !entry.retired) this.#scratch = EMPTY;
+        if (entry.usesScratch && !entry.retired) this.#setScratch(EMPTY);
       }
     } catch {
       // Our bug, not the guest's: count it and keep notify() from throwing into the transport.
@@ -232,26 +255,18 @@ export class BlockDevice implements VirtioDevice {
     const c = this.#counters;
     let parsed: ParseResult;
     try {
-      parsed = parseRequest(chain, (offset, dest) => qs.vq.readFrom(chain, offset, dest), this.#limits);
+      qs.parsing = chain;
+      parsed = parseRequest(chain, qs.read, this.#limits);
     } catch {
       // Only a bug of ours can get here; the request must still complete, or the guest hangs.
       c.internalErrors++;
       const statusOffset = chain.writableLength > 0 ? chain.writableLength - 1 : null;
       parsed = { ok: false, error: "header-too-short", status: BLK_S.IOERR, statusOffset, rawType: null };
+    } finally {
+      qs.parsing = null;
     }
     countRequestType(c, parsed.rawType);
-    const entry: Pending = {
-      chain,
-      statusOffset: parsed.statusOffset,
-      status: BLK_S.IOERR,
-      data: null,
-      usesScratch: false,
-      heldBytes: 0,
-      done: false,
-      retired: false,
-      countKey: null,
-      countBytes: 0,
-    };
+    const entry = this.#newPending(chain, parsed.statusOffset);
     qs.fifo.push(entry);
     if (!parsed.ok) {
       countError(c, parsed.error);
@@ -273,6 +288,7 @@ export class BlockDevice implements VirtioDevice {
       return entry;
     }
     const generation = this.#generation;
+    entry.async = true;
     c.inFlight++;
     const tracked: Promise<void> = op
       .then(
@@ -361,16 +377,53 @@ export class BlockDevice implements VirtioDevice {
       if (e.status === BLK_S.OK && e.countKey !== null) c[e.countKey] += e.countBytes;
       c.completed++;
       n++;
+      if (!e.async && this.#spare.length < MAX_SPARE_PENDING) this.#spare.push(e);
     }
     return n;
   }
 
   #borrowScratch(entry: Pending, length: number): Uint8Array {
-    if (this.#scratch.length < length) this.#scratch = new Uint8Array(Math.max(length, MIN_SCRATCH));
+    if (this.#scratch.length < length) this.#setScratch(new Uint8Array(Math.max(length, MIN_SCRATCH)));
     entry.usesScratch = true;
     entry.heldBytes = length;
     this.#counters.inFlightBytes += length;
-    return this.#scratch.subarray(0, length);
+    let view = this.#scratchViews.get(length);
+    if (view === undefined) {
+      if (this.#scratchViews.size >= MAX_SCRATCH_VIEWS) this.#scratchViews.clear();
+      view = this.#scratch.subarray(0, length);
+      this.#scratchViews.set(length, view);
+    }
+    return view;
+  }
+
+  #setScratch(buffer: Uint8Array): void {
+    this.#scratch = buffer;
+    this.#scratchViews.clear();
+  }
+
+  /** A Pending for `chain`, from the spares when there is one. */
+  #newPending(chain: DescriptorChain, statusOffset: number | null): Pending {
+    const e = this.#spare.pop();
+    if (e === undefined) {
+      return {
+        chain, statusOffset, status: BLK_S.IOERR, data: null, usesScratch: false, heldBytes: 0,
+        done: false, retired: false, countKey: null, countBytes: 0, async: false,
+      };
+    }
+    // The fields are readonly to the rest of the device; only here are they set again.
+    const m = e as { -readonly [K in keyof Pending]: Pending[K] };
+    m.chain = chain;
+    m.statusOffset = statusOffset;
+    m.status = BLK_S.IOERR;
+    m.data = null;
+    m.usesScratch = false;
+    m.heldBytes = 0;
+    m.done = false;
+    m.retired = false;
+    m.countKey = null;
+    m.countBytes = 0;
+    m.async = false;
+    return e;
   }
 
   /** Forgets every request in flight; their late completions find a newer generation. */
@@ -380,7 +433,7 @@ export class BlockDevice implements VirtioDevice {
     this.#counters.inFlight = 0;
     this.#counters.inFlightBytes = 0;
     // An async read may still be filling the scratch buffer: never reuse it.
-    this.#scratch = EMPTY;
+    this.#setScratch(EMPTY);
   }
 }
 

@@ -85,6 +85,29 @@ export type ChainReader = (offset: number, dest: Uint8Array) => number;
 // bytes < 2^53, so sectors < 2^44): anything above is out of range without further sums.
 const MAX_SECTOR_HI = 0xfff;
 
+/** The 16-byte header, read here for each request: parsing is synchronous, so one buffer serves. */
+const headerScratch = new Uint8Array(REQUEST_HEADER_SIZE);
+
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function failure(error: RequestErrorKind, statusOffset: number, rawType: number | null): ParseResult {
+  return {
+    ok: false,
+    error,
+    status: error === "unsupported" || error === "bad-flags" ? BLK_S.UNSUPP : BLK_S.IOERR,
+    statusOffset,
+    rawType,
+  };
+}
+
+function success(request: BlkRequest, statusOffset: number, rawType: number): ParseResult {
+  return { ok: true, request, statusOffset, rawType };
+}
+
+// No closures in here: it runs once per request (and under tsx every closure also pays for
+// esbuild's keep-names wrapper).
 export function parseRequest(
   chain: DescriptorChain,
   read: ChainReader,
@@ -94,54 +117,44 @@ export function parseRequest(
     return { ok: false, error: "no-status", status: BLK_S.IOERR, statusOffset: null, rawType: null };
   }
   const statusOffset = chain.writableLength - 1;
-  const fail = (error: RequestErrorKind, rawType: number | null): ParseResult => ({
-    ok: false,
-    error,
-    status: error === "unsupported" || error === "bad-flags" ? BLK_S.UNSUPP : BLK_S.IOERR,
-    statusOffset,
-    rawType,
-  });
-
-  const header = new Uint8Array(REQUEST_HEADER_SIZE);
+  const header = headerScratch;
   if (chain.readableLength < REQUEST_HEADER_SIZE || read(0, header) !== REQUEST_HEADER_SIZE) {
-    return fail("header-too-short", null);
+    return failure("header-too-short", statusOffset, null);
   }
-  const hv = new DataView(header.buffer);
-  const rawType = hv.getUint32(0, true);
-  const sectorLo = hv.getUint32(8, true);
-  const sectorHi = hv.getUint32(12, true);
-  const ok = (request: BlkRequest): ParseResult => ({ ok: true, request, statusOffset, rawType });
+  const rawType = u32le(header, 0);
+  const sectorLo = u32le(header, 8);
+  const sectorHi = u32le(header, 12);
 
   switch (rawType) {
     case BLK_T.IN:
     case BLK_T.OUT: {
       const isOut = rawType === BLK_T.OUT;
-      if (isOut && limits.readOnly) return fail("read-only", rawType);
+      if (isOut && limits.readOnly) return failure("read-only", statusOffset, rawType);
       const length = isOut ? chain.readableLength - REQUEST_HEADER_SIZE : statusOffset;
-      if (length % SECTOR_SIZE !== 0) return fail("bad-data-length", rawType);
-      if (length > limits.maxDataBytes) return fail("too-large", rawType);
+      if (length % SECTOR_SIZE !== 0) return failure("bad-data-length", statusOffset, rawType);
+      if (length > limits.maxDataBytes) return failure("too-large", statusOffset, rawType);
       const offset = byteOffset(sectorLo, sectorHi, length >>> SECTOR_SHIFT, limits.capacitySectors);
-      if (offset === null) return fail("out-of-range", rawType);
-      return ok({ type: isOut ? "out" : "in", offset, length });
+      if (offset === null) return failure("out-of-range", statusOffset, rawType);
+      return success({ type: isOut ? "out" : "in", offset, length }, statusOffset, rawType);
     }
     case BLK_T.FLUSH:
-      return ok({ type: "flush" });
+      return success({ type: "flush" }, statusOffset, rawType);
     case BLK_T.GET_ID:
-      return ok({ type: "get-id", length: statusOffset });
+      return success({ type: "get-id", length: statusOffset }, statusOffset, rawType);
     case BLK_T.DISCARD:
     case BLK_T.WRITE_ZEROES: {
       const isDiscard = rawType === BLK_T.DISCARD;
-      if (limits.readOnly) return fail("read-only", rawType);
+      if (limits.readOnly) return failure("read-only", statusOffset, rawType);
       const maxSectors = isDiscard ? limits.maxDiscardSectors : limits.maxWriteZeroesSectors;
       const maxSeg = isDiscard ? limits.maxDiscardSeg : limits.maxWriteZeroesSeg;
-      if (maxSectors === 0 || maxSeg === 0) return fail("unsupported", rawType);
+      if (maxSectors === 0 || maxSeg === 0) return failure("unsupported", statusOffset, rawType);
       const ranges = parseSegments(chain, read, isDiscard, maxSectors, maxSeg, limits.capacitySectors);
-      if (typeof ranges === "string") return fail(ranges, rawType);
-      return ok({ type: isDiscard ? "discard" : "write-zeroes", ranges });
+      if (typeof ranges === "string") return failure(ranges, statusOffset, rawType);
+      return success({ type: isDiscard ? "discard" : "write-zeroes", ranges }, statusOffset, rawType);
     }
     default:
       // GET_LIFETIME, SECURE_ERASE and anything unknown: features we never offer.
-      return fail("unsupported", rawType);
+      return failure("unsupported", statusOffset, rawType);
   }
 }
 
