@@ -79,3 +79,34 @@ describe("RamMemory", () => {
     expect(new RamMemory(new Uint8Array(4)).busWrite32(0xfee00000, 1)).toBe(false);
   });
 });
+
+describe("RamMemory bulk copies", () => {
+  it("copyOut and copyIn move small and large pieces at offsets and report writes", () => {
+    const ram = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const writes: [number, number][] = [];
+    const m = new RamMemory(ram, { onWrite: (s, e) => writes.push([s, e]) });
+    const small = new Uint8Array(8);
+    expect(m.copyOut(10, small, 2, 4)).toBe(true);
+    expect(Array.from(small)).toEqual([0, 0, 10, 11, 12, 13, 0, 0]);
+    const big = new Uint8Array(100);
+    expect(m.copyOut(100, big, 0, 100)).toBe(true);
+    expect(big[99]).toBe(199);
+    expect(m.copyIn(0, Uint8Array.of(9, 8, 7), 1, 2)).toBe(true);
+    expect(Array.from(ram.subarray(0, 3))).toEqual([8, 7, 2]);
+    const src = new Uint8Array(64).fill(0xaa);
+    expect(m.copyIn(192, src, 0, 64)).toBe(true);
+    expect(ram[255]).toBe(0xaa);
+    expect(writes).toEqual([[0, 2], [192, 256]]);
+  });
+
+  it("refuses ranges outside RAM or outside the host array, changing nothing", () => {
+    const ram = new Uint8Array(64);
+    const m = new RamMemory(ram, { onWrite: () => expect.unreachable() });
+    expect(m.copyOut(60, new Uint8Array(8), 0, 8)).toBe(false);
+    expect(m.copyOut(0, new Uint8Array(8), 4, 8)).toBe(false);
+    expect(m.copyIn(-1, new Uint8Array(8), 0, 1)).toBe(false);
+    expect(m.copyIn(0, new Uint8Array(8), 0, 9)).toBe(false);
+    expect(m.copyIn(0, new Uint8Array(40), 0, 0.5)).toBe(false);
+    expect(ram.every((b) => b === 0)).toBe(true);
+  });
+});

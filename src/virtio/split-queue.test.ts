@@ -349,3 +349,76 @@ describe("SplitQueue: readFrom / writeTo", () => {
     expect(r.q.writeTo(c, 0.5, new Uint8Array(1))).toBe(0);
   });
 });
+
+describe("SplitQueue: chain reuse and copy paths", () => {
+  it("a head popped again after completion describes its new descriptors", () => {
+    const r = new Rig();
+    r.desc(0, 0x8000, 16, NEXT, 1);
+    r.desc(1, 0x9000, 512, WRITE);
+    r.publish(0);
+    const first = r.q.pop()!;
+    expect(first.readable).toEqual([{ addr: 0x8000, len: 16 }]);
+    r.q.push(first, 0);
+    // The driver reuses head 0 for a longer chain with different buffers.
+    r.desc(0, 0xa000, 8, NEXT, 2);
+    r.desc(2, 0xa100, 8, NEXT, 3);
+    r.desc(3, 0xb000, 64, WRITE | NEXT, 4);
+    r.desc(4, 0xb100, 1, WRITE);
+    r.publish(0);
+    const again = r.q.pop()!;
+    expect(again.head).toBe(0);
+    expect(again.readable).toEqual([{ addr: 0xa000, len: 8 }, { addr: 0xa100, len: 8 }]);
+    expect(again.writable).toEqual([{ addr: 0xb000, len: 64 }, { addr: 0xb100, len: 1 }]);
+    expect([again.readableLength, again.writableLength]).toEqual([16, 65]);
+  });
+
+  it("copies large and small pieces both ways, with or without the memory's bulk copies", () => {
+    for (const bulk of [true, false]) {
+      const ramBytes = new Uint8Array(RAM);
+      const ram = new RamMemory(ramBytes);
+      // A GuestMemory with only the interface's methods: the queue falls back to view()/write().
+      const memory = bulk
+        ? ram
+        : {
+            get size() {
+              return ram.size;
+            },
+            view: (a: number, l: number) => ram.view(a, l),
+            write: (a: number, d: Uint8Array) => ram.write(a, d),
+            writeU16: (a: number, v: number) => ram.writeU16(a, v),
+            writeU32: (a: number, v: number) => ram.writeU32(a, v),
+            readU16: (a: number) => ram.readU16(a),
+            readU32: (a: number) => ram.readU32(a),
+            busWrite32: (a: number, v: number) => ram.busWrite32(a, v),
+          };
+      const q = new SplitQueue({
+        index: 0, size: 8, desc: DESC, avail: AVAIL, used: USED, memory, eventIdx: false, indirect: false,
+        interrupt: () => {}, onBroken: () => {},
+      });
+      const dv = new DataView(ramBytes.buffer);
+      const desc = (i: number, addr: number, len: number, flags: number, next: number) => {
+        dv.setUint32(DESC + 16 * i, addr, true);
+        dv.setUint32(DESC + 16 * i + 8, len, true);
+        dv.setUint16(DESC + 16 * i + 12, flags, true);
+        dv.setUint16(DESC + 16 * i + 14, next, true);
+      };
+      const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 1) & 0xff);
+      ramBytes.set(data.subarray(0, 100), 0x8000);
+      ramBytes.set(data.subarray(100), 0x8800);
+      desc(0, 0x8000, 100, NEXT, 1);
+      desc(1, 0x8800, 200, NEXT, 2);
+      desc(2, 0x9000, 40, WRITE | NEXT, 3);
+      desc(3, 0x9800, 260, WRITE, 0);
+      dv.setUint16(AVAIL + 4, 0, true);
+      dv.setUint16(AVAIL + 2, 1, true);
+      const c = q.pop()!;
+      const out = new Uint8Array(290);
+      expect(q.readFrom(c, 10, out)).toBe(290);
+      expect(out).toEqual(data.subarray(10));
+      expect(q.writeTo(c, 0, data)).toBe(300);
+      expect(ramBytes.subarray(0x9000, 0x9028)).toEqual(data.subarray(0, 40));
+      expect(ramBytes.subarray(0x9800, 0x9800 + 260)).toEqual(data.subarray(40));
+      expect(q.writeTo(c, 295, Uint8Array.of(1, 2, 3, 4, 5, 6, 7))).toBe(5);
+    }
+  });
+});
