@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeMsi, encodeMsi, inMsiWindow } from "./msi-message.ts";
+import { decodeMsi, decodeMsiInto, encodeMsi, inMsiWindow, newMsiMessage } from "./msi-message.ts";
 
 describe("decodeMsi", () => {
   it("reads every address field", () => {
@@ -32,5 +32,16 @@ describe("decodeMsi", () => {
     const fields = { destination: 0x80, logical: true, redirectionHint: true, vector: 0x99, deliveryMode: 1, level: true, assert: true };
     const { addr, data } = encodeMsi(fields);
     expect(decodeMsi(addr, data)).toEqual(fields);
+  });
+});
+
+describe("decodeMsiInto", () => {
+  it("fills the same object as decodeMsi returns, and refuses addresses outside the window", () => {
+    const out = newMsiMessage();
+    for (const [addr, data] of [[0xfee0300c, 0xc1a5], [0xfee00000, 0x0041], [0xfeeff004, 0x8123]] as const) {
+      expect(decodeMsiInto(addr, data, out)).toBe(true);
+      expect(out).toEqual(decodeMsi(addr, data));
+    }
+    expect(decodeMsiInto(0xfed00000, 0x41, out)).toBe(false);
   });
 });

@@ -59,6 +59,25 @@ export function decodeMsi(addr: number, data: number): MsiMessage | null {
   };
 }
 
+export type MutableMsiMessage = { -readonly [K in keyof MsiMessage]: MsiMessage[K] };
+
+export function newMsiMessage(): MutableMsiMessage {
+  return { destination: 0, logical: false, redirectionHint: false, vector: 0, deliveryMode: 0, assert: false, level: false };
+}
+
+/** decodeMsi into `out` (no allocation: the router decodes one message per interrupt); false outside the window. */
+export function decodeMsiInto(addr: number, data: number, out: MutableMsiMessage): boolean {
+  if (!inMsiWindow(addr)) return false;
+  out.destination = (addr >>> 12) & 0xff;
+  out.logical = ((addr >>> 2) & 1) === 1;
+  out.redirectionHint = ((addr >>> 3) & 1) === 1;
+  out.vector = data & 0xff;
+  out.deliveryMode = (data >>> 8) & 7;
+  out.assert = ((data >>> 14) & 1) === 1;
+  out.level = ((data >>> 15) & 1) === 1;
+  return true;
+}
+
 /** The inverse, for tests and for the UI's description of a vector. */
 export function encodeMsi(m: Omit<MsiMessage, "assert"> & { assert?: boolean }): { addr: number; data: number } {
   const addr =

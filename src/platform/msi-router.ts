@@ -3,7 +3,7 @@
 // as the SDM's destination rules say, and its delivery mode and vector are ones a fixed or
 // lowest-priority interrupt may carry. Everything else is counted by reason and dropped.
 
-import { DELIVERY_MODE, DELIVERY_MODE_NAMES, decodeMsi, type MsiMessage } from "./msi-message.ts";
+import { DELIVERY_MODE, DELIVERY_MODE_NAMES, decodeMsiInto, newMsiMessage, type MsiMessage } from "./msi-message.ts";
 import type { LocalApicPort } from "./local-apic.ts";
 
 export type MsiOutcome =
@@ -68,6 +68,8 @@ export class MsiRouter {
   /** The most recent drops, for the UI and for test diagnostics (bounded). */
   readonly recentDrops: MsiDrop[] = [];
   #pokeArmed = false;
+  /** Decoded into for each write: route() and #drop() use it synchronously and keep nothing. */
+  readonly #message = newMsiMessage();
 
   /**
    * @param schedulePoke runs the given function after the current guest access has returned;
@@ -80,8 +82,8 @@ export class MsiRouter {
 
   /** A bus write of `data` to `addr`. Returns false when the write is not an MSI (not claimed). */
   write(addr: number, data: number): boolean {
-    const m = decodeMsi(addr, data);
-    if (m === null) return false;
+    const m = this.#message;
+    if (!decodeMsiInto(addr, data, m)) return false;
     this.counters.messages++;
     const outcome = this.route(m);
     if (outcome === "delivered" || outcome === "coalesced") {
