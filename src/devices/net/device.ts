@@ -368,7 +368,9 @@ export class NetDevice implements VirtioDevice {
       let written = 0;
       if (i === 0) written = vq.writeTo(chain, 0, this.#rxHeader);
       const take = Math.min(chain.writableLength - (i === 0 ? NET_HDR_SIZE : 0), frame.length - at);
-      if (take > 0) written += vq.writeTo(chain, i === 0 ? NET_HDR_SIZE : 0, frame.subarray(at, at + take));
+      // The whole frame in one buffer (the usual case) needs no view of it.
+      const piece = at === 0 && take === frame.length ? frame : frame.subarray(at, at + take);
+      if (take > 0) written += vq.writeTo(chain, i === 0 ? NET_HDR_SIZE : 0, piece);
       at += Math.max(take, 0);
       if (written !== (i === 0 ? NET_HDR_SIZE : 0) + Math.max(take, 0)) c.shortCopies++;
       vq.push(chain, written);
@@ -423,7 +425,7 @@ export class NetDevice implements VirtioDevice {
   #transmit(vq: Virtqueue, chain: DescriptorChain): void {
     const c = this.#counters;
     const total = chain.readableLength;
-    const hdr = this.#txHeader.subarray(0, Math.min(total, NET_HDR_SIZE));
+    const hdr = total >= NET_HDR_SIZE ? this.#txHeader : this.#txHeader.subarray(0, total);
     if (vq.readFrom(chain, 0, hdr) !== hdr.length) {
       c.shortCopies++;
       return;
