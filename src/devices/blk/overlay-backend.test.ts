@@ -3,6 +3,8 @@ import { MemoryBackend } from "./memory-backend.ts";
 import { MemoryBlockStore } from "./memory-store.ts";
 import { OverlayBackend } from "./overlay-backend.ts";
 import { DeferredBackend } from "./testing/deferred-backend.ts";
+import type { BlockBackend } from "./backend.ts";
+import { Prng } from "../../virtio/fuzz/prng.ts";
 
 const SIZE = 64 * 1024;
 const pattern = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (i * 13 + seed) & 0xff);
@@ -161,5 +163,104 @@ describe("OverlayBackend", () => {
     await o.reset();
     expect(await store.load()).toBeNull();
     expect(await o.exportImage()).toEqual(bytes);
+  });
+
+  it("a whole-disk discard of 1 GiB is one zero run, whatever the disk size", () => {
+    // A 1 GiB base that reads as a pattern without holding it.
+    const GiB = 1 << 30;
+    const base: BlockBackend = {
+      size: GiB, readOnly: true,
+      read: (offset, dest) => void dest.fill(offset % 251 === 0 ? 1 : 2),
+      write: () => { throw new Error("read-only"); },
+      flush: () => {}, discard: () => {}, writeZeroes: () => {},
+    };
+    const o = new OverlayBackend(base);
+    o.write(8192, new Uint8Array(4096).fill(5));
+    expect(o.discard(0, GiB)).toBeUndefined();
+    expect(o.counters).toMatchObject({ blocks: GiB / 4096, zeroRuns: 1 });
+    expect(readSync(o, GiB - 4096, 4096).every((x) => x === 0)).toBe(true);
+    expect(readSync(o, 8000, 300).every((x) => x === 0)).toBe(true); // the written block went too
+    // A write in the middle splits the run; a partial write turns one zero block into bytes.
+    o.write(GiB / 2 + 100, Uint8Array.of(9));
+    expect(o.counters).toMatchObject({ blocks: GiB / 4096, zeroRuns: 2 });
+    expect([...readSync(o, GiB / 2 + 99, 3)]).toEqual([0, 9, 0]);
+    expect(o.counters.copyUps).toBe(0); // zeros need no base read
+  });
+
+  it("zeroes partial blocks at both ends of a range and whole blocks between as one run", () => {
+    const { bytes, base } = baseOf();
+    const o = new OverlayBackend(base);
+    o.writeZeroes(1000, 20_000); // blocks 1..4 whole, 0 and 5 partial
+    expect(o.counters).toMatchObject({ zeroRuns: 1, copyUps: 2, blocks: 6 });
+    const expected = bytes.slice(0, 24_576);
+    expected.fill(0, 1000, 21_000);
+    expect(readSync(o, 0, 24_576)).toEqual(expected);
+  });
+
+  it("reads back like a plain disk under 3,000 random writes, discards and zeroings", () => {
+    for (const blockSize of [512, 4096]) {
+      const rng = new Prng(blockSize);
+      const size = 64 * 1024 + 1000; // a short last block too
+      const start = pattern(size, 3);
+      const o = new OverlayBackend(new MemoryBackend(start.slice(), { readOnly: true }), { blockSize });
+      const ref = start.slice();
+      for (let n = 0; n < 3_000; n++) {
+        const offset = rng.int(size);
+        const length = rng.int(Math.min(size - offset, rng.chance(0.2) ? size : 9000) + 1);
+        const kind = rng.int(4);
+        if (kind === 0) {
+          const data = rng.bytes(length);
+          o.write(offset, data);
+          ref.set(data, offset);
+        } else if (kind === 1) {
+          o.discard(offset, length);
+          ref.fill(0, offset, offset + length);
+        } else if (kind === 2) {
+          o.writeZeroes(offset, length);
+          ref.fill(0, offset, offset + length);
+        } else {
+          expect(readSync(o, offset, length)).toEqual(ref.subarray(offset, offset + length));
+        }
+      }
+      expect(readSync(o, 0, size)).toEqual(ref);
+      expect(o.counters.blocks).toBeLessThanOrEqual(Math.ceil(size / blockSize));
+    }
+  });
+
+  it("saves zero runs block by block for the store, and restores them as runs", async () => {
+    const { bytes, base } = baseOf();
+    const store = new MemoryBlockStore();
+    const o = await OverlayBackend.open(base, { store });
+    o.write(0, new Uint8Array(4096).fill(1));
+    o.discard(0, 32_768); // the written block is discarded too: zeros win
+    o.write(4096 + 7, Uint8Array.of(2)); // block 1 becomes bytes again
+    expect(o.counters.dirtyBlocks).toBe(8);
+    await o.flush();
+    const saved = (await store.load())!.blocks;
+    expect([...saved.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(saved.get(0)).toBeNull();
+    expect(saved.get(1)![7]).toBe(2);
+    const again = await OverlayBackend.open(base, { store });
+    expect(again.counters).toMatchObject({ restoredBlocks: 8, blocks: 8, zeroRuns: 2 });
+    const expected = bytes.slice(0, 40_960);
+    expected.fill(0, 0, 32_768);
+    expected[4096 + 7] = 2;
+    expect(readSync(again, 0, 40_960)).toEqual(expected);
+  });
+
+  it("a failed save leaves zeroed runs dirty, as zeros", async () => {
+    const store = new MemoryBlockStore();
+    const o = await OverlayBackend.open(baseOf().base, { store });
+    const save = store.save.bind(store);
+    store.save = async () => {
+      throw new Error("quota exceeded");
+    };
+    o.discard(8192, 16_384);
+    await expect(o.flush()).rejects.toThrow(/quota/);
+    expect(o.counters.dirtyBlocks).toBe(4);
+    store.save = save;
+    await o.flush();
+    const saved = (await store.load())!.blocks;
+    expect([...saved.entries()]).toEqual([[2, null], [3, null], [4, null], [5, null]]);
   });
 });

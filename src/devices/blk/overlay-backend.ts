@@ -1,8 +1,11 @@
-// Copy-on-write over a read-only base image. Written, discarded and zeroed blocks live in the
-// overlay; reads take each block from the overlay when it has it, else from the base. With a
-// BlockStore the overlay survives a page reload: flush() saves the dirty blocks.
+// Copy-on-write over a read-only base image. Written blocks live in the overlay as bytes; blocks
+// that were discarded or zeroed whole live as runs of an interval set (a whole-disk discard is
+// one run, not an entry per block); reads take each block from the overlay when it has it,
+// else from the base. With a BlockStore the overlay survives a page reload: flush() saves the
+// dirty blocks.
 
 import { assertInRange, isPromise, type BlockBackend, type MaybePromise } from "./backend.ts";
+import { IntervalSet } from "./overlay-intervals.ts";
 import type { BlockStore, OverlayMeta, StoredBlock } from "./store.ts";
 
 export interface OverlayBackendOptions {
@@ -18,6 +21,8 @@ export function newOverlayCounters() {
   return {
     /** Blocks held (with data or as zeros). */
     blocks: 0,
+    /** Runs of whole blocks that read as zeros (what their memory grows with). */
+    zeroRuns: 0,
     dirtyBlocks: 0,
     /** Blocks read from the base to complete a partial write. */
     copyUps: 0,
@@ -41,9 +46,14 @@ export class OverlayBackend implements BlockBackend {
   readonly #base: BlockBackend;
   readonly #meta: OverlayMeta;
   readonly #store: BlockStore | null;
-  /** null: the block reads as zeros without holding 4 KiB of them. */
-  readonly #blocks = new Map<number, StoredBlock>();
+  /** Blocks with bytes. */
+  readonly #blocks = new Map<number, Uint8Array>();
+  /** Whole blocks that read as zeros, held as runs. Never overlaps #blocks. */
+  readonly #zeros = new IntervalSet();
+  /** Blocks with bytes not yet saved. */
   readonly #dirty = new Set<number>();
+  /** Zeroed blocks not yet saved, as runs. Never overlaps #dirty. */
+  readonly #dirtyZeros = new IntervalSet();
   /** Base reads under way for partial writes, one per block. */
   readonly #copying = new Map<number, Promise<Uint8Array>>();
   /** Saves run one after another, so a flush resolves only when every earlier save has. */
@@ -80,10 +90,11 @@ export class OverlayBackend implements BlockBackend {
       // The store is outside our control: keep only blocks that fit this image.
       if (!Number.isSafeInteger(index) || index < 0 || index * overlay.blockSize >= overlay.size) continue;
       if (bytes !== null && bytes.length !== overlay.#blockLength(index)) continue;
-      overlay.#blocks.set(index, bytes);
+      if (bytes === null) overlay.#zeros.add(index, index + 1);
+      else overlay.#blocks.set(index, bytes);
       overlay.counters.restoredBlocks++;
     }
-    overlay.counters.blocks = overlay.#blocks.size;
+    overlay.#countBlocks();
     return overlay;
   }
 
@@ -103,14 +114,22 @@ export class OverlayBackend implements BlockBackend {
     for (let at = offset; at < end; ) {
       const index = Math.floor(at / bs);
       const blockStart = index * bs;
-      const stop = Math.min(end, blockStart + bs);
       const held = this.#blocks.get(index);
+      const zerosEnd = held === undefined ? this.#zeros.runEnd(index) : null;
+      if (zerosEnd !== null) {
+        // A run of zero blocks in one fill, however long.
+        const stop = Math.min(end, zerosEnd * bs);
+        flushRun(at);
+        dest.fill(0, at - offset, stop - offset);
+        at = stop;
+        continue;
+      }
+      const stop = Math.min(end, blockStart + bs);
       if (held === undefined) {
         if (runStart < 0) runStart = at;
       } else {
         flushRun(at);
-        if (held === null) dest.fill(0, at - offset, stop - offset);
-        else dest.set(held.subarray(at - blockStart, stop - blockStart), at - offset);
+        dest.set(held.subarray(at - blockStart, stop - blockStart), at - offset);
       }
       at = stop;
     }
@@ -132,7 +151,19 @@ export class OverlayBackend implements BlockBackend {
 
   writeZeroes(offset: number, length: number): MaybePromise {
     assertInRange(offset, length, this.size);
-    return this.#eachBlock(offset, length, (index, from, to) => this.#fill(index, from, to, null));
+    const bs = this.blockSize;
+    const end = offset + length;
+    // Whole blocks inside the range become one run; the partial blocks at its ends are patched.
+    const first = Math.ceil(offset / bs);
+    const last = end === this.size ? Math.ceil(end / bs) : Math.floor(end / bs);
+    if (first >= last) return this.#eachBlock(offset, length, (index, from, to) => this.#fill(index, from, to, null));
+    const waits: MaybePromise[] = [];
+    if (offset < first * bs) waits.push(this.#eachBlock(offset, first * bs - offset, (i, from, to) => this.#fill(i, from, to, null)));
+    this.#zeroBlocks(first, last);
+    const tail = Math.min(end, last * bs);
+    if (tail < end) waits.push(this.#eachBlock(tail, end - tail, (i, from, to) => this.#fill(i, from, to, null)));
+    const pending = waits.filter(isPromise);
+    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   }
 
   /** Saves the dirty blocks to the store (if any); resolves once they and all earlier ones are saved. */
@@ -140,10 +171,14 @@ export class OverlayBackend implements BlockBackend {
     const store = this.#store;
     if (store === null) return;
     // Nothing new: wait only for saves still running (none: stay synchronous).
-    if (this.#dirty.size === 0) return this.#savesInFlight > 0 ? this.#saving : undefined;
+    if (this.#dirty.size === 0 && this.#dirtyZeros.count === 0) return this.#savesInFlight > 0 ? this.#saving : undefined;
+    // The store takes one entry per block (null: zeros), so zero runs are spelled out here.
     const batch = new Map<number, StoredBlock>();
+    for (const [start, end] of this.#dirtyZeros) for (let i = start; i < end; i++) batch.set(i, null);
     for (const index of this.#dirty) batch.set(index, this.#blocks.get(index) ?? null);
+    const zeroRuns = [...this.#dirtyZeros];
     this.#dirty.clear();
+    this.#dirtyZeros.clear();
     this.counters.dirtyBlocks = 0;
     this.#savesInFlight++;
     const save = this.#saving.then(() => store.save(this.#meta, batch));
@@ -154,10 +189,11 @@ export class OverlayBackend implements BlockBackend {
       },
       () => {
         this.#savesInFlight--;
-        // Unsaved blocks become dirty again unless a newer write already made them so.
+        // Unsaved blocks become dirty again, as what they hold now (bytes or zeros).
         this.counters.saveErrors++;
         for (const index of batch.keys()) if (this.#blocks.has(index)) this.#dirty.add(index);
-        this.counters.dirtyBlocks = this.#dirty.size;
+        for (const [start, end] of zeroRuns) this.#markZerosDirty(start, end);
+        this.#countDirty();
       },
     );
     return save;
@@ -166,9 +202,11 @@ export class OverlayBackend implements BlockBackend {
   /** Forgets everything the guest wrote (memory and store). Only while no device uses the disk. */
   async reset(): Promise<void> {
     this.#blocks.clear();
+    this.#zeros.clear();
     this.#dirty.clear();
-    this.counters.blocks = 0;
-    this.counters.dirtyBlocks = 0;
+    this.#dirtyZeros.clear();
+    this.#countBlocks();
+    this.#countDirty();
     await this.#saving;
     if (this.#store !== null) await this.#store.clear();
   }
@@ -246,25 +284,64 @@ export class OverlayBackend implements BlockBackend {
     return p;
   }
 
-  /** The block's bytes if the overlay has it, turning a zeros marker into real zeros. */
+  /** The block's bytes if the overlay has it, turning a zero block into real zeros. */
   #held(index: number): Uint8Array | undefined {
     const held = this.#blocks.get(index);
-    if (held !== null) return held;
+    if (held !== undefined || !this.#zeros.has(index)) return held;
     const zeros = new Uint8Array(this.#blockLength(index));
     this.#set(index, zeros);
     return zeros;
   }
 
+  /** Block `index` holds `bytes` (null: zeros) from now on. */
   #set(index: number, bytes: StoredBlock): void {
+    if (bytes === null) {
+      this.#zeroBlocks(index, index + 1);
+      return;
+    }
+    this.#zeros.remove(index, index + 1);
     this.#blocks.set(index, bytes);
-    this.counters.blocks = this.#blocks.size;
+    this.#countBlocks();
     this.#markDirty(index);
+  }
+
+  /** Blocks [first, last) read as zeros from now on: their bytes go, one run takes their place. */
+  #zeroBlocks(first: number, last: number): void {
+    if (last - first < this.#blocks.size) {
+      for (let i = first; i < last; i++) this.#blocks.delete(i);
+    } else {
+      for (const i of this.#blocks.keys()) if (i >= first && i < last) this.#blocks.delete(i);
+    }
+    this.#zeros.add(first, last);
+    this.#countBlocks();
+    this.#markZerosDirty(first, last);
   }
 
   #markDirty(index: number): void {
     if (this.#store === null) return;
+    this.#dirtyZeros.remove(index, index + 1);
     this.#dirty.add(index);
-    this.counters.dirtyBlocks = this.#dirty.size;
+    this.#countDirty();
+  }
+
+  #markZerosDirty(first: number, last: number): void {
+    if (this.#store === null) return;
+    if (last - first < this.#dirty.size) {
+      for (let i = first; i < last; i++) this.#dirty.delete(i);
+    } else {
+      for (const i of this.#dirty) if (i >= first && i < last) this.#dirty.delete(i);
+    }
+    this.#dirtyZeros.add(first, last);
+    this.#countDirty();
+  }
+
+  #countBlocks(): void {
+    this.counters.blocks = this.#blocks.size + this.#zeros.count;
+    this.counters.zeroRuns = this.#zeros.runs;
+  }
+
+  #countDirty(): void {
+    this.counters.dirtyBlocks = this.#dirty.size + this.#dirtyZeros.count;
   }
 
   /** The last block is short when the image size is not a multiple of the block size. */
