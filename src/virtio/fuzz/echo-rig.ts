@@ -46,7 +46,17 @@ export class EchoRig extends Rig {
     return null;
   }
 
+  /** Only batches on queue 0: a marathon that carries the ring indices past 0xffff. */
+  batchOnly = false;
+  /** Chains completed on queue 0 since the last init. */
+  completions0 = 0;
+
+  protected override beginEpisode(): void {
+    this.completions0 = 0;
+  }
+
   protected step(rng: Prng): StepResult {
+    if (this.batchOnly || rng.chance(0.1)) return this.#batch(rng);
     if (rng.chance(0.1)) {
       this.triggerConfig();
       this.wantConfig();
@@ -62,9 +72,33 @@ export class EchoRig extends Rig {
     const chain = this.addChain(q, { readable: pieces, writable: split(rng, w) }, rng.chance(0.5));
     const len = Math.min(r, w);
     const err = this.kickOne(q, chain, len);
+    if (q === 0) this.completions0++;
     if (err !== null) return err;
     const got = this.writtenBytes(chain, len);
     for (let i = 0; i < len; i++) if (got[i] !== data[i]) return `echo: byte ${i} came back as ${got[i]}, sent ${data[i]}`;
+    return null;
+  }
+
+  /** Several small chains, one notify: all come back, in order, each echoed. */
+  #batch(rng: Prng): StepResult {
+    const free = this.driver.queues[0]!.free.length;
+    const n = rng.range(1, Math.max(1, Math.floor(free / 2)));
+    const sent = Array.from({ length: n }, () => {
+      const data = rng.bytes(rng.range(1, 16));
+      return { data, chain: this.addChain(0, { readable: [data], writable: [data.length] }, false) };
+    });
+    this.driver.notify(0);
+    this.driver.runTasks();
+    const used = this.takeUsed(0);
+    if (used.length !== n) return `echo batch: ${used.length} of ${n} chains came back`;
+    for (let i = 0; i < n; i++) {
+      const { data, chain } = sent[i]!;
+      if (used[i]!.id !== chain.head || used[i]!.len !== data.length) return `echo batch: used ${JSON.stringify(used[i])} for chain ${chain.head}`;
+      const got = this.writtenBytes(chain, data.length);
+      if (got.some((b, j) => b !== data[j])) return `echo batch: chain ${i} came back altered`;
+    }
+    this.completions0 += n;
+    this.wantQueue(0);
     return null;
   }
 }

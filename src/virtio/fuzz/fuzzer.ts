@@ -67,6 +67,9 @@ export function makeRigs(): Rig[] {
 
 class Stop extends Error {}
 
+/** One marathon (ring indices past 0xffff) in this many episodes, starting with the second. */
+const MARATHON_EVERY = 2000;
+
 export function runFuzz(o: FuzzOptions): FuzzReport {
   const rng = new Prng(o.seed);
   const rigs = makeRigs();
@@ -83,24 +86,24 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
       failure = { op, episode, phase, rig: rig.name, action, message };
       throw new Stop();
     };
-    let result: StepResult | Expectation[];
+    // Anything thrown, by the model or while checking it, is a failure of this operation.
+    let broken: string | null;
     try {
-      result = fn();
+      const result = fn();
+      if (typeof result === "string") fail(result);
+      if (Array.isArray(result)) {
+        for (const e of result) {
+          if (e.read() <= e.before) fail(`injected fault not counted: ${e.kind}`);
+          checkedFaults[e.kind] = (checkedFaults[e.kind] ?? 0) + 1;
+        }
+      } else if (phase !== "hostile") {
+        verifiedSteps++;
+      }
+      broken = rig.checkInvariants() ?? o.extraInvariant?.(rigs, op) ?? null;
     } catch (e) {
       if (e instanceof Stop) throw e;
-      fail(`threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      return;
+      broken = `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     }
-    if (typeof result === "string") fail(result);
-    if (Array.isArray(result)) {
-      for (const e of result) {
-        if (e.read() <= e.before) fail(`injected fault not counted: ${e.kind}`);
-        checkedFaults[e.kind] = (checkedFaults[e.kind] ?? 0) + 1;
-      }
-    } else if (phase !== "hostile") {
-      verifiedSteps++;
-    }
-    const broken = rig.checkInvariants() ?? o.extraInvariant?.(rigs, op) ?? null;
     if (broken !== null) fail(broken);
   };
 
@@ -110,9 +113,32 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
     for (let i = 0; i < steps && op < o.ops; i++) run(rig, phase, "step", () => rig.wellBehavedStep(rng));
   };
 
+  /** Batches on one echo queue until its 16-bit ring indices have wrapped. */
+  const marathon = (rig: EchoRig): void => {
+    episodes["well-behaved"]++;
+    rig.batchOnly = true;
+    try {
+      run(rig, "well-behaved", "init", () => rig.init(rng));
+      while (rig.completions0 < 0x10000 + 64 && op < o.ops) run(rig, "well-behaved", "batch", () => rig.wellBehavedStep(rng));
+      if (op < o.ops) {
+        run(rig, "well-behaved", "wrapped", () => {
+          const live = rig.transport.state().queues[0]?.live;
+          const ok = live != null && rig.completions0 > 0xffff && live.usedIdx === (rig.completions0 & 0xffff) && live.lastAvailIdx === live.usedIdx;
+          return ok ? null : `after ${rig.completions0} completions the ring indices are ${live?.lastAvailIdx}/${live?.usedIdx}`;
+        });
+      }
+    } finally {
+      rig.batchOnly = false;
+    }
+  };
+
   try {
     while (op < o.ops) {
       episode++;
+      if (episode % MARATHON_EVERY === 2) {
+        marathon(rigs[0] as EchoRig);
+        continue;
+      }
       const rig = rng.pick(rigs);
       if (rng.chance(0.4)) {
         wellBehaved(rig, "well-behaved", rng.range(5, 60));

@@ -165,6 +165,8 @@ const msiToWrongPlace: Op = (rig, rng) => {
 const queueSetup: Op = (rig, rng) => {
   const d = rig.driver;
   const nq = rig.device.queueMaxSizes.length;
+  // Queue registers are open only between FEATURES_OK and DRIVER_OK: get there now and then.
+  if (rng.chance(0.3)) d.init({ driverOk: false, queueSizes: [] });
   const sel = rng.chance(0.9) ? rng.int(nq) : rng.u32();
   d.write32("QueueSel", sel);
   const s = rig.transport.state();

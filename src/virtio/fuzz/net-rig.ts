@@ -27,6 +27,8 @@ export class NetRig extends Rig {
   readonly #peer: SwitchPort;
   /** Frames that reached the peer since the last step. */
   readonly #received: Uint8Array[] = [];
+  /** The peer sends every frame it gets straight back (addresses swapped): a looping network. */
+  #reflect = false;
 
   constructor(name: string, msi: MsiLayout) {
     const sw = new VirtualSwitch();
@@ -39,6 +41,12 @@ export class NetRig extends Rig {
       // Only the newest frames matter; hostile episodes may send thousands.
       if (this.#received.length > 64) this.#received.length = 0;
       this.#received.push(f.slice());
+      if (this.#reflect) {
+        const back = f.slice();
+        back.set(f.subarray(6, 12), 0);
+        back.set(f.subarray(0, 6), 6);
+        this.#peer.send(back);
+      }
     });
   }
 
@@ -48,7 +56,7 @@ export class NetRig extends Rig {
   }
 
   deviceInternalErrors(): number {
-    return this.device.counters.internalErrors + this.device.counters.txBackendErrors;
+    return this.device.counters.internalErrors + this.device.counters.txBackendErrors + this.switch.counters.receiverErrors;
   }
 
   triggerConfig(): boolean {
@@ -70,15 +78,17 @@ export class NetRig extends Rig {
 
   protected override beginEpisode(): void {
     this.#received.length = 0;
+    this.#reflect = false;
   }
 
   protected step(rng: Prng): StepResult {
-    const kinds = ["tx", "tx", "rx", "rx"];
+    const kinds = ["tx", "tx", "rx", "rx", "ping"];
     if (this.negotiated(bit(NET_F.CTRL_VQ))) kinds.push("ctrl");
     if (this.negotiated(bit(NET_F.STATUS))) kinds.push("link");
     switch (rng.pick(kinds)) {
       case "tx": return this.#tx(rng);
       case "rx": return this.#rx(rng);
+      case "ping": return this.#ping(rng);
       case "ctrl": return this.#ctrl(rng);
       default:
         // Down and up again: two config events, the link ends up as it was.
@@ -98,6 +108,38 @@ export class NetRig extends Rig {
     if (err !== null) return err;
     const got = this.#received;
     if (got.length !== 1 || !equal(got[0]!, frame)) return `net: the peer got ${got.length} frame(s), not the one sent`;
+    return null;
+  }
+
+  /**
+   * A frame out and its reflection back in, inside one transmit notify: the receive path runs
+   * re-entrantly from the transmit path's backend call.
+   */
+  #ping(rng: Prng): StepResult {
+    this.#received.length = 0;
+    const frame = ethFrame(PEER, NIC, rng.range(60, 200), 0x0800, rng.u32());
+    const rx = this.addChain(0, { writable: [BIG_BUF] }, false);
+    this.driver.notify(0);
+    this.driver.runTasks();
+    const tx = this.addChain(1, { readable: [txHeader(), frame] }, rng.chance(0.4));
+    this.#reflect = true;
+    let err: StepResult;
+    try {
+      err = this.kickOne(1, tx, 0);
+    } finally {
+      this.#reflect = false;
+    }
+    if (err !== null) return err;
+    const used = this.takeUsed(0);
+    if (used.length !== 1 || used[0]!.id !== rx.head || used[0]!.len !== NET_HDR_SIZE + frame.length) {
+      return `net ping: receive ring ${JSON.stringify(used)}`;
+    }
+    const back = this.writtenBytes(rx, used[0]!.len).subarray(NET_HDR_SIZE);
+    const want = frame.slice();
+    want.set(frame.subarray(6, 12), 0);
+    want.set(frame.subarray(0, 6), 6);
+    if (!equal(back, want)) return "net ping: the reflected frame differs";
+    this.wantQueue(0);
     return null;
   }
 
@@ -142,6 +184,7 @@ export class NetRig extends Rig {
 
   hostileRequest(rng: Prng, queue: number | null): Expectation | null {
     const c = this.device.counters;
+    if (rng.chance(0.05)) this.#reflect = !this.#reflect;
     if (queue === null || rng.chance(0.2)) {
       // From the network: a runt or a giant, straight into the NIC as its backend would.
       const e = expectRise("net.rxDrops", () => c.rxDrops);

@@ -54,6 +54,7 @@ export abstract class Rig {
   /** Events the current step owes the driver. */
   #wantQueues = new Set<number>();
   #wantConfig = false;
+  #quiet = false;
 
   protected constructor(name: string, device: VirtioDevice, msi: MsiLayout) {
     this.name = name;
@@ -146,6 +147,11 @@ export abstract class Rig {
       masked = rng.int(this.mode === "fixed" ? this.device.queueMaxSizes.length + 1 : 2);
       this.driver.msiCommand(MSI_CMD.MASK, masked);
     }
+    const extra = this.#driverExtras(rng);
+    if (extra !== null) return extra;
+    // Now and then the driver asks for no used-buffer interrupts during a step.
+    this.#quiet = rng.chance(0.05);
+    if (this.#quiet) this.#setQuiet(true);
     this.memory.allowed = () => this.#allowedWrites();
     let result: StepResult;
     try {
@@ -153,6 +159,7 @@ export abstract class Rig {
     } finally {
       this.memory.allowed = null;
     }
+    if (this.#quiet) this.#setQuiet(false);
     if (result !== null) return result;
     result = this.#checkEvents(masked);
     if (result !== null) return result;
@@ -161,9 +168,49 @@ export abstract class Rig {
     return null;
   }
 
-  /** The step owes the driver a used-buffer event of queue q. */
+  /** The step owes the driver a used-buffer event of queue q (unless it asked for quiet). */
   protected wantQueue(q: number): void {
-    this.#wantQueues.add(q);
+    if (!this.#quiet) this.#wantQueues.add(q);
+  }
+
+  /**
+   * Suppresses used-buffer interrupts on every queue the way a driver does: used_event far
+   * behind with EVENT_IDX, VIRTQ_AVAIL_F_NO_INTERRUPT without; and back.
+   */
+  #setQuiet(on: boolean): void {
+    const d = this.driver;
+    const eventIdx = this.negotiated(FEATURE.EVENT_IDX);
+    d.autoUsedEvent = !on;
+    for (const q of d.queues) {
+      if (!q) continue;
+      if (eventIdx) d.setUsedEvent(q.index, on ? (q.lastUsed + 0x8000) & 0xffff : q.lastUsed);
+      else d.setAvailFlags(q.index, on ? 1 : 0);
+    }
+  }
+
+  /**
+   * Things a well-behaved driver does besides requests: read the config space (every width must
+   * agree, the generation must not move), and give up on MSI for the line (DISABLE).
+   */
+  #driverExtras(rng: Prng): StepResult {
+    const d = this.driver;
+    if (rng.chance(0.1) && this.device.configSize >= 4) {
+      const gen = d.read32("ConfigGeneration");
+      const off = 4 * rng.int(Math.floor(this.device.configSize / 4));
+      const word = this.transport.read(0x100 + off, 4);
+      let bytes = 0;
+      for (let i = 3; i >= 0; i--) bytes = (bytes * 256 + this.transport.read(0x100 + off + i, 1)) >>> 0;
+      const half = (this.transport.read(0x100 + off, 2) | (this.transport.read(0x100 + off + 2, 2) << 16)) >>> 0;
+      if (word !== bytes || word !== half) return `config at ${off}: 32-bit ${word}, 8-bit ${bytes}, 16-bit ${half}`;
+      if (d.read32("ConfigGeneration") !== gen) return "ConfigGeneration moved without a config change";
+    }
+    if (this.mode !== "none" && rng.chance(0.01)) {
+      d.msiCommand(MSI_CMD.DISABLE);
+      this.mode = "none";
+      if (d.read32("MsiState") >>> 31 !== 0) return "MsiState still says enabled after DISABLE";
+      if (this.transport.state().interruptMode !== "line") return "still in MSI mode after DISABLE";
+    }
+    return null;
   }
 
   protected wantConfig(): void {
@@ -297,6 +344,11 @@ export abstract class Rig {
     d.lineEvents.length = 0;
     d.msiWrites.length = 0;
     if (t.msi?.enabled && this.#lineHigh) return "line high while MSI is enabled";
+    // Once the tasks ran, an unmasked vector holds nothing: UNMASK sent what was pending.
+    if (t.msi?.enabled && d.tasks.length === 0) {
+      const v = t.state().msi!.vectors.findIndex((x) => x.pending && !x.masked);
+      if (v >= 0) return `vector ${v} pending while unmasked`;
+    }
     if (t.counters.writes.Status !== this.#statusWritesSeen) this.harvestQueues();
     return null;
   }

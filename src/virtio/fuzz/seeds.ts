@@ -4,7 +4,7 @@
 
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FuzzFailure, FuzzReport } from "./fuzzer.ts";
+import { runFuzz, type FuzzFailure, type FuzzOptions, type FuzzReport } from "./fuzzer.ts";
 
 export interface SavedSeed {
   readonly seed: number;
@@ -39,4 +39,10 @@ export function loadSeeds(dir: string): { file: string; seed: SavedSeed }[] {
     if (!Number.isInteger(seed.seed) || !Number.isInteger(seed.ops) || seed.ops < 1) throw new Error(`${file}: not a saved seed`);
     return { file, seed };
   });
+}
+
+/** Runs the fuzzer; when it fails, saves the seed to `dir` first. */
+export function fuzzAndRecord(options: FuzzOptions, dir: string): { report: FuzzReport; savedTo: string | null } {
+  const report = runFuzz(options);
+  return { report, savedTo: report.failure === null ? null : saveFailingSeed(dir, report) };
 }
