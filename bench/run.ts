@@ -9,6 +9,7 @@
 //   boot     to the shell prompt, no devices vs our virtio-blk + virtio-net (MSI, line)
 //   disk     virtio-blk MSI / line / v86's IDE disk: interrupt path, latency, dd, random IOPS
 //   net      two guests on a switch: our virtio-net MSI / line, v86's virtio-net (PCI)
+//   hotpath  host-side micro-benchmark of the device code, no guest (bench/hot-path.ts)
 //   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off
 
 import { dirname, join } from "node:path";
@@ -20,13 +21,14 @@ import { writeReport } from "./lib/report.ts";
 import { Section } from "./lib/table.ts";
 import { BOOT_VARIANTS, runBoot } from "./scenarios/boot.ts";
 import { DISK, DISK_VARIANTS, makeImage, runDisk } from "./scenarios/disk.ts";
+import { runHotPath } from "./scenarios/hot-path.ts";
 import { NET, NET_VARIANTS, runNet } from "./scenarios/net.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
-    only: { type: "string", default: "boot,disk,net" },
+    only: { type: "string", default: "boot,disk,net,hotpath" },
     browser: { type: "boolean", default: false },
     out: { type: "string", default: join(HERE, "results") },
     "no-readme": { type: "boolean", default: false },
@@ -56,6 +58,7 @@ const sections = {
     { label: "MSI / line", num: "msi", den: "line" },
     { label: "MSI / IDE", num: "msi", den: "ide" },
   ]),
+  hotpath: new Section("hotpath", "Device hot paths on the host, no guest (bench/hot-path.ts)", [ours("ns", "ns / request"), ours("bytes", "bytes allocated / request")], []),
   net: new Section("net", "Network (two guests, one process)", [ours("msi", "our virtio-net MSI"), ours("line", "ours, line"), ours("v86", "v86 virtio-net (PCI)")], [
     { label: "MSI / line", num: "msi", den: "line" },
     { label: "MSI / v86", num: "msi", den: "v86" },
@@ -70,6 +73,7 @@ function notes(): void {
   sections.disk.note(`Image: ${DISK.imageMiB} MiB of random bytes in host RAM, a fresh copy per boot: ours through MemoryBackend, v86's IDE disk as \`hda: { buffer }\` (Linux ata_piix, /dev/sda). Sequential: busybox dd, ${DISK.seqMiB} MiB, bs=1M, \`oflag=direct\` / \`iflag=direct\`, timed on the guest's CLOCK_MONOTONIC around dd.`);
   sections.disk.note(`Random: \`bench/guest-tool/vbench.c rand\`, 4 KiB O_DIRECT preads at random aligned offsets over the whole disk; QD1 = one process, ${DISK.qd1Ops} reads back to back; QD16 = 16 forked processes, ${DISK.qd16Ops} reads in all (the guest kernel has no AIO), timed from before the first fork to the last exit.`);
   sections.net.note(`Guests 192.168.87.1 (A) and .2 (B), ${NET.memoryMB} MB each, both emulators in one Node thread. UDP: \`vbench udp-ping\`, ${NET.udpRoundTrips} 64-byte round trips one at a time, each timed on A's clock; B runs \`vbench udp-echo\`. TCP: \`vbench tcp-send\` 8 MiB in 64 KiB writes, MB/s measured by B's \`tcp-sink\` from its first byte to EOF.`);
+  sections.hotpath.note("The real MmioTransport, SplitQueue, RamMemory and devices driven through their registers by a minimal driver that re-publishes pre-built chains (the TestDriver's RAM, no emulator). Time per request on the host; allocation = heap growth over windows without a scavenge, so it includes the test driver's own share (its task list and MSI log).");
   sections.net.note("Ours: each guest's virtio-net (virtio-mmio) on a port of one VirtualSwitch. v86: `net_device: { type: \"virtio\" }` in each emulator, their buses joined back to back (A's net0-send to B's net0-receive and back) — the same topology without a switch.");
 }
 
@@ -92,8 +96,9 @@ async function main(): Promise<void> {
     if (only.has("net")) {
       for (const v of rotate(NET_VARIANTS, run)) log(`run ${run + 1} net ${v}: ${await runNet(v, run, sections.net)}`);
     }
+    if (only.has("hotpath")) log(`run ${run + 1} hot path: ${runHotPath(run, sections.hotpath)}`);
   }
-  const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.net];
+  const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.net, sections.hotpath];
   if (only.has("browser")) {
     const { runBrowser } = await import("./scenarios/browser.ts");
     all.push(...(await runBrowser(RUNS, log)));

@@ -12,9 +12,15 @@ import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt } fr
 import { Section } from "../lib/table.ts";
 import { DISK, makeImage } from "./disk.ts";
 
-type Variant = "msi" | "line" | "nocharts";
-const VARIANTS: readonly Variant[] = ["msi", "line", "nocharts"];
-const QUERY: Record<Variant, string> = { msi: "", line: "&msi=0", nocharts: "&charts=0" };
+type Variant = "msi" | "line" | "nocharts" | "bare";
+const VARIANTS: readonly Variant[] = ["msi", "line", "nocharts", "bare"];
+const QUERY: Record<Variant, string> = {
+  msi: "&disk=bench-disk.img",
+  line: "&disk=bench-disk.img&msi=0",
+  nocharts: "&disk=bench-disk.img&charts=0",
+  // No devices at all: only the boot is timed.
+  bare: "&disk=none",
+};
 const PORT = 4391;
 const MiB = 1024 * 1024;
 
@@ -40,11 +46,13 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
     { key: "msi", label: "MSI, charts on" },
     { key: "line", label: "line, charts on" },
     { key: "nocharts", label: "MSI, charts off" },
+    { key: "bare", label: "no devices" },
   ], [
     { label: "MSI / line", num: "msi", den: "line" },
     { label: "charts on / off", num: "msi", den: "nocharts" },
+    { label: "devices / none", num: "msi", den: "bare" },
   ]);
-  s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`disk=bench-disk.img&net=none&mem=${DISK.memoryMB}\` plus the variant's; the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
+  s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`net=none&mem=${DISK.memoryMB}&disk=bench-disk.img\` plus the variant's (no devices: \`disk=none\`); the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
   s.note("Charts off = `charts=0`: no sampling of counters and no live charts; the ratio column is charts on / off of the same run.");
 
   log("browser: building the site");
@@ -58,9 +66,13 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
         const page = await browser.newPage();
         try {
           const t0 = performance.now();
-          await page.goto(`${server.url}?disk=bench-disk.img&net=none&mem=${DISK.memoryMB}${QUERY[v]}`);
+          await page.goto(`${server.url}?net=none&mem=${DISK.memoryMB}${QUERY[v]}`);
           await waitForPagePrompt(page, 120_000);
           s.add("Page load to shell prompt", "ms", 0, v, run, performance.now() - t0);
+          if (v === "bare") {
+            log(`run ${run + 1} browser ${v}: boot ${(performance.now() - t0).toFixed(0)} ms`);
+            continue;
+          }
           const shell = pageShell(page);
           await upload(shell, toolBinary(), VBENCH);
 
