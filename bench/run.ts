@@ -66,7 +66,7 @@ const sections = {
 };
 
 function notes(): void {
-  sections.boot.note("Host time from creating the emulator to the shell prompt (160 MB RAM). The devices: a 96 MiB in-memory virtio-blk and a virtio-net on a switch port with nobody else on it.");
+  sections.boot.note("Host time from creating the emulator to the shell prompt (160 MB RAM). The devices: a 96 MiB in-memory virtio-blk (random bytes: nothing to mount) and a virtio-net on a switch port with nobody else on it; `guest.ip=` on every command line so init sets an address instead of waiting for DHCP.");
   sections.irqPath.note(`Counts are deltas over \`dd if=DEV of=/dev/null bs=4k count=${DISK.irqPathRequests} iflag=direct\` after dropping caches, divided by the requests the device completed (IDE: by ${DISK.irqPathRequests}). Register accesses are all reads and writes on the device's MMIO window. Exact counts: identical in every run.`);
   sections.latency.note("Probe (bench/lib/irq-probe.ts) on the same dd workload. Instructions: v86's emulated instruction counter, which host load does not disturb; µs: host wall clock, which it does.");
   sections.latency.note("\"CPU takes the interrupt\": the vector's IRR bit in v86's local APIC is clear again. Observed exactly when it happens inside our delivery call (the guest had interrupts enabled), otherwise at the next point JS runs (the device's next register access or the emulator's next batch boundary), so it is an upper bound. The handler's InterruptStatus read is its first instruction that touches the device (line only: an MSI handler touches no register). Next QueueNotify: the whole QD1 turnaround (handler, completion, wake-up, next submission).");

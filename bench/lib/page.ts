@@ -73,15 +73,46 @@ export async function waitForPagePrompt(page: Page, timeoutMs: number): Promise<
   );
 }
 
-/** Runs shell commands on the page's first VM, with GuestConsole's begin/end markers. */
-export function pageShell(page: Page): Shell {
+/**
+ * Waits until VM `vm` (0-based) answers at its shell prompt: presses Enter every second and
+ * watches its console for "~ # " (the page may show the prompt before we start listening).
+ */
+export async function waitForVmPrompt(page: Page, vm: number, timeoutMs: number): Promise<void> {
+  await page.waitForFunction((i) => window.v86msi?.vms[i]?.machine !== undefined, vm, { timeout: timeoutMs, polling: 100 });
+  await page.evaluate(
+    ({ i, timeoutMs }) =>
+      new Promise<void>((resolve, reject) => {
+        const m = window.v86msi!.vms[i]!.machine!;
+        let seen = "";
+        const off = m.onSerial((text) => {
+          seen = (seen + text).slice(-64);
+          if (!seen.includes("~ # ")) return;
+          clearInterval(tick);
+          clearTimeout(timer);
+          off();
+          resolve();
+        });
+        const tick = setInterval(() => m.sendSerial("\n"), 1000);
+        const timer = setTimeout(() => {
+          clearInterval(tick);
+          off();
+          reject(new Error(`vm ${i}: no prompt`));
+        }, timeoutMs);
+        m.sendSerial("\n");
+      }),
+    { i: vm, timeoutMs },
+  );
+}
+
+/** Runs shell commands on the page's VM `vm` (0-based), with GuestConsole's begin/end markers. */
+export function pageShell(page: Page, vm = 0): Shell {
   let sequence = 0;
   return {
     exec: (command, timeoutMs) =>
       page.evaluate(
-        ({ command, n, timeoutMs }) =>
+        ({ command, n, timeoutMs, vm }) =>
           new Promise<{ output: string; status: number }>((resolve, reject) => {
-            const m = window.v86msi?.machine;
+            const m = window.v86msi?.vms[vm]?.machine;
             if (!m) return reject(new Error("no machine on the page"));
             let buffer = "";
             const begin = `\u0001B${n}\u0002\r\n`;
@@ -103,7 +134,7 @@ export function pageShell(page: Page): Shell {
             });
             m.sendSerial(`printf '\\001B%d\\002\\n' ${n}; (${command}) </dev/null; printf '\\001E%d %d\\002\\n' ${n} $?\n`);
           }),
-        { command, n: ++sequence, timeoutMs },
+        { command, n: ++sequence, timeoutMs, vm },
       ),
   };
 }

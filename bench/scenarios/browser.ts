@@ -8,9 +8,10 @@
 
 import type { Page } from "@playwright/test";
 import { VBENCH, guestTimedNs, parseKv, sh, toolBinary, upload } from "../lib/guest.ts";
-import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt } from "../lib/page.ts";
+import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt, waitForVmPrompt } from "../lib/page.ts";
 import { Section } from "../lib/table.ts";
 import { DISK, makeImage } from "./disk.ts";
+import { NET, netWorkload } from "./net.ts";
 
 type Variant = "msi" | "line" | "nocharts" | "bare";
 const VARIANTS: readonly Variant[] = ["msi", "line", "nocharts", "bare"];
@@ -55,6 +56,12 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
   s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`net=none&mem=${DISK.memoryMB}&disk=bench-disk.img\` plus the variant's (no devices: \`disk=none\`); the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
   s.note("Charts off = `charts=0`: no sampling of counters and no live charts; the ratio column is charts on / off of the same run.");
 
+  const net = new Section("browser-net", "In the browser: network (net=switch: two VMs on a VirtualSwitch in one page)", [
+    { key: "msi", label: "our virtio-net MSI" },
+    { key: "line", label: "ours, line" },
+  ], [{ label: "MSI / line", num: "msi", den: "line" }]);
+  net.note(`Page settings \`net=switch&disk=none\` (the page gives the VMs ${NET.subnet}.1 and .2), line: plus \`msi=0\`; charts on. The same vbench UDP and TCP measurements as under Node; both VMs share the page's one thread.`);
+
   log("browser: building the site");
   buildSite();
   const server = await serveSite(PORT, { "bench-disk.img": makeImage() });
@@ -98,10 +105,21 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
           await page.close();
         }
       }
+      for (const v of run % 2 ? (["line", "msi"] as const) : (["msi", "line"] as const)) {
+        const page = await browser.newPage();
+        try {
+          await page.goto(`${server.url}?net=switch&disk=none${v === "line" ? "&msi=0" : ""}`);
+          await Promise.all([waitForVmPrompt(page, 0, 120_000), waitForVmPrompt(page, 1, 120_000)]);
+          const frames = async () => ((await page.evaluate(() => window.v86msi!.snapshot())) as { switch: { frames: number } }).switch.frames;
+          log(`run ${run + 1} browser net ${v}: ${await netWorkload(pageShell(page, 0), pageShell(page, 1), v, run, net, frames)}`);
+        } finally {
+          await page.close();
+        }
+      }
     }
   } finally {
     await browser.close();
     server.stop();
   }
-  return [s];
+  return [s, net];
 }

@@ -89,34 +89,47 @@ async function waitForFile(shell: Shell, path: string, timeoutMs: number): Promi
 
 export async function runNet(variant: NetVariant, run: number, s: Section): Promise<string> {
   const { a, b, frames } = await bootPair(variant);
-  const sa = consoleShell(a.console);
-  const sb = consoleShell(b.console);
-  const peer = `${NET.subnet}.2`;
   try {
-    await Promise.all([upload(sa, toolBinary(), VBENCH), upload(sb, toolBinary(), VBENCH)]);
-    await Promise.all([configure(sa, 1), configure(sb, 2)]);
-    // ARP and the first packets out of the way.
-    await sh(sa, `ping -c 2 -W 10 ${peer} >/dev/null`);
-
-    // UDP round trips: B echoes, A times each one alone.
-    await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
-    const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
-    s.add("UDP round trip, 64 B, median", "µs", 0, variant, run, udp.median! / 1e3);
-    s.add("UDP round trip, 64 B, p90", "µs", 0, variant, run, udp.p90! / 1e3);
-
-    // TCP stream A -> B, timed by the receiver from its first byte to EOF.
-    const irqName = variant === "v86" ? /virtio/ : /virtio0/;
-    const [irqA0, irqB0, frames0] = [await guestIrqCount(sa, irqName), await guestIrqCount(sb, irqName), frames()];
-    await sh(sb, `rm -f /tmp/sink.out; (${VBENCH} tcp-sink 5001 >/tmp/sink.out 2>&1 &)`);
-    await sh(sb, "sleep 1");
-    await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
-    const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
-    if (sink.bytes !== NET.tcpBytes) throw new Error(`${variant}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
-    s.add("TCP stream A → B, 8 MiB", "MB/s", 2, variant, run, sink.bytes / 1e6 / (sink.ns! / 1e9));
-    const irqs = (await guestIrqCount(sa, irqName)) - irqA0 + (await guestIrqCount(sb, irqName)) - irqB0;
-    s.add("Guest NIC interrupts (both guests) / frame, TCP stream", "", 3, variant, run, irqs / (frames() - frames0));
-    return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${(sink.bytes / 1e3 / (sink.ns! / 1e6)).toFixed(2)} MB/s`;
+    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames());
   } finally {
     await Promise.all([a.shutdown(), b.shutdown()]);
   }
+}
+
+/**
+ * The measurements on two booted guests, A and B, whatever runs them (Node or the page).
+ * `frames` counts Ethernet frames on the segment (for interrupts per frame).
+ */
+export async function netWorkload(
+  sa: Shell,
+  sb: Shell,
+  column: string,
+  run: number,
+  s: Section,
+  frames: () => Promise<number>,
+): Promise<string> {
+  const peer = `${NET.subnet}.2`;
+  await Promise.all([upload(sa, toolBinary(), VBENCH), upload(sb, toolBinary(), VBENCH)]);
+  await Promise.all([configure(sa, 1), configure(sb, 2)]);
+  // ARP and the first packets out of the way.
+  await sh(sa, `ping -c 2 -W 10 ${peer} >/dev/null`);
+
+  // UDP round trips: B echoes, A times each one alone.
+  await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
+  const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
+  s.add("UDP round trip, 64 B, median", "µs", 0, column, run, udp.median! / 1e3);
+  s.add("UDP round trip, 64 B, p90", "µs", 0, column, run, udp.p90! / 1e3);
+
+  // TCP stream A -> B, timed by the receiver from its first byte to EOF.
+  const irqName = /virtio/;
+  const [irqA0, irqB0, frames0] = [await guestIrqCount(sa, irqName), await guestIrqCount(sb, irqName), await frames()];
+  await sh(sb, `rm -f /tmp/sink.out; (${VBENCH} tcp-sink 5001 >/tmp/sink.out 2>&1 &)`);
+  await sh(sb, "sleep 1");
+  await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
+  const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
+  if (sink.bytes !== NET.tcpBytes) throw new Error(`${column}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
+  s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, sink.bytes / 1e6 / (sink.ns! / 1e9));
+  const irqs = (await guestIrqCount(sa, irqName)) - irqA0 + (await guestIrqCount(sb, irqName)) - irqB0;
+  s.add("Guest NIC interrupts (both guests) / frame, TCP stream", "", 3, column, run, irqs / ((await frames()) - frames0));
+  return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${((sink.bytes * 1e3) / sink.ns!).toFixed(2)} MB/s`;
 }
