@@ -33,14 +33,16 @@ export async function run(page: Page, command: string, expected: RegExp, timeout
     .poll(
       async () => {
         const lines = await terminalLines(page, within);
-        // The typed line may wrap over several rows: find the prompt row it starts on.
-        const typed = `~ # ${command}`;
+        // The typed line may wrap over several rows: find the prompt row it starts on. Spaces
+        // are left out of the comparison: one that falls at a row's end is trimmed away.
+        const squash = (t: string): string => t.replace(/\s+/g, "");
+        const typed = squash(`~ # ${command}`);
         let at = -1;
         for (let i = lines.length - 1; i >= 0 && at < 0; i--) {
           if (!lines[i]!.startsWith("~ # ")) continue;
           let joined = "";
           for (let j = i; j < lines.length && joined.length < typed.length; j++) {
-            joined += lines[j];
+            joined += squash(lines[j]!);
             if (joined.startsWith(typed)) at = j;
           }
         }

@@ -102,7 +102,8 @@ export class VmView implements DebugVm {
     this.#control("restart").hidden = this.#images === null;
     this.#part('[data-testid="error"]').hidden = false;
     this.#status.set("error");
-    this.#control("restart").focus();
+    // The first thing to do next has the keyboard.
+    (this.#images ? this.#control("restart") : this.#control("reload")).focus();
   }
 
   /** First boot: opens the disk, then starts the machine. */

@@ -1,0 +1,50 @@
+import { expect, test } from "@playwright/test";
+import { shot } from "./screenshots.ts";
+import { run, vm, waitForPrompt } from "./terminal.ts";
+
+test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto("./");
+  await waitForPrompt(page);
+  await page.getByRole("button", { name: "Add a second VM" }).click();
+  await expect(page).toHaveURL(/net=switch/);
+  await expect(page.locator("section.vm")).toHaveCount(2);
+  await waitForPrompt(page, 120_000, vm(1));
+  await waitForPrompt(page, 120_000, vm(2));
+  // Each VM has its own terminal, device panel and address (given on its kernel command line).
+  for (const n of [1, 2]) {
+    await expect(page.locator(vm(n)).getByTestId("ip")).toHaveText(`IP 192.168.87.${n}/24`);
+    await expect(page.locator(vm(n)).locator('[data-device="net0"]')).toBeVisible();
+    await run(page, "cat /proc/cmdline", new RegExp(`guest\\.ip=192\\.168\\.87\\.${n}/24`), 30_000, vm(n));
+  }
+  await run(page, "ip -4 addr show eth0", /inet 192\.168\.87\.2\/24/, 30_000, vm(2));
+  const lines = await run(page, "ping -c 3 -W 5 192.168.87.2", /packets transmitted/, 60_000, vm(1));
+  expect(lines.find((l) => /packets transmitted/.test(l))).toMatch(/3 packets received|3 received/);
+  // The switch carried it: frames forwarded between the two ports, both NICs counted packets.
+  const snap = (await page.evaluate(() => window.v86msi!.snapshot())) as {
+    switch: { forwarded: number; learned: number };
+    vms: Array<{ devices: Array<{ name: string; device: Record<string, number> }> }>;
+  };
+  expect(snap.switch.forwarded).toBeGreaterThanOrEqual(6);
+  expect(snap.switch.learned).toBe(2);
+  for (const v of snap.vms) expect(v.devices.find((d) => d.name === "net0")!.device["rxPackets"]).toBeGreaterThanOrEqual(3);
+  await expect
+    .poll(async () => Number((await page.locator(vm(2)).locator('canvas[data-chart="network packets/s"]').getAttribute("data-peaks"))?.split(",")[0]))
+    .toBeGreaterThan(0);
+  await shot(page, "two-vms");
+
+  // Link down on VM 2 shows in VM 2's guest, and VM 1's pings then go unanswered.
+  await page.locator(vm(2)).getByRole("button", { name: "Link down" }).click();
+  await run(page, "sleep 1; cat /sys/class/net/eth0/carrier", /^0$/, 30_000, vm(2));
+  await run(page, "ping -c 1 -W 2 192.168.87.2", /0 packets received|100% packet loss/, 30_000, vm(1));
+  await page.locator(vm(2)).getByRole("button", { name: "Link up" }).click();
+
+  // A narrow screen stacks them: VM 2 below VM 1.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const [b1, b2] = [await page.locator(vm(1)).boundingBox(), await page.locator(vm(2)).boundingBox()];
+  expect(b2!.y).toBeGreaterThanOrEqual(b1!.y + b1!.height - 1);
+  await shot(page, "two-vms-narrow", true);
+  await page.getByRole("button", { name: "Back to one VM" }).click();
+  await expect(page).not.toHaveURL(/net=switch/);
+  await expect(page.locator("section.vm")).toHaveCount(1);
+});
