@@ -22,6 +22,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // The memory checks (network flood) force a collection before they measure.
+          execArgv: ["--expose-gc"],
         },
       },
     ],

@@ -120,6 +120,13 @@ describe("NetDevice: identity", () => {
     expect(() => new NetDevice({ backend: new CaptureBackend(), mtu: 60 })).toThrow(RangeError);
   });
 
+  it("options: a smaller rx queue alone (few receive buffers), sizes checked", () => {
+    expect(new NetDevice({ backend: new CaptureBackend(), rxQueueSize: 16 }).queueMaxSizes).toEqual([16, 256, 64]);
+    expect(new NetDevice({ backend: new CaptureBackend(), queueSize: 32 }).queueMaxSizes).toEqual([32, 32, 32]);
+    expect(() => new NetDevice({ backend: new CaptureBackend(), rxQueueSize: 24 })).toThrow(RangeError);
+    expect(() => new NetDevice({ backend: new CaptureBackend(), queueSize: 65536 })).toThrow(RangeError);
+  });
+
   it("tells the backend its MAC at construction", () => {
     const backend = new CaptureBackend();
     new NetDevice({ backend, mac: "02:11:22:33:44:55" });

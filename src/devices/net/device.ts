@@ -35,8 +35,14 @@ export interface NetDeviceOptions {
   mac?: Uint8Array | string;
   /** Offered with VIRTIO_NET_F_MTU; frames up to mtu + 14 (+ 4 with a VLAN tag). Default 1500. */
   mtu?: number;
-  /** Maximum size of the rx and tx queues, a power of two. Default 256. The control queue has 64. */
+  /**
+   * Maximum size of the rx and tx queues, a power of two. Default 256. The control queue has 64.
+   * Linux's virtio_net stops transmitting while fewer than MAX_SKB_FRAGS + 2 (19) tx descriptors
+   * are free, so with a tx queue under 32 it sends one frame and then never again.
+   */
   queueSize?: number;
+  /** Maximum size of the rx queue alone, a power of two (default: queueSize): few rx buffers. */
+  rxQueueSize?: number;
   /** Link state at start. Default up. */
   linkUp?: boolean;
   /** Offer VIRTIO_NET_F_CSUM (the device completes partial checksums). Default true. */
@@ -113,10 +119,8 @@ export class NetDevice implements VirtioDevice {
   constructor(options: NetDeviceOptions) {
     const mtu = options.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) throw new RangeError(`mtu ${mtu} not in [${MIN_MTU}, ${MAX_MTU}]`);
-    const queueSize = options.queueSize ?? 256;
-    if (!Number.isInteger(queueSize) || queueSize < 2 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
-      throw new RangeError(`queue size ${queueSize} is not a power of two in [2, 32768]`);
-    }
+    const queueSize = checkQueueSize(options.queueSize ?? 256);
+    const rxQueueSize = checkQueueSize(options.rxQueueSize ?? queueSize);
     const backlogFrames = options.backlogFrames ?? 64;
     const backlogBytes = options.backlogBytes ?? 256 * 1024;
     if (!Number.isSafeInteger(backlogFrames) || backlogFrames < 0) throw new RangeError(`backlogFrames ${backlogFrames}`);
@@ -137,7 +141,7 @@ export class NetDevice implements VirtioDevice {
     if (options.mergeableRxBuffers ?? true) f |= bit(NET_F.MRG_RXBUF);
     if (control) f |= bit(NET_F.CTRL_VQ) | bit(NET_F.CTRL_RX) | bit(NET_F.CTRL_MAC_ADDR);
     this.features = f;
-    this.queueMaxSizes = control ? [queueSize, queueSize, Math.min(queueSize, CTRL_QUEUE_SIZE)] : [queueSize, queueSize];
+    this.queueMaxSizes = control ? [rxQueueSize, queueSize, Math.min(queueSize, CTRL_QUEUE_SIZE)] : [rxQueueSize, queueSize];
 
     this.#config.set(this.#defaultMac, NET_CFG.MAC);
     this.#writeStatus();
@@ -538,4 +542,11 @@ export class NetDevice implements VirtioDevice {
     this.#rxUnsignalled = 0;
     this.#dropBacklog("notReady");
   }
+}
+
+function checkQueueSize(size: number): number {
+  if (!Number.isInteger(size) || size < 2 || size > 32768 || (size & (size - 1)) !== 0) {
+    throw new RangeError(`queue size ${size} is not a power of two in [2, 32768]`);
+  }
+  return size;
 }
