@@ -68,16 +68,24 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
 
     await interruptPath(variant, guest, shell, device, dev, run, out);
 
+    // Emulated instructions the guest ran for a workload: what host load cannot disturb.
+    const cpu = guest.machine.cpu as typeof guest.machine.cpu & { instruction_counter: Uint32Array };
+    const instr = () => cpu.instruction_counter[0]! >>> 0;
+
     // Write first so the read covers written data.
     const w = await guestTimedNs(shell, `dd if=/dev/zero of=${dev} bs=1M count=${DISK.seqMiB} oflag=direct`);
+    const i0 = instr();
     const r = await guestTimedNs(shell, `dd if=${dev} of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`);
+    out.disk.add("Guest instructions per MiB, sequential read", "k instr", 0, variant, run, ((instr() - i0) >>> 0) / DISK.seqMiB / 1e3);
     out.disk.add("Sequential write, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (w / 1e9));
     out.disk.add("Sequential read, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (r / 1e9));
 
     for (const [depth, ops] of [[1, DISK.qd1Ops], [16, DISK.qd16Ops]] as const) {
+      const before = instr();
       const kv = parseKv(await sh(shell, `${VBENCH} rand ${dev} ${ops} ${depth}`));
       if (!kv.ops || !kv.ns) throw new Error(`${variant}: vbench rand gave no result`);
       out.disk.add(`Random read 4 KiB, QD${depth}, O_DIRECT`, "IOPS", 0, variant, run, kv.ops / (kv.ns / 1e9));
+      out.disk.add(`Guest instructions per random read, QD${depth}`, "k instr", 1, variant, run, ((instr() - before) >>> 0) / kv.ops / 1e3);
     }
 
     const errors = (await sh(shell, "dmesg | grep -ciE 'I/O error|virtio.*(error|fail)|ata.*(error|fail)' || true")).trim();
