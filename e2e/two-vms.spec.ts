@@ -44,6 +44,9 @@ test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", asy
   const [b1, b2] = [await page.locator(vm(1)).boundingBox(), await page.locator(vm(2)).boundingBox()];
   expect(b2!.y).toBeGreaterThanOrEqual(b1!.y + b1!.height - 1);
   await shot(page, "two-vms-narrow", true);
+  // There the settings fold away under "Settings".
+  await expect(page.getByRole("button", { name: "Back to one VM" })).toBeHidden();
+  await page.locator("#settings > summary").click();
   await page.getByRole("button", { name: "Back to one VM" }).click();
   await expect(page).not.toHaveURL(/net=switch/);
   await expect(page.locator("section.vm")).toHaveCount(1);

@@ -16,6 +16,13 @@ function go(s: PageSettings): void {
 }
 
 export function setUpPageControls(s: PageSettings): void {
+  // Wide screens show the settings in the bar; narrow ones fold them away under "Settings" so
+  // the terminal starts near the top.
+  const settings = $<HTMLDetailsElement>("settings");
+  const wide = matchMedia("(min-width: 801px)");
+  settings.open = wide.matches;
+  wide.addEventListener("change", () => (settings.open = wide.matches));
+
   const msi = $<HTMLButtonElement>("msi-toggle");
   msi.textContent = s.msi ? "Restart with MSI off" : "Restart with MSI on";
   msi.addEventListener("click", () => go({ ...s, msi: !s.msi }));

@@ -59,6 +59,7 @@ export class StatusLine {
   }
 
   #showUptime(): void {
+    if (this.#timer === undefined) return; // no machine yet
     const s = Math.floor(this.ranMs / 1000);
     this.#el.uptime.textContent = `up ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
     this.#el.uptime.dataset["seconds"] = String(s);
