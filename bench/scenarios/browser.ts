@@ -111,7 +111,11 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
           await page.goto(`${server.url}?net=switch&disk=none${v === "line" ? "&msi=0" : ""}`);
           await Promise.all([waitForVmPrompt(page, 0, 120_000), waitForVmPrompt(page, 1, 120_000)]);
           const frames = async () => ((await page.evaluate(() => window.v86msi!.snapshot())) as { switch: { frames: number } }).switch.frames;
-          log(`run ${run + 1} browser net ${v}: ${await netWorkload(pageShell(page, 0), pageShell(page, 1), v, run, net, frames)}`);
+          const instructions = () =>
+            page.evaluate(() =>
+              window.v86msi!.vms.reduce((sum, vm) => sum + ((vm.machine!.cpu as unknown as { instruction_counter: Uint32Array }).instruction_counter[0]! >>> 0), 0),
+            );
+          log(`run ${run + 1} browser net ${v}: ${await netWorkload(pageShell(page, 0), pageShell(page, 1), v, run, net, frames, instructions)}`);
         } finally {
           await page.close();
         }

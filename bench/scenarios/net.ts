@@ -90,7 +90,8 @@ async function waitForFile(shell: Shell, path: string, timeoutMs: number): Promi
 export async function runNet(variant: NetVariant, run: number, s: Section): Promise<string> {
   const { a, b, frames } = await bootPair(variant);
   try {
-    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames());
+    const instr = (m: Machine) => (m.cpu as typeof m.cpu & { instruction_counter: Uint32Array }).instruction_counter[0]! >>> 0;
+    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), async () => instr(a.machine) + instr(b.machine));
   } finally {
     await Promise.all([a.shutdown(), b.shutdown()]);
   }
@@ -98,7 +99,8 @@ export async function runNet(variant: NetVariant, run: number, s: Section): Prom
 
 /**
  * The measurements on two booted guests, A and B, whatever runs them (Node or the page).
- * `frames` counts Ethernet frames on the segment (for interrupts per frame).
+ * `frames` counts Ethernet frames on the segment (for interrupts per frame); `instructions` sums
+ * both guests' emulated instruction counters (32-bit, wrapping).
  */
 export async function netWorkload(
   sa: Shell,
@@ -107,6 +109,7 @@ export async function netWorkload(
   run: number,
   s: Section,
   frames: () => Promise<number>,
+  instructions: () => Promise<number>,
 ): Promise<string> {
   const peer = `${NET.subnet}.2`;
   await Promise.all([upload(sa, toolBinary(), VBENCH), upload(sb, toolBinary(), VBENCH)]);
@@ -116,7 +119,11 @@ export async function netWorkload(
 
   // UDP round trips: B echoes, A times each one alone.
   await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
+  const i0 = await instructions();
   const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
+  // Both counters wrap at 2^32 independently; a sum of two deltas is still right mod 2^32 for spans < 2^32.
+  const perTrip = (((await instructions()) - i0) % 2 ** 32 + 2 ** 32) % 2 ** 32 / NET.udpRoundTrips;
+  s.add("Guest instructions (both guests) per UDP round trip", "k instr", 1, column, run, perTrip / 1e3);
   s.add("UDP round trip, 64 B, median", "µs", 0, column, run, udp.median! / 1e3);
   s.add("UDP round trip, 64 B, p90", "µs", 0, column, run, udp.p90! / 1e3);
 
