@@ -137,8 +137,11 @@ export class Machine {
     });
     this.mmio.register(cpu.io);
 
+    // One byte per event: decode from one reused array (the decoder keeps partial characters itself).
+    const oneByte = new Uint8Array(1);
     emulator.add_listener("serial0-output-byte", (byte: number) => {
-      const text = this.#decoder.decode(new Uint8Array([byte]), { stream: true });
+      oneByte[0] = byte;
+      const text = this.#decoder.decode(oneByte, { stream: true });
       if (text) for (const listener of this.#serialListeners) listener(text);
     });
   }
