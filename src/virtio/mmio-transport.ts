@@ -198,6 +198,11 @@ export class MmioTransport {
     });
   }
 
+  /** The Status register (for tests and counters). */
+  get status(): number {
+    return this.#status;
+  }
+
   /** The MSI table (for tests and counters), or null on a classic device. */
   get msi(): MsiTable | null {
     return this.#msi;

@@ -8,7 +8,7 @@ import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../../devices/blk/constan
 import { BlockDevice } from "../../devices/blk/device.ts";
 import { split } from "./echo-rig.ts";
 import type { Prng } from "./prng.ts";
-import { rawQueue, sendRaw } from "./raw-queue.ts";
+import { kick, publish, rawQueue, sendRaw } from "./raw-queue.ts";
 import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 
 const SERIAL = "fuzz-blk";
@@ -45,11 +45,12 @@ export class BlkRig extends Rig {
   readonly poppingQueues = [0, 1];
   protected readonly optionalFeatures =
     FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC | bit(BLK_F.DISCARD) | bit(BLK_F.WRITE_ZEROES) | bit(BLK_F.FLUSH);
+  /** Where the shadow comes from: the backend itself, or the synchronous disk under it. */
   readonly #backend: BlockBackend;
   readonly #sectors: number;
   #shadow = new Uint8Array(0);
 
-  constructor(name: string, msi: MsiLayout, backend: BlockBackend) {
+  constructor(name: string, msi: MsiLayout, backend: BlockBackend, shadowSource: BlockBackend = backend) {
     const device = new BlockDevice({
       backend, serial: SERIAL, queueSize: 16, numQueues: 2, segMax: SEG_MAX, sizeMax: SIZE_MAX,
       maxDiscardSectors: MAX_DISCARD_SECTORS, maxDiscardSeg: MAX_DISCARD_SEG,
@@ -57,7 +58,7 @@ export class BlkRig extends Rig {
     });
     super(name, device, msi);
     this.device = device;
-    this.#backend = backend;
+    this.#backend = shadowSource;
     this.#sectors = Math.floor(backend.size / SECTOR_SIZE);
   }
 
@@ -81,7 +82,7 @@ export class BlkRig extends Rig {
     if (r !== undefined) throw new Error("the fuzzer's block backends must be synchronous");
   }
 
-  protected step(rng: Prng): StepResult {
+  protected async step(rng: Prng): Promise<StepResult> {
     const q = rng.int(2);
     const kinds = ["write", "write", "read", "read", "id"];
     if (this.negotiated(bit(BLK_F.FLUSH))) kinds.push("flush");
@@ -98,7 +99,7 @@ export class BlkRig extends Rig {
         let at = 0;
         for (const len of split(rng, data.length)) pieces.push(data.subarray(at, (at += len)));
         const c = this.addChain(q, { readable: pieces, writable: [1] }, indirect);
-        const err = this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, "write");
+        const err = (await this.kickOne(q, c, 1)) ?? this.#status(c.writable[0]!.addr, "write");
         if (err !== null) return err;
         this.#shadow.set(data, sector * SECTOR_SIZE);
         return null;
@@ -106,7 +107,7 @@ export class BlkRig extends Rig {
       case "read": {
         const len = n * SECTOR_SIZE;
         const c = this.addChain(q, { readable: [blkHeader(BLK_T.IN, sector)], writable: [...split(rng, len), 1] }, indirect);
-        const err = this.kickOne(q, c, len + 1) ?? this.#status(c.writable.at(-1)!.addr, "read");
+        const err = (await this.kickOne(q, c, len + 1)) ?? this.#status(c.writable.at(-1)!.addr, "read");
         if (err !== null) return err;
         const got = this.writtenBytes(c, len);
         const want = this.#shadow.subarray(sector * SECTOR_SIZE, sector * SECTOR_SIZE + len);
@@ -117,14 +118,14 @@ export class BlkRig extends Rig {
       }
       case "id": {
         const c = this.addChain(q, { readable: [blkHeader(BLK_T.GET_ID, 0)], writable: [20, 1] }, indirect);
-        const err = this.kickOne(q, c, 21) ?? this.#status(c.writable[1]!.addr, "get-id");
+        const err = (await this.kickOne(q, c, 21)) ?? this.#status(c.writable[1]!.addr, "get-id");
         if (err !== null) return err;
         const id = new TextDecoder().decode(this.writtenBytes(c, 20)).replace(/\0+$/, "");
         return id === SERIAL ? null : `blk: GET_ID answered "${id}"`;
       }
       case "flush": {
         const c = this.addChain(q, { readable: [blkHeader(BLK_T.FLUSH, 0)], writable: [1] }, indirect);
-        return this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, "flush");
+        return (await this.kickOne(q, c, 1)) ?? this.#status(c.writable[0]!.addr, "flush");
       }
       default: {
         const count = rng.range(1, MAX_DISCARD_SEG);
@@ -134,12 +135,34 @@ export class BlkRig extends Rig {
         });
         const type = kind === "discard" ? BLK_T.DISCARD : BLK_T.WRITE_ZEROES;
         const c = this.addChain(q, { readable: [blkHeader(type, 0), segments(list)], writable: [1] }, indirect);
-        const err = this.kickOne(q, c, 1) ?? this.#status(c.writable[0]!.addr, kind);
+        const err = (await this.kickOne(q, c, 1)) ?? this.#status(c.writable[0]!.addr, kind);
         if (err !== null) return err;
         // Our backends read discarded ranges back as zeros.
         for (const s of list) this.#shadow.fill(0, s.sector * SECTOR_SIZE, (s.sector + s.sectors) * SECTOR_SIZE);
         return null;
       }
+    }
+  }
+
+  /**
+   * A valid request left to complete whenever the disk answers (an async disk keeps it in
+   * flight across later operations); sometimes its head is published again while in flight.
+   */
+  #honestRequest(rng: Prng, q: NonNullable<ReturnType<typeof rawQueue>>): void {
+    const n = rng.range(1, MAX_SECTORS);
+    const sector = rng.int(this.#sectors - n + 1);
+    const parts: (Uint8Array | number)[] = rng.pick([
+      () => [blkHeader(BLK_T.IN, sector), n * SECTOR_SIZE, 1],
+      () => [blkHeader(BLK_T.OUT, sector), rng.bytes(n * SECTOR_SIZE), 1],
+      () => [blkHeader(BLK_T.FLUSH, 0), 1],
+      () => [blkHeader(rng.chance(0.5) ? BLK_T.DISCARD : BLK_T.WRITE_ZEROES, 0), segments([{ sector, sectors: n }]), 1],
+    ])();
+    const sent = sendRaw(this, rng, q, parts);
+    if (sent.head !== null && rng.chance(0.2)) {
+      // The driver hands the same head over again before the device gave it back.
+      if (rng.chance(0.5)) sendRaw(this, rng, q, [blkHeader(BLK_T.IN, 0), rng.range(1, 4) * SECTOR_SIZE, 1]);
+      publish(this, q, sent.head);
+      kick(this, q);
     }
   }
 
@@ -153,6 +176,10 @@ export class BlkRig extends Rig {
     if (q === null) return null;
     const c = this.device.counters;
     const cap = this.#sectors;
+    if (rng.chance(0.4)) {
+      this.#honestRequest(rng, q);
+      return null;
+    }
     const cases: [keyof typeof c, () => (Uint8Array | number)[]][] = [
       ["errOutOfRange", () => [blkHeader(BLK_T.IN, cap + rng.int(1 << 20) - rng.int(1)), SECTOR_SIZE, 1]],
       ["errOutOfRange", () => [blkHeader(BLK_T.OUT, rng.u32(), 1 + rng.int(0xffff)), new Uint8Array(SECTOR_SIZE), 1]],
@@ -167,11 +194,13 @@ export class BlkRig extends Rig {
     ];
     const [key, build] = rng.pick(cases);
     const e = expectRise(`blk.${key}`, () => c[key]);
+    // Behind a request still in flight the answer waits its turn (completions keep their order).
+    const nothingAhead = c.inFlight === 0;
     const sent = sendRaw(this, rng, q, build());
     if (!sent.ok) return null;
     // The request failed, and said so in its status byte (when it had one).
     const status = sent.writable.at(-1);
-    if (key !== "errNoStatus" && status !== undefined && this.driver.ram[status.addr + status.len - 1] === BLK_S.OK) {
+    if (nothingAhead && key !== "errNoStatus" && status !== undefined && this.driver.ram[status.addr + status.len - 1] === BLK_S.OK) {
       return { kind: `blk.${key} answered OK`, read: () => 0, before: 0 };
     }
     return e;

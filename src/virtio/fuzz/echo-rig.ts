@@ -55,7 +55,7 @@ export class EchoRig extends Rig {
     this.completions0 = 0;
   }
 
-  protected step(rng: Prng): StepResult {
+  protected async step(rng: Prng): Promise<StepResult> {
     if (this.batchOnly || rng.chance(0.1)) return this.#batch(rng);
     if (rng.chance(0.1)) {
       this.triggerConfig();
@@ -71,7 +71,7 @@ export class EchoRig extends Rig {
     for (const n of split(rng, r)) pieces.push(data.subarray(at, (at += n)));
     const chain = this.addChain(q, { readable: pieces, writable: split(rng, w) }, rng.chance(0.5));
     const len = Math.min(r, w);
-    const err = this.kickOne(q, chain, len);
+    const err = await this.kickOne(q, chain, len);
     if (q === 0) this.completions0++;
     if (err !== null) return err;
     const got = this.writtenBytes(chain, len);

@@ -1,5 +1,5 @@
-// The seeded fuzzer of the device model. Episodes over seven rigs (echo, blk on memory and on an
-// overlay, net on a switch; MSI with fixed and with shared mapping, and the classic line):
+// The seeded fuzzer of the device model. Episodes over eight rigs (echo, blk on memory, on an
+// overlay and on a disk that answers late and out of order, net on a switch; MSI with fixed and with shared mapping, and the classic line):
 //   well-behaved  the Linux-like probe, then verified requests (data, completions, interrupts)
 //   hostile       random registers, status, MSI commands, layouts, ring scribbles, malformed
 //                 chains and requests; injected faults whose counting is certain are checked
@@ -10,6 +10,8 @@
 
 import { MemoryBackend } from "../../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../../devices/blk/overlay-backend.ts";
+import { STATUS } from "../constants.ts";
+import { BlkAsyncRig } from "./blk-async-rig.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { EchoRig } from "./echo-rig.ts";
 import { hostileOp } from "./hostile-ops.ts";
@@ -51,7 +53,7 @@ export interface FuzzReport {
 }
 
 /** The devices under test, fresh for each run. */
-export function makeRigs(): Rig[] {
+export function makeRigs(rng: Prng): Rig[] {
   const disk = () => MemoryBackend.blank(256 * 1024);
   const base = new Uint8Array(192 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
   return [
@@ -59,6 +61,7 @@ export function makeRigs(): Rig[] {
     new EchoRig("echo-shared", { vectors: 2, sharing: true }),
     new EchoRig("echo-classic", false),
     new BlkRig("blk-fixed", { vectors: 3, sharing: false }, disk()),
+    new BlkAsyncRig("blk-async-shared", { vectors: 2, sharing: true }, rng),
     new BlkRig("blk-overlay-shared", { vectors: 4, sharing: true }, new OverlayBackend(new MemoryBackend(base, { readOnly: true }))),
     new NetRig("net-fixed", { vectors: 4, sharing: false }),
     new NetRig("net-shared", { vectors: 2, sharing: true }),
@@ -70,9 +73,9 @@ class Stop extends Error {}
 /** One marathon (ring indices past 0xffff) in this many episodes, starting with the second. */
 const MARATHON_EVERY = 2000;
 
-export function runFuzz(o: FuzzOptions): FuzzReport {
+export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const rng = new Prng(o.seed);
-  const rigs = makeRigs();
+  const rigs = makeRigs(rng);
   const episodes: Record<Phase, number> = { "well-behaved": 0, hostile: 0, recovery: 0 };
   const checkedFaults: Record<string, number> = {};
   let op = 0;
@@ -80,7 +83,7 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
   let verifiedSteps = 0;
   let failure: FuzzFailure | null = null;
 
-  const run = (rig: Rig, phase: Phase, action: string, fn: () => StepResult | Expectation[]): void => {
+  const run = async (rig: Rig, phase: Phase, action: string, fn: () => StepResult | Expectation[] | Promise<StepResult>): Promise<void> => {
     op++;
     const fail = (message: string): never => {
       failure = { op, episode, phase, rig: rig.name, action, message };
@@ -88,8 +91,11 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
     };
     // Anything thrown, by the model or while checking it, is a failure of this operation.
     let broken: string | null;
+    const stoppedBefore = (rig.transport.status & STATUS.DRIVER_OK) === 0;
+    const writesBefore = rig.memory.counters.writes;
     try {
-      const result = fn();
+      let result = fn();
+      if (result instanceof Promise) result = await result;
       if (typeof result === "string") fail(result);
       if (Array.isArray(result)) {
         for (const e of result) {
@@ -99,7 +105,17 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
       } else if (phase !== "hostile") {
         verifiedSteps++;
       }
+      if (phase === "hostile") {
+        // Asynchronous work (a backend answering later) progresses between hostile operations.
+        const later = rig.afterOp(rng);
+        if (later !== null) await later;
+      }
       broken = rig.checkInvariants() ?? o.extraInvariant?.(rigs, op) ?? null;
+      // A device that is not running (reset, or not yet DRIVER_OK) never touches guest RAM,
+      // not even when I/O it started before a reset finishes now.
+      if (broken === null && stoppedBefore && (rig.transport.status & STATUS.DRIVER_OK) === 0 && rig.memory.counters.writes !== writesBefore) {
+        broken = `the device wrote guest RAM ${rig.memory.counters.writes - writesBefore} time(s) while not running`;
+      }
     } catch (e) {
       if (e instanceof Stop) throw e;
       broken = `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
@@ -107,21 +123,22 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
     if (broken !== null) fail(broken);
   };
 
-  const wellBehaved = (rig: Rig, phase: Phase, steps: number): void => {
+  const wellBehaved = async (rig: Rig, phase: Phase, steps: number): Promise<void> => {
     episodes[phase]++;
-    run(rig, phase, "init", () => rig.init(rng));
-    for (let i = 0; i < steps && op < o.ops; i++) run(rig, phase, "step", () => rig.wellBehavedStep(rng));
+    await run(rig, phase, "quiesce", async () => (await rig.quiesce(), null));
+    await run(rig, phase, "init", () => rig.init(rng));
+    for (let i = 0; i < steps && op < o.ops; i++) await run(rig, phase, "step", () => rig.wellBehavedStep(rng));
   };
 
   /** Batches on one echo queue until its 16-bit ring indices have wrapped. */
-  const marathon = (rig: EchoRig): void => {
+  const marathon = async (rig: EchoRig): Promise<void> => {
     episodes["well-behaved"]++;
     rig.batchOnly = true;
     try {
-      run(rig, "well-behaved", "init", () => rig.init(rng));
-      while (rig.completions0 < 0x10000 + 64 && op < o.ops) run(rig, "well-behaved", "batch", () => rig.wellBehavedStep(rng));
+      await run(rig, "well-behaved", "init", () => rig.init(rng));
+      while (rig.completions0 < 0x10000 + 64 && op < o.ops) await run(rig, "well-behaved", "batch", () => rig.wellBehavedStep(rng));
       if (op < o.ops) {
-        run(rig, "well-behaved", "wrapped", () => {
+        await run(rig, "well-behaved", "wrapped", () => {
           const live = rig.transport.state().queues[0]?.live;
           const ok = live != null && rig.completions0 > 0xffff && live.usedIdx === (rig.completions0 & 0xffff) && live.lastAvailIdx === live.usedIdx;
           return ok ? null : `after ${rig.completions0} completions the ring indices are ${live?.lastAvailIdx}/${live?.usedIdx}`;
@@ -136,23 +153,23 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
     while (op < o.ops) {
       episode++;
       if (episode % MARATHON_EVERY === 2) {
-        marathon(rigs[0] as EchoRig);
+        await marathon(rigs[0] as EchoRig);
         continue;
       }
       const rig = rng.pick(rigs);
       if (rng.chance(0.4)) {
-        wellBehaved(rig, "well-behaved", rng.range(5, 60));
+        await wellBehaved(rig, "well-behaved", rng.range(5, 60));
         continue;
       }
       episodes.hostile++;
       // Hostile episodes mostly start from a running device, so the hostility reaches the queues.
-      if (rng.chance(0.8)) run(rig, "hostile", "probe", () => (rig.init(rng), []));
+      if (rng.chance(0.8)) await run(rig, "hostile", "probe", () => (rig.init(rng), []));
       const n = rng.range(20, 300);
       for (let i = 0; i < n && op < o.ops; i++) {
         const h = hostileOp(rig, rng);
-        run(rig, "hostile", h.name, h.run);
+        await run(rig, "hostile", h.name, h.run);
       }
-      if (op < o.ops) wellBehaved(rig, "recovery", rng.range(3, 20));
+      if (op < o.ops) await wellBehaved(rig, "recovery", rng.range(3, 20));
     }
   } catch (e) {
     if (!(e instanceof Stop)) throw e;

@@ -56,13 +56,15 @@ export interface MemoryWatchCounters {
   busWritesIntoRam: number;
   /** busWrite32 outside RAM, handed to the platform. */
   busWritesOut: number;
+  /** Writes that landed in RAM, by any path. */
+  writes: number;
 }
 
 /** [start, end) byte ranges in which the device may write. */
 export type AllowedWrites = () => readonly (readonly [number, number])[];
 
 export class WatchedMemory implements GuestMemory {
-  readonly counters: MemoryWatchCounters = { refusedReads: 0, refusedWrites: 0, busWritesIntoRam: 0, busWritesOut: 0 };
+  readonly counters: MemoryWatchCounters = { refusedReads: 0, refusedWrites: 0, busWritesIntoRam: 0, busWritesOut: 0, writes: 0 };
   /** Breaches of what the wrapper checks, as messages; the fuzzer fails on the first. */
   readonly violations: string[] = [];
   /** Set while a well-behaved driver runs: writes outside these ranges are violations. */
@@ -90,6 +92,18 @@ export class WatchedMemory implements GuestMemory {
     return this.#wrote(addr, data.length, this.#inner.write(addr, data));
   }
 
+  /** RamMemory's bulk copy out of RAM (the split queue's fast path): watched like view(). */
+  copyOut(addr: number, dest: Uint8Array, at: number, n: number): boolean {
+    const ok = this.#inner.copyOut(addr, dest, at, n);
+    if (!ok) this.counters.refusedReads++;
+    return ok;
+  }
+
+  /** RamMemory's bulk copy into RAM: watched like write(). */
+  copyIn(addr: number, src: Uint8Array, at: number, n: number): boolean {
+    return this.#wrote(addr, n, this.#inner.copyIn(addr, src, at, n));
+  }
+
   writeU16(addr: number, value: number): boolean {
     return this.#wrote(addr, 2, this.#inner.writeU16(addr, value));
   }
@@ -113,6 +127,7 @@ export class WatchedMemory implements GuestMemory {
   busWrite32(addr: number, value: number): boolean {
     if (inRange(addr, 4, this.size)) {
       this.counters.busWritesIntoRam++;
+      this.counters.writes++;
       this.#check(addr, 4);
     } else {
       this.counters.busWritesOut++;
@@ -122,7 +137,10 @@ export class WatchedMemory implements GuestMemory {
 
   #wrote(addr: number, len: number, ok: boolean): boolean {
     if (!ok) this.counters.refusedWrites++;
-    else this.#check(addr, len);
+    else {
+      this.counters.writes++;
+      this.#check(addr, len);
+    }
     return ok;
   }
 

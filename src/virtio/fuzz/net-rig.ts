@@ -9,7 +9,7 @@ import { NetDevice } from "../../devices/net/device.ts";
 import { VirtualSwitch, type SwitchPort } from "../../devices/net/switch.ts";
 import { ethFrame, txHeader } from "../../devices/net/testing/frames.ts";
 import type { Prng } from "./prng.ts";
-import { rawQueue, sendRaw } from "./raw-queue.ts";
+import { kick, pickIndices, publish, rawBuffer, rawQueue, sendRaw } from "./raw-queue.ts";
 import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 
 const NIC = "52:54:00:12:34:56";
@@ -81,7 +81,7 @@ export class NetRig extends Rig {
     this.#reflect = false;
   }
 
-  protected step(rng: Prng): StepResult {
+  protected async step(rng: Prng): Promise<StepResult> {
     const kinds = ["tx", "tx", "rx", "rx", "ping"];
     if (this.negotiated(bit(NET_F.CTRL_VQ))) kinds.push("ctrl");
     if (this.negotiated(bit(NET_F.STATUS))) kinds.push("link");
@@ -99,12 +99,12 @@ export class NetRig extends Rig {
     }
   }
 
-  #tx(rng: Prng): StepResult {
+  async #tx(rng: Prng): Promise<StepResult> {
     this.#received.length = 0;
     const frame = ethFrame(PEER, NIC, rng.range(60, MTU + 14), 0x0800, rng.u32());
     const readable = rng.chance(0.5) ? [txHeader(), frame] : [concat(txHeader(), frame)];
     const c = this.addChain(1, { readable }, rng.chance(0.4));
-    const err = this.kickOne(1, c, 0);
+    const err = await this.kickOne(1, c, 0);
     if (err !== null) return err;
     const got = this.#received;
     if (got.length !== 1 || !equal(got[0]!, frame)) return `net: the peer got ${got.length} frame(s), not the one sent`;
@@ -115,7 +115,7 @@ export class NetRig extends Rig {
    * A frame out and its reflection back in, inside one transmit notify: the receive path runs
    * re-entrantly from the transmit path's backend call.
    */
-  #ping(rng: Prng): StepResult {
+  async #ping(rng: Prng): Promise<StepResult> {
     this.#received.length = 0;
     const frame = ethFrame(PEER, NIC, rng.range(60, 200), 0x0800, rng.u32());
     const rx = this.addChain(0, { writable: [BIG_BUF] }, false);
@@ -125,7 +125,7 @@ export class NetRig extends Rig {
     this.#reflect = true;
     let err: StepResult;
     try {
-      err = this.kickOne(1, tx, 0);
+      err = await this.kickOne(1, tx, 0);
     } finally {
       this.#reflect = false;
     }
@@ -172,19 +172,50 @@ export class NetRig extends Rig {
     return null;
   }
 
-  #ctrl(rng: Prng): StepResult {
+  async #ctrl(rng: Prng): Promise<StepResult> {
     const on = rng.int(2);
     const c = this.addChain(2, { readable: [Uint8Array.of(CTRL_CLASS.RX, CTRL_RX.PROMISC), Uint8Array.of(on)], writable: [1] }, rng.chance(0.3));
-    const err = this.kickOne(2, c, 1);
+    const err = await this.kickOne(2, c, 1);
     if (err !== null) return err;
     const ack = this.driver.ram[c.writable[0]!.addr];
     const want = this.negotiated(bit(NET_F.CTRL_RX)) ? CTRL_ACK.OK : CTRL_ACK.ERR;
     return ack === want ? null : `net: promisc ${on} acked ${ack}`;
   }
 
+  /**
+   * Receive buffers posted straight into the rx ring, some heads published twice (a head the
+   * device still holds), some malformed, then frames from the network to fill them.
+   */
+  #rawReceive(rng: Prng): void {
+    const q = rawQueue(this, 0);
+    if (q === null) return;
+    const n = rng.range(1, 4);
+    for (let i = 0; i < n; i++) {
+      if (rng.chance(0.3)) {
+        const again = this.driver.u16(q.avail + 4 + 2 * ((this.driver.u16(q.avail + 2) - 1) & (q.size - 1)));
+        publish(this, q, again);
+        continue;
+      }
+      const len = rng.pick([1, 12, 26, 64, 256, BIG_BUF]);
+      const addr = rawBuffer(this, q, len);
+      if (addr === null) continue;
+      const [d] = pickIndices(rng, q.size, 1);
+      const loop = rng.chance(0.1);
+      this.driver.writeDesc(q.desc, d!, { addr, len, flags: 2 | (loop ? 1 : 0), next: d! });
+      publish(this, q, d!);
+    }
+    if (rng.chance(0.7)) kick(this, q);
+    for (let i = rng.range(1, 3); i > 0; i--) this.#peer.send(ethFrame(NIC, PEER, rng.range(60, MTU + 14), 0x0800, rng.u32()));
+    this.driver.runTasks();
+  }
+
   hostileRequest(rng: Prng, queue: number | null): Expectation | null {
     const c = this.device.counters;
     if (rng.chance(0.05)) this.#reflect = !this.#reflect;
+    if (rng.chance(0.25)) {
+      this.#rawReceive(rng);
+      return null;
+    }
     if (queue === null || rng.chance(0.2)) {
       // From the network: a runt or a giant, straight into the NIC as its backend would.
       const e = expectRise("net.rxDrops", () => c.rxDrops);

@@ -100,7 +100,7 @@ export function sendRaw(
   rng: Prng,
   q: RawQueue,
   parts: readonly (Uint8Array | number)[],
-): { ok: boolean; writable: RawSegment[] } {
+): { ok: boolean; writable: RawSegment[]; head: number | null } {
   const segs: RawSegment[] = [];
   let ok = q.clean && parts.length <= q.size;
   for (const p of parts) {
@@ -109,11 +109,13 @@ export function sendRaw(
     if (addr === null) ok = false;
     segs.push({ addr: addr ?? 0, len, write: typeof p === "number" });
   }
+  let head: number | null = null;
   if (parts.length <= q.size && segs.every((s) => s.addr !== 0)) {
-    publish(rig, q, writeChain(rig, rng, q, segs));
+    head = writeChain(rig, rng, q, segs);
+    publish(rig, q, head);
     kick(rig, q);
   } else {
     ok = false;
   }
-  return { ok, writable: segs.filter((s) => s.write) };
+  return { ok, writable: segs.filter((s) => s.write), head };
 }

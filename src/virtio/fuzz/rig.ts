@@ -84,7 +84,7 @@ export abstract class Rig {
   /** The device's count of its own bugs; must stay 0. */
   abstract deviceInternalErrors(): number;
   /** One valid request, completed and verified. */
-  protected abstract step(rng: Prng): StepResult;
+  protected abstract step(rng: Prng): Promise<StepResult>;
   /** A request the device must refuse (on a sound chain); the expectation when it is certain. */
   abstract hostileRequest(rng: Prng, queue: number | null): Expectation | null;
   /** Makes the device raise a config event; true when one surely went to the transport. */
@@ -92,6 +92,14 @@ export abstract class Rig {
   /** Queue sizes the driver sets up for the negotiated features (0 = leave out). */
   protected queueSizes(rng: Prng): number[] {
     return this.device.queueMaxSizes.map((max) => Math.min(max, 1 << rng.range(2, 4)));
+  }
+  /** Lets the device's asynchronous work finish (a backend that answers later). */
+  protected async settle(): Promise<void> {}
+  /** Lets everything under way finish, so a well-behaved episode starts from a quiet disk. */
+  async quiesce(): Promise<void> {}
+  /** After each operation: a chance for asynchronous work to progress (or fail). */
+  afterOp(_rng: Prng): Promise<void> | null {
+    return null;
   }
   /** Called before the probe's reset: device-side state the episode needs (the reset clears events). */
   protected beforeInit(): void {}
@@ -137,7 +145,7 @@ export abstract class Rig {
    * event's vector masked around it. Every event the step owes must arrive, none it does not
    * owe may, and no guest error may be counted.
    */
-  wellBehavedStep(rng: Prng): StepResult {
+  async wellBehavedStep(rng: Prng): Promise<StepResult> {
     const errorsBefore = this.guestErrors();
     this.sink.delivered.length = 0;
     this.#wantQueues.clear();
@@ -155,7 +163,7 @@ export abstract class Rig {
     this.memory.allowed = () => this.#allowedWrites();
     let result: StepResult;
     try {
-      result = this.step(rng);
+      result = await this.step(rng);
     } finally {
       this.memory.allowed = null;
     }
@@ -288,8 +296,10 @@ export abstract class Rig {
   }
 
   /** Notify, run the tasks, take the used ring: exactly `chain` must come back with `len`. */
-  protected kickOne(queue: number, chain: AddedChain, len: number): StepResult {
+  protected async kickOne(queue: number, chain: AddedChain, len: number): Promise<StepResult> {
     this.driver.notify(queue);
+    this.driver.runTasks();
+    await this.settle();
     this.driver.runTasks();
     const used = this.takeUsed(queue);
     if (used.length !== 1 || used[0]!.id !== chain.head || used[0]!.len !== len) {
@@ -350,6 +360,8 @@ export abstract class Rig {
       if (v >= 0) return `vector ${v} pending while unmasked`;
     }
     if (t.counters.writes.Status !== this.#statusWritesSeen) this.harvestQueues();
+    // push() with a bad length or a foreign chain is the device's bug, never the guest's.
+    for (const c of this.#liveCounters) if (c.badPush !== 0) return `the device pushed a bad used element (badPush ${c.badPush})`;
     return null;
   }
 

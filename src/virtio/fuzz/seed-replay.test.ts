@@ -14,8 +14,8 @@ import { SEEDS_DIR, fuzzAndRecord, loadSeeds } from "./seeds.ts";
 describe("saved fuzz seeds", () => {
   // Each once failed; after its fix it must pass for good. (Seeds replay the same operations
   // while the fuzzer's choices stay the same; after a change to them they are still runs.)
-  it.each(loadSeeds(SEEDS_DIR).map((s) => [s.file, s.seed] as const))("%s replays without a failure", (_file, s) => {
-    const report = runFuzz({ seed: s.seed, ops: s.ops });
+  it.each(loadSeeds(SEEDS_DIR).map((s) => [s.file, s.seed] as const))("%s replays without a failure", async (_file, s) => {
+    const report = await runFuzz({ seed: s.seed, ops: s.ops });
     expect(report.failure).toBeNull();
     expect(report.opsRun).toBe(s.ops);
   });
@@ -29,10 +29,10 @@ describe("the save-and-replay mechanism", () => {
     return chains >= 40 ? `echo devices completed ${chains} chains` : null;
   };
 
-  it("a failing run writes {seed, ops, firstFailure}, and the seed replays the same failure", () => {
+  it("a failing run writes {seed, ops, firstFailure}, and the seed replays the same failure", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fuzz-seeds-"));
     try {
-      const { report, savedTo } = fuzzAndRecord({ seed: 1234, ops: 50_000, extraInvariant: brokenInvariant }, dir);
+      const { report, savedTo } = await fuzzAndRecord({ seed: 1234, ops: 50_000, extraInvariant: brokenInvariant }, dir);
       expect(report.failure).not.toBeNull();
       expect(report.failure!.message).toMatch(/^echo devices completed \d+ chains$/);
       expect(report.opsRun).toBe(report.failure!.op);
@@ -41,19 +41,19 @@ describe("the save-and-replay mechanism", () => {
 
       const [entry] = loadSeeds(dir);
       expect(entry!.seed).toMatchObject({ seed: 1234, ops: report.failure!.op, firstFailure: report.failure });
-      const replay = runFuzz({ seed: entry!.seed.seed, ops: entry!.seed.ops, extraInvariant: brokenInvariant });
+      const replay = await runFuzz({ seed: entry!.seed.seed, ops: entry!.seed.ops, extraInvariant: brokenInvariant });
       expect(replay.failure).toEqual(entry!.seed.firstFailure);
       // Without the broken invariant the same operations pass: the failure was the invariant's.
-      expect(runFuzz({ seed: entry!.seed.seed, ops: entry!.seed.ops }).failure).toBeNull();
+      expect((await runFuzz({ seed: entry!.seed.seed, ops: entry!.seed.ops })).failure).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it("a passing run writes nothing", () => {
+  it("a passing run writes nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fuzz-seeds-"));
     try {
-      const { report, savedTo } = fuzzAndRecord({ seed: 99, ops: 2_000 }, dir);
+      const { report, savedTo } = await fuzzAndRecord({ seed: 99, ops: 2_000 }, dir);
       expect(report.failure).toBeNull();
       expect(savedTo).toBeNull();
       expect(readdirSync(dir)).toHaveLength(0);
@@ -62,8 +62,8 @@ describe("the save-and-replay mechanism", () => {
     }
   });
 
-  it("an exception during an operation is recorded as its failure, not a crash of the fuzzer", () => {
-    const report = runFuzz({
+  it("an exception during an operation is recorded as its failure, not a crash of the fuzzer", async () => {
+    const report = await runFuzz({
       seed: 5,
       ops: 5_000,
       extraInvariant: (_rigs, op) => {

@@ -42,7 +42,7 @@ export function loadSeeds(dir: string): { file: string; seed: SavedSeed }[] {
 }
 
 /** Runs the fuzzer; when it fails, saves the seed to `dir` first. */
-export function fuzzAndRecord(options: FuzzOptions, dir: string): { report: FuzzReport; savedTo: string | null } {
-  const report = runFuzz(options);
+export async function fuzzAndRecord(options: FuzzOptions, dir: string): Promise<{ report: FuzzReport; savedTo: string | null }> {
+  const report = await runFuzz(options);
   return { report, savedTo: report.failure === null ? null : saveFailingSeed(dir, report) };
 }

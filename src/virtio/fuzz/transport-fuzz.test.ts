@@ -23,9 +23,9 @@ const MUST_CHECK = [
 ];
 
 describe("device-model fuzzer", () => {
-  it(`seed ${SEED}: ${OPS} operations, every invariant holds`, { timeout: Math.max(120_000, OPS / 5) }, () => {
+  it(`seed ${SEED}: ${OPS} operations, every invariant holds`, { timeout: Math.max(120_000, OPS / 5) }, async () => {
     const started = performance.now();
-    const { report, savedTo } = fuzzAndRecord({ seed: SEED, ops: OPS }, SEEDS_DIR);
+    const { report, savedTo } = await fuzzAndRecord({ seed: SEED, ops: OPS }, SEEDS_DIR);
     const seconds = (performance.now() - started) / 1000;
     if (report.failure !== null) {
       expect.fail(`fuzz failure (seed saved to ${savedTo}):\n${JSON.stringify(report.failure, null, 2)}`);
