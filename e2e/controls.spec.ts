@@ -70,6 +70,17 @@ test("the guest powering off shows the error panel, and Restart this VM boots it
   await run(page, "echo back", /^back$/);
 });
 
+test("an emulator that stops by itself shows the error panel", async ({ page }) => {
+  await page.goto("./");
+  await waitForPrompt(page);
+  // As if v86 had stopped on its own: nobody pressed Pause.
+  await page.evaluate(() => (window.v86msi!.machine!.emulator as unknown as { stop(): void }).stop());
+  await expect(page.getByTestId("error-title")).toHaveText("The emulator stopped");
+  await expect(page.getByTestId("state")).toHaveText("error");
+  await restartsInPlace(page, () => page.getByRole("button", { name: "Restart this VM" }).click());
+  await run(page, "echo again", /^again$/);
+});
+
 test("charts receive data: interrupts, MMIO, disk MB/s and IOPS, network packets/s", async ({ page }) => {
   await page.goto("./");
   await waitForPrompt(page);

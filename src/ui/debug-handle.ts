@@ -11,14 +11,17 @@
 //     .disk                        { device, overlay, persisted } or null
 //     .state                       "loading" | "booting" | "running" | "paused" | "stopped" | "error"
 //     .guestIp                     the address given on the kernel command line, or null
+//     .network                     the NIC's backend (v86 bus adapter or switch port), or null
 //   window.v86msi.machine          vms[0].machine (the one VM most callers want)
 //   window.v86msi.switch           the VirtualSwitch with net=switch, else null
 //   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate):
 //     { at: performance.now() ms, vms: [{ name, state, router: MsiRouter counters (perVector as
 //       { vector: count } for non-zero vectors), devices: [{ name, mode, transport: MmioTransport
 //       counters, device: the device's counters, line: IrqLine counters, msiVectors: the MSI
-//       table's per-vector counters or null }] }], switch: VirtualSwitch counters or null }
+//       table's per-vector counters or null }], network: { name, counters } of the NIC's backend
+//       or null }], switch: VirtualSwitch counters or null }
 
+import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
 import type { PageDisk } from "./page-devices.ts";
@@ -32,6 +35,7 @@ export interface DebugVm {
   readonly disk: PageDisk | null;
   readonly state: MachineState;
   readonly guestIp: string | null;
+  readonly network: NetBackend | null;
 }
 
 export interface DebugHandle {
@@ -81,6 +85,7 @@ export function snapshotVm(vm: DebugVm): unknown {
       line: plain(d.line.counters),
       msiVectors: d.transport.msi ? plain(d.transport.msi.counters.vectors) : null,
     })),
+    network: vm.network ? { name: vm.network.name, counters: plain((vm.network as { counters?: unknown }).counters ?? null) } : null,
   };
 }
 

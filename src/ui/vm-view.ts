@@ -70,6 +70,10 @@ export class VmView implements DebugVm {
     return this.#status.state;
   }
 
+  get network(): DebugVm["network"] {
+    return this.#network?.backend ?? null;
+  }
+
   get devices(): DebugVm["devices"] {
     return this.machine?.devices ?? [];
   }
