@@ -422,3 +422,25 @@ describe("SplitQueue: chain reuse and copy paths", () => {
     }
   });
 });
+
+describe("SplitQueue: pooled chains stay bounded", () => {
+  it("a chain longer than the spare limit still pops whole, and a short one after it is right", () => {
+    const r = new Rig(8, { indirect: true });
+    const table = 0x6000;
+    const n = 200;
+    for (let i = 0; i < n; i++) r.desc(i, 0x8000 + 16 * i, 16, i < n - 1 ? NEXT : WRITE, i + 1, table);
+    r.desc(0, table, 16 * n, INDIRECT);
+    r.publish(0);
+    const long = r.q.pop()!;
+    expect(long.readable.length).toBe(n - 1);
+    expect(long.writable).toEqual([{ addr: 0x8000 + 16 * (n - 1), len: 16 }]);
+    expect(long.readableLength).toBe(16 * (n - 1));
+    r.q.push(long, 0);
+    r.desc(0, 0x9000, 4, NEXT, 1);
+    r.desc(1, 0x9100, 2, WRITE);
+    r.publish(0);
+    const short = r.q.pop()!;
+    expect(short.readable).toEqual([{ addr: 0x9000, len: 4 }]);
+    expect(short.writable).toEqual([{ addr: 0x9100, len: 2 }]);
+  });
+});

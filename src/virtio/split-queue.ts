@@ -10,6 +10,8 @@ import { inRange } from "./ram-memory.ts";
 const MAX_CHAIN_BYTES = 0xffffffff;
 /** Largest indirect table: its `next` fields are u16. */
 const MAX_INDIRECT_ENTRIES = 0x10000;
+/** Segment objects a pooled chain keeps per direction (Linux's blk and net chains use a few). */
+const MAX_SPARE_SEGMENTS = 64;
 
 export interface SplitQueueLayout {
   readonly size: number;
@@ -107,7 +109,9 @@ class PooledChain implements DescriptorChain {
     let seg = spare[list.length];
     if (seg === undefined) {
       seg = { addr, len };
-      spare.push(seg);
+      // Keep spares for ordinary chains only: a guest that sends huge indirect tables must not
+      // make every head hold tens of thousands of segment objects for good.
+      if (spare.length < MAX_SPARE_SEGMENTS) spare.push(seg);
     } else {
       seg.addr = addr;
       seg.len = len;
