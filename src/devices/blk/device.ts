@@ -121,6 +121,12 @@ export class BlockDevice implements VirtioDevice {
   #generation = 0;
   /** Async backend operations not yet settled; a FLUSH waits for all of them first. */
   readonly #pending = new Set<Promise<void>>();
+  /**
+   * Settles once the backend work started before the last reset has: the backend cannot take
+   * it back, so requests of the next life wait for it, or an old write could land after (and
+   * over) a newer one the driver already saw complete. Null when nothing old is in flight.
+   */
+  #barrier: Promise<unknown> | null = null;
   /** Reused for sync requests; handed over to a request that has to keep it. */
   #scratch: Uint8Array = EMPTY;
   /** Views of #scratch by length, so a request borrows it without making a subarray. */
@@ -324,14 +330,14 @@ export class BlockDevice implements VirtioDevice {
         entry.data = buf;
         entry.countKey = "bytesRead";
         entry.countBytes = req.length;
-        return this.#backend.read(req.offset, buf);
+        return this.#afterReset(() => this.#backend.read(req.offset, buf));
       }
       case "out": {
         const buf = this.#borrowScratch(entry, req.length);
         if (qs.vq.readFrom(entry.chain, REQUEST_HEADER_SIZE, buf) !== req.length) throw new ExecError("short-copy");
         entry.countKey = "bytesWritten";
         entry.countBytes = req.length;
-        return this.#backend.write(req.offset, buf);
+        return this.#afterReset(() => this.#backend.write(req.offset, buf));
       }
       case "flush":
         return this.#flush();
@@ -341,18 +347,29 @@ export class BlockDevice implements VirtioDevice {
       case "discard":
         entry.countKey = "bytesDiscarded";
         entry.countBytes = totalLength(req.ranges);
-        return inOrder(req.ranges, (r) => this.#backend.discard(r.offset, r.length));
+        return this.#afterReset(() => inOrder(req.ranges, (r) => this.#backend.discard(r.offset, r.length)));
       case "write-zeroes":
         entry.countKey = "bytesZeroed";
         entry.countBytes = totalLength(req.ranges);
-        return inOrder(req.ranges, (r) => this.#backend.writeZeroes(r.offset, r.length));
+        return this.#afterReset(() => inOrder(req.ranges, (r) => this.#backend.writeZeroes(r.offset, r.length)));
     }
   }
 
-  /** A FLUSH covers every write the backend has started, so it waits for those first. */
+  /** Runs backend work now, or once the work started before the last reset has settled. */
+  #afterReset(io: () => MaybePromise): MaybePromise {
+    const barrier = this.#barrier;
+    return barrier === null ? io() : barrier.then(io);
+  }
+
+  /**
+   * A FLUSH covers every write the backend has started (before the last reset too), so it
+   * waits for those first. The list is taken now: the flush's own work joins #pending after.
+   */
   #flush(): MaybePromise {
-    if (this.#pending.size === 0) return this.#backend.flush();
-    return Promise.allSettled([...this.#pending]).then(() => this.#backend.flush());
+    if (this.#pending.size === 0 && this.#barrier === null) return this.#backend.flush();
+    const earlier: Promise<unknown>[] = [...this.#pending];
+    if (this.#barrier !== null) earlier.push(this.#barrier);
+    return Promise.allSettled(earlier).then(() => this.#backend.flush());
   }
 
   /** Puts finished requests at the head of the FIFO on the used ring; returns how many. */
@@ -428,6 +445,13 @@ export class BlockDevice implements VirtioDevice {
 
   /** Forgets every request in flight; their late completions find a newer generation. */
   #dropInFlight(): void {
+    if (this.#pending.size > 0) {
+      const older = this.#barrier === null ? [...this.#pending] : [...this.#pending, this.#barrier];
+      const barrier: Promise<unknown> = Promise.allSettled(older).then(() => {
+        if (this.#barrier === barrier) this.#barrier = null;
+      });
+      this.#barrier = barrier;
+    }
     this.#generation++;
     this.#pending.clear();
     this.#counters.inFlight = 0;
