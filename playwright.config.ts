@@ -3,7 +3,8 @@ import { defineConfig } from "@playwright/test";
 // Debian's Chromium (apt-get install chromium): Playwright's own browser download is not
 // possible on these machines. The app is tested as it ships: the production build, served
 // from a sub-path.
-const PORT = 4173;
+// E2E_PORT: another port when several test runs share one machine (each gets its own server).
+const PORT = Number(process.env["E2E_PORT"] ?? 4173);
 export const BASE_PATH = "/demo/";
 
 export default defineConfig({
