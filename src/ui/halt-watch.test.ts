@@ -12,7 +12,9 @@ describe("halt watch", () => {
   });
 
   it("finds a power-off and a halt", () => {
-    expect(new HaltWatch().feed("[  5.1] reboot: Power down\r\n")?.title).toBe("The guest powered off");
+    const off = new HaltWatch().feed("[  5.1] reboot: Power down\r\n");
+    expect(off?.title).toBe("The guest powered off");
+    expect(off?.detail).toMatch(/^The kernel said "reboot: Power down"/);
     expect(new HaltWatch().feed("reboot: System halted\n")?.title).toBe("The guest halted");
   });
 

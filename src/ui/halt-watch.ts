@@ -23,7 +23,7 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => Halt]> = [
     /^(?:\[[^\]]*\]\s*)?reboot: (Power down|System halted)/m,
     (m) => ({
       title: m[1] === "Power down" ? "The guest powered off" : "The guest halted",
-      detail: `The kernel said "${m[0]}": the emulated CPU has stopped running the guest.`,
+      detail: `The kernel said "reboot: ${m[1]}": the emulated CPU has stopped running the guest.`,
       help: "Restart this VM to boot it again (the disk keeps what reached it), or download the disk first.",
     }),
   ],
