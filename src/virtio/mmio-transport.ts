@@ -203,6 +203,11 @@ export class MmioTransport {
     return this.#status;
   }
 
+  /** The InterruptStatus register, read without counting an access. */
+  get interruptStatus(): number {
+    return this.#irq.interruptStatus;
+  }
+
   /** The MSI table (for tests and counters), or null on a classic device. */
   get msi(): MsiTable | null {
     return this.#msi;

@@ -3,6 +3,7 @@
 // operations. The well-behaved driver waits for each completion as Linux would.
 
 import { MemoryBackend } from "../../devices/blk/memory-backend.ts";
+import { OverlayBackend } from "../../devices/blk/overlay-backend.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { DeferredDisk, drainMicrotasks } from "./deferred-disk.ts";
 import type { Prng } from "./prng.ts";
@@ -12,10 +13,17 @@ export class BlkAsyncRig extends BlkRig {
   readonly disk: DeferredDisk;
   readonly #rng: Prng;
 
-  constructor(name: string, msi: MsiLayout, rng: Prng) {
-    const inner = MemoryBackend.blank(256 * 1024);
+  /**
+   * `overlay`: the device sees a copy-on-write overlay whose read-only base is the late disk
+   * (a lazily fetched image): copy-ups and reads of the base go async, the overlay's own
+   * blocks and zero runs answer at once.
+   */
+  constructor(name: string, msi: MsiLayout, rng: Prng, overlay = false) {
+    const inner = overlay
+      ? new MemoryBackend(new Uint8Array(256 * 1024).map((_, i) => (i * 7 + 1) & 0xff), { readOnly: true })
+      : MemoryBackend.blank(256 * 1024);
     const disk = new DeferredDisk(inner);
-    super(name, msi, disk, inner);
+    super(name, msi, overlay ? new OverlayBackend(disk) : disk, inner);
     this.disk = disk;
     // Only for the order of releases inside a well-behaved step: the fuzzer's own stream.
     this.#rng = rng;

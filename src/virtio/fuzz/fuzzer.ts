@@ -1,5 +1,6 @@
-// The seeded fuzzer of the device model. Episodes over eight rigs (echo, blk on memory, on an
-// overlay and on a disk that answers late and out of order, net on a switch; MSI with fixed and with shared mapping, and the classic line):
+// The seeded fuzzer of the device model. Episodes over nine rigs (echo, blk on memory, on an
+// overlay, on a disk that answers late and out of order and on an overlay over such a disk,
+// net on a switch; MSI with fixed and with shared mapping, and the classic line):
 //   well-behaved  the Linux-like probe, then verified requests (data, completions, interrupts)
 //   hostile       random registers, status, MSI commands, layouts, ring scribbles, malformed
 //                 chains and requests; injected faults whose counting is certain are checked
@@ -62,6 +63,7 @@ export function makeRigs(rng: Prng): Rig[] {
     new EchoRig("echo-classic", false),
     new BlkRig("blk-fixed", { vectors: 3, sharing: false }, disk()),
     new BlkAsyncRig("blk-async-shared", { vectors: 2, sharing: true }, rng),
+    new BlkAsyncRig("blk-overlay-on-late-base", { vectors: 3, sharing: false }, rng, true),
     new BlkRig("blk-overlay-shared", { vectors: 4, sharing: true }, new OverlayBackend(new MemoryBackend(base, { readOnly: true }))),
     new NetRig("net-fixed", { vectors: 4, sharing: false }),
     new NetRig("net-shared", { vectors: 2, sharing: true }),

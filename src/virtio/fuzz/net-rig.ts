@@ -4,7 +4,7 @@
 
 import { concatBytes as concat } from "../bytes.ts";
 import { FEATURE } from "../constants.ts";
-import { CTRL_ACK, CTRL_CLASS, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../../devices/net/constants.ts";
+import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../../devices/net/constants.ts";
 import { NetDevice } from "../../devices/net/device.ts";
 import { VirtualSwitch, type SwitchPort } from "../../devices/net/switch.ts";
 import { ethFrame, txHeader } from "../../devices/net/testing/frames.ts";
@@ -209,6 +209,26 @@ export class NetRig extends Rig {
     this.driver.runTasks();
   }
 
+  #stateChangingCommand(rng: Prng): Uint8Array {
+    const mac = () => {
+      const m = rng.bytes(6);
+      m[0] = m[0]! & 0xfe; // unicast
+      return m;
+    };
+    switch (rng.int(4)) {
+      case 0: return concat(Uint8Array.of(CTRL_CLASS.MAC, CTRL_MAC.ADDR_SET), mac());
+      case 1: {
+        const n = rng.int(4);
+        const table = new Uint8Array(4 + 6 * n);
+        table[0] = n;
+        for (let i = 0; i < n; i++) table.set(mac(), 4 + 6 * i);
+        return concat(Uint8Array.of(CTRL_CLASS.MAC, CTRL_MAC.TABLE_SET), table, Uint8Array.of(0, 0, 0, 0));
+      }
+      default:
+        return Uint8Array.of(CTRL_CLASS.RX, rng.pick([CTRL_RX.PROMISC, CTRL_RX.ALLMULTI]), rng.int(2));
+    }
+  }
+
   hostileRequest(rng: Prng, queue: number | null): Expectation | null {
     const c = this.device.counters;
     if (rng.chance(0.05)) this.#reflect = !this.#reflect;
@@ -240,6 +260,11 @@ export class NetRig extends Rig {
       parts = build();
     } else {
       if ((negotiated & bit(NET_F.CTRL_VQ)) === 0n) return null;
+      if (rng.chance(0.5)) {
+        // Valid commands that change what the NIC accepts: a reset must undo every one.
+        sendRaw(this, rng, q, [this.#stateChangingCommand(rng), 1]);
+        return null;
+      }
       e = expectRise("net.ctrlErrors", () => c.ctrlErrors);
       parts = rng.chance(0.5) ? [Uint8Array.of(99, rng.int(256)), 1] : [Uint8Array.of(CTRL_CLASS.RX, CTRL_RX.PROMISC)];
     }

@@ -51,6 +51,9 @@ export abstract class Rig {
   #liveCounters: SplitQueueCounters[] = [];
   #statusWritesSeen = 0;
   #lineHigh = false;
+  #msiWasOn = false;
+  /** DISABLE left events in InterruptStatus without an edge (by design) and no edge came since. */
+  #heldSinceDisable = false;
   /** Events the current step owes the driver. */
   #wantQueues = new Set<number>();
   #wantConfig = false;
@@ -350,6 +353,15 @@ export abstract class Rig {
     for (const e of d.lineEvents) {
       if ((e === "raise") === this.#lineHigh) return `line ${e} while already ${this.#lineHigh ? "high" : "low"}`;
       this.#lineHigh = e === "raise";
+      if (this.#lineHigh) this.#heldSinceDisable = false;
+    }
+    const msiOn = t.msi?.enabled ?? false;
+    if (this.#msiWasOn && !msiOn) this.#heldSinceDisable = true;
+    if (t.interruptStatus === 0) this.#heldSinceDisable = false;
+    this.#msiWasOn = msiOn;
+    // On the line, once the tasks ran, anything in InterruptStatus has its edge: none is lost.
+    if (!msiOn && d.tasks.length === 0 && !this.#lineHigh && !this.#heldSinceDisable && t.interruptStatus !== 0) {
+      return `InterruptStatus ${t.interruptStatus} but the line is low: an interrupt is lost`;
     }
     d.lineEvents.length = 0;
     d.msiWrites.length = 0;
