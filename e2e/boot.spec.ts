@@ -17,6 +17,16 @@ test("boots Linux to a shell, with the keyboard in the terminal, and runs a type
   await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
   await page.keyboard.type("echo typed-$((6*7))\n");
   await expect(page.locator(".xterm-rows")).toContainText("typed-42");
+  // Tab stays in the terminal (the shell completes with it); Shift+Tab leaves it for the
+  // VM's buttons, and a click on the terminal brings the keyboard back.
+  await page.keyboard.press("Tab");
+  await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(page.getByLabel("Upload disk image")).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(page.getByRole("button", { name: "Reset disk" })).toBeFocused();
+  await page.locator(".xterm-screen").click();
+  await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
 
   const lines = await run(page, "uname -m", /^i[3-6]86$/);
   expect(lines.find((l) => /^i[3-6]86$/.test(l))).toBeTruthy();

@@ -1,5 +1,5 @@
 // The guest's serial console in xterm.js: output written as it arrives, keys and pastes sent
-// to the guest, sized to its container.
+// to the guest, sized to its container; Shift+Tab leaves it.
 
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
@@ -29,6 +29,9 @@ export function createTerminal(container: HTMLElement, send: (text: string) => v
   fit.fit();
   const observer = new ResizeObserver(() => fit.fit());
   observer.observe(container);
+  // Tab belongs to the guest's shell (completion), so a keyboard user needs another way out:
+  // Shift+Tab is left to the browser and moves the focus back to the VM's buttons.
+  term.attachCustomKeyEventHandler((e) => !(e.key === "Tab" && e.shiftKey));
   const input = term.onData((data) => send(data));
   return {
     term,

@@ -61,7 +61,7 @@ export class VmView implements DebugVm {
       mode: this.#part('[data-testid="irqmode"]'),
       ip: this.#part('[data-testid="ip"]'),
     });
-    this.terminal = createTerminal(this.#part(".terminal"), (text) => this.machine?.sendSerial(text));
+    this.terminal = createTerminal(this.#part(".vm-terminal"), (text) => this.machine?.sendSerial(text));
     this.#control("restart").addEventListener("click", () => void this.restart());
     this.#control("reload").addEventListener("click", () => location.reload());
   }
