@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { shot } from "./screenshots.ts";
 import { run, vm, waitForPrompt } from "./terminal.ts";
+import { restartsInPlace } from "./vm.ts";
 
 test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", async ({ page }) => {
   test.setTimeout(240_000);
@@ -38,6 +39,17 @@ test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", asy
   await run(page, "sleep 1; cat /sys/class/net/eth0/carrier", /^0$/, 30_000, vm(2));
   await run(page, "ping -c 1 -W 2 192.168.87.2", /0 packets received|100% packet loss/, 30_000, vm(1));
   await page.locator(vm(2)).getByRole("button", { name: "Link up" }).click();
+  await run(page, "sleep 1; cat /sys/class/net/eth0/carrier", /^1$/, 30_000, vm(2));
+
+  // VM 2 restarted in place (Reset disk) is the same host to VM 1: same address, same MAC, so
+  // VM 1's ARP entry still holds and the first ping after the restart is answered.
+  const before = await run(page, "cat /sys/class/net/eth0/address", /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 30_000, vm(2));
+  page.once("dialog", (d) => void d.accept());
+  await restartsInPlace(page, () => page.locator(vm(2)).getByRole("button", { name: "Reset disk" }).click(), 2);
+  const after = await run(page, "cat /sys/class/net/eth0/address", /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 30_000, vm(2));
+  const addr = (lines: string[]) => lines.find((l) => /^([0-9a-f]{2}:){5}/.test(l));
+  expect(addr(after)).toBe(addr(before));
+  await run(page, "ping -c 1 -W 5 192.168.87.2 | grep received", /1 packets received/, 30_000, vm(1));
 
   // A narrow screen stacks them: VM 2 below VM 1.
   await page.setViewportSize({ width: 390, height: 844 });

@@ -38,6 +38,12 @@ export interface NetworkOptions {
    * Undefined keeps v86's default. Only wisp relays use it.
    */
   dohServer?: string | null;
+  /**
+   * The NIC's address. Default: QEMU's usual one, or a random one for inbrowser (tabs sharing
+   * a network need distinct addresses). Pass the same one again when a machine restarts, so
+   * its peers' ARP caches stay right.
+   */
+  mac?: Uint8Array;
 }
 
 export function createNetwork(choice: NetworkChoice, o: NetworkOptions = {}): GuestNetwork | null {
@@ -47,7 +53,8 @@ export function createNetwork(choice: NetworkChoice, o: NetworkOptions = {}): Gu
     !isWisp || o.dohServer === undefined ? {} : o.dohServer === null ? { dns_method: "static" } : { dns_method: "doh", doh_server: o.dohServer };
   const backend = new V86BusBackend();
   // Tabs sharing an in-browser network need distinct addresses.
-  const device = new NetDevice({ backend, name: "net0", ...(choice === "inbrowser" ? { mac: randomMac() } : {}) });
+  const mac = o.mac ?? (choice === "inbrowser" ? randomMac() : undefined);
+  const device = new NetDevice({ backend, name: "net0", ...(mac ? { mac } : {}) });
   return {
     device,
     backend,
@@ -57,12 +64,12 @@ export function createNetwork(choice: NetworkChoice, o: NetworkOptions = {}): Gu
 }
 
 /**
- * A NIC on a port of `sw`, for machines in one page joined to each other. Each gets a random
- * MAC (the switch learns addresses, so they must differ); v86 makes no adapter and no NIC
+ * A NIC on a port of `sw`, for machines in one page joined to each other. Each needs its own
+ * MAC (the switch learns addresses), random unless given; v86 makes no adapter and no NIC
  * (type "none" without relay_url). Closing the port (when the machine goes) frees its addresses.
  */
-export function createSwitchedNetwork(sw: VirtualSwitch, portName: string): GuestNetwork {
+export function createSwitchedNetwork(sw: VirtualSwitch, portName: string, mac: Uint8Array = randomMac()): GuestNetwork {
   const backend = sw.createPort(portName);
-  const device = new NetDevice({ backend, name: "net0", mac: randomMac() });
+  const device = new NetDevice({ backend, name: "net0", mac });
   return { device, backend, v86Options: { net_device: { type: "none" } }, attach: () => {} };
 }

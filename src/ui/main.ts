@@ -2,6 +2,7 @@
 // (or two side by side on a virtual switch), each in its own pane with its terminal, status
 // line, device panel and controls.
 
+import { randomMac } from "../devices/net/mac.ts";
 import { VirtualSwitch } from "../devices/net/switch.ts";
 import { createNetwork, createSwitchedNetwork, type GuestNetwork } from "../platform/network.ts";
 import { installDebugHandle } from "./debug-handle.ts";
@@ -40,9 +41,12 @@ window.addEventListener("unhandledrejection", (e) => halted(String(e.reason?.mes
 
 void boot(settings);
 
+/** Each VM keeps one MAC for the page's life, so a VM restarted in place is the same host to its peers. */
 function networkFor(s: PageSettings, index: number): () => GuestNetwork | null {
-  if (sw) return () => createSwitchedNetwork(sw, `vm${index + 1}`);
-  return () => createNetwork(s.net as Exclude<PageSettings["net"], "switch">, { dohServer: s.doh });
+  const mac = randomMac();
+  if (sw) return () => createSwitchedNetwork(sw, `vm${index + 1}`, mac);
+  const net = s.net as Exclude<PageSettings["net"], "switch">;
+  return () => createNetwork(net, { dohServer: s.doh, ...(net === "inbrowser" ? { mac } : {}) });
 }
 
 async function boot(s: PageSettings): Promise<void> {
