@@ -127,6 +127,8 @@ export class BlockDevice implements VirtioDevice {
    * over) a newer one the driver already saw complete. Null when nothing old is in flight.
    */
   #barrier: Promise<unknown> | null = null;
+  /** Queues that stopped taking requests on a full in-flight budget (any queue's, not only theirs). */
+  readonly #waitingForBudget = new Set<QueueState>();
   /** Reused for sync requests; handed over to a request that has to keep it. */
   #scratch: Uint8Array = EMPTY;
   /** Views of #scratch by length, so a request borrows it without making a subarray. */
@@ -233,7 +235,12 @@ export class BlockDevice implements VirtioDevice {
     let pushed = 0;
     try {
       pushed += this.#retire(qs);
-      while (this.#counters.inFlightBytes < this.#maxInFlightBytes) {
+      for (;;) {
+        if (this.#counters.inFlightBytes >= this.#maxInFlightBytes) {
+          // Its driver will not notify again for chains already in the ring: resume it later.
+          this.#waitingForBudget.add(qs);
+          break;
+        }
         const chain = qs.vq.pop();
         if (chain === null) break;
         const entry = this.#start(qs, chain);
@@ -314,6 +321,7 @@ export class BlockDevice implements VirtioDevice {
         c.inFlight--;
         entry.done = true;
         this.#pump(qs);
+        this.#resumeWaiting();
       })
       .catch(() => {
         // #pump only throws on our own bug; a rejection here must not go unhandled.
@@ -352,6 +360,15 @@ export class BlockDevice implements VirtioDevice {
         entry.countKey = "bytesZeroed";
         entry.countBytes = totalLength(req.ranges);
         return this.#afterReset(() => inOrder(req.ranges, (r) => this.#backend.writeZeroes(r.offset, r.length)));
+    }
+  }
+
+  /** Queues held back by the budget take requests again, while there is room. */
+  #resumeWaiting(): void {
+    for (const qs of [...this.#waitingForBudget]) {
+      if (this.#counters.inFlightBytes >= this.#maxInFlightBytes) return;
+      this.#waitingForBudget.delete(qs);
+      this.#pump(qs);
     }
   }
 
@@ -454,6 +471,7 @@ export class BlockDevice implements VirtioDevice {
     }
     this.#generation++;
     this.#pending.clear();
+    this.#waitingForBudget.clear();
     this.#counters.inFlight = 0;
     this.#counters.inFlightBytes = 0;
     // An async read may still be filling the scratch buffer: never reuse it.
