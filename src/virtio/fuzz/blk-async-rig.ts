@@ -23,7 +23,8 @@ export class BlkAsyncRig extends BlkRig {
       ? new MemoryBackend(new Uint8Array(256 * 1024).map((_, i) => (i * 7 + 1) & 0xff), { readOnly: true })
       : MemoryBackend.blank(256 * 1024);
     const disk = new DeferredDisk(inner);
-    super(name, msi, overlay ? new OverlayBackend(disk) : disk, inner);
+    // A small in-flight budget, so the device stops taking requests and must resume on its own.
+    super(name, msi, overlay ? new OverlayBackend(disk) : disk, inner, 6 * 1024);
     this.disk = disk;
     // Only for the order of releases inside a well-behaved step: the fuzzer's own stream.
     this.#rng = rng;

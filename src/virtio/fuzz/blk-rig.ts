@@ -18,6 +18,10 @@ const SIZE_MAX = 4096;
 const MAX_DISCARD_SECTORS = 64;
 const MAX_DISCARD_SEG = 4;
 
+function overlaps(a: number, aBytes: number, b: number, bBytes: number): boolean {
+  return a * SECTOR_SIZE < b * SECTOR_SIZE + bBytes && b * SECTOR_SIZE < a * SECTOR_SIZE + aBytes;
+}
+
 /** virtio_blk_outhdr. */
 export function blkHeader(type: number, sector: number, sectorHi = 0): Uint8Array<ArrayBuffer> {
   const h = new Uint8Array(16);
@@ -56,11 +60,14 @@ export class BlkRig extends Rig {
    */
   #known = new Uint8Array(0);
   protected exactShadow = true;
+  readonly #budget: number;
   /** Share of hostile requests that are valid ones left in flight. */
   protected honestShare = 0.4;
 
-  constructor(name: string, msi: MsiLayout, backend: BlockBackend, shadowSource: BlockBackend = backend) {
+  /** `maxInFlightBytes`: the device's budget of data held by unfinished requests. */
+  constructor(name: string, msi: MsiLayout, backend: BlockBackend, shadowSource: BlockBackend = backend, maxInFlightBytes?: number) {
     const device = new BlockDevice({
+      ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
       backend, serial: SERIAL, queueSize: 16, numQueues: 2, segMax: SEG_MAX, sizeMax: SIZE_MAX,
       maxDiscardSectors: MAX_DISCARD_SECTORS, maxDiscardSeg: MAX_DISCARD_SEG,
       maxWriteZeroesSectors: MAX_DISCARD_SECTORS, maxWriteZeroesSeg: MAX_DISCARD_SEG,
@@ -68,7 +75,12 @@ export class BlkRig extends Rig {
     super(name, device, msi);
     this.device = device;
     this.#backend = shadowSource;
+    this.#budget = maxInFlightBytes ?? 64 * 1024 * 1024;
     this.#sectors = Math.floor(backend.size / SECTOR_SIZE);
+  }
+
+  override popsNow(): boolean {
+    return this.device.counters.inFlightBytes < this.#budget;
   }
 
   protected deviceGuestErrors(): number {
@@ -94,7 +106,7 @@ export class BlkRig extends Rig {
 
   protected async step(rng: Prng): Promise<StepResult> {
     const q = rng.int(2);
-    const kinds = ["write", "write", "read", "read", "id"];
+    const kinds = ["write", "write", "read", "read", "id", "concurrent"];
     if (this.negotiated(bit(BLK_F.FLUSH))) kinds.push("flush");
     if (this.negotiated(bit(BLK_F.DISCARD))) kinds.push("discard");
     if (this.negotiated(bit(BLK_F.WRITE_ZEROES))) kinds.push("zeroes");
@@ -103,6 +115,8 @@ export class BlkRig extends Rig {
     const sector = this.#pickSector(rng, n);
     const indirect = rng.chance(0.4);
     switch (kind) {
+      case "concurrent":
+        return this.#concurrent(rng);
       case "write": {
         const data = rng.bytes(n * SECTOR_SIZE);
         const pieces: Uint8Array[] = [blkHeader(BLK_T.OUT, sector)];
@@ -185,6 +199,44 @@ export class BlkRig extends Rig {
   /** Half the requests go to the first 4 KiB, so requests of different lives meet there. */
   #pickSector(rng: Prng, n: number): number {
     return rng.chance(0.5) ? rng.int(MAX_SECTORS - n + 1) : rng.int(this.#sectors - n + 1);
+  }
+
+  /**
+   * Several writes to disjoint sectors over both queues, each queue notified once, all in flight
+   * together (an async disk finishes them in any order): every one must come back, in order per
+   * queue, even when the device's in-flight budget made it wait.
+   */
+  async #concurrent(rng: Prng): Promise<StepResult> {
+    const n = rng.range(2, 5);
+    const sent: { q: number; sector: number; data: Uint8Array; chain: ReturnType<BlkRig["addChain"]> }[] = [];
+    for (let i = 0; i < n; i++) {
+      const q = rng.int(2);
+      if ((this.driver.queues[q]?.free.length ?? 0) < 3) continue;
+      const sector = 64 + i * MAX_SECTORS + rng.int(this.#sectors / 2);
+      const data = rng.bytes(rng.range(1, MAX_SECTORS) * SECTOR_SIZE);
+      if (sector + data.length / SECTOR_SIZE > this.#sectors || sent.some((s) => overlaps(s.sector, s.data.length, sector, data.length))) continue;
+      const chain = this.addChain(q, { readable: [blkHeader(BLK_T.OUT, sector), data], writable: [1] }, false);
+      sent.push({ q, sector, data, chain });
+    }
+    const queues = [...new Set(sent.map((s) => s.q))];
+    for (const q of queues) this.driver.notify(q);
+    this.driver.runTasks();
+    await this.settle();
+    this.driver.runTasks();
+    for (const q of queues) {
+      const used = this.takeUsed(q);
+      const mine = sent.filter((s) => s.q === q);
+      const want = mine.map((s) => ({ id: s.chain.head, len: 1 }));
+      if (JSON.stringify(used) !== JSON.stringify(want)) return `blk concurrent: queue ${q} used ${JSON.stringify(used)}, expected ${JSON.stringify(want)}`;
+      for (const s of mine) {
+        const err = this.#status(s.chain.writable[0]!.addr, "concurrent write");
+        if (err !== null) return err;
+        this.#shadow.set(s.data, s.sector * SECTOR_SIZE);
+        this.#known.fill(1, s.sector, s.sector + s.data.length / SECTOR_SIZE);
+      }
+      this.wantQueue(q);
+    }
+    return null;
   }
 
   #status(addr: number, what: string): StepResult {

@@ -39,7 +39,7 @@ export function rawQueue(rig: Rig, index: number): RawQueue | null {
     rings.push([o.desc, o.desc + RING.DESC_SIZE * o.size], [o.driver, o.driver + 6 + 2 * o.size], [o.device, o.device + 6 + RING.USED_ELEM_SIZE * o.size]);
   }
   const availIdx = rig.driver.u16(q.driver + 2);
-  const clean = q.live.broken === null && availIdx === q.live.lastAvailIdx && !anyOverlap(rings);
+  const clean = q.live.broken === null && availIdx === q.live.lastAvailIdx && rig.popsNow() && !anyOverlap(rings);
   return {
     index, size: q.size, desc: q.desc, avail: q.driver, used: q.device, counters: q.live.counters,
     indirect: (s.negotiatedFeatures & FEATURE.INDIRECT_DESC) !== 0n, clean, rings,

@@ -138,6 +138,11 @@ export abstract class Rig {
     return null;
   }
 
+  /** False when the device would leave new chains in the ring for now (a full in-flight budget). */
+  popsNow(): boolean {
+    return true;
+  }
+
   /** Queue sizes for init; a device can leave queues out for some features. */
   protected queueSizesFor(rng: Prng, _features: bigint): number[] {
     return this.queueSizes(rng);
