@@ -208,15 +208,21 @@ export class BlkRig extends Rig {
    */
   async #concurrent(rng: Prng): Promise<StepResult> {
     const n = rng.range(2, 5);
-    const sent: { q: number; sector: number; data: Uint8Array; chain: ReturnType<BlkRig["addChain"]> }[] = [];
+    type Sent = { q: number; sector: number; data: Uint8Array; read: boolean; chain: ReturnType<BlkRig["addChain"]> };
+    const sent: Sent[] = [];
     for (let i = 0; i < n; i++) {
       const q = rng.int(2);
       if ((this.driver.queues[q]?.free.length ?? 0) < 3) continue;
       const sector = 64 + i * MAX_SECTORS + rng.int(this.#sectors / 2);
-      const data = rng.bytes(rng.range(1, MAX_SECTORS) * SECTOR_SIZE);
-      if (sector + data.length / SECTOR_SIZE > this.#sectors || sent.some((s) => overlaps(s.sector, s.data.length, sector, data.length))) continue;
-      const chain = this.addChain(q, { readable: [blkHeader(BLK_T.OUT, sector), data], writable: [1] }, false);
-      sent.push({ q, sector, data, chain });
+      const len = rng.range(1, MAX_SECTORS) * SECTOR_SIZE;
+      if (sector + len / SECTOR_SIZE > this.#sectors || sent.some((s) => overlaps(s.sector, s.data.length, sector, len))) continue;
+      // Reads and writes of disjoint sectors, in flight together: each read sees the shadow.
+      const read = rng.chance(0.4);
+      const data = read ? this.#shadow.slice(sector * SECTOR_SIZE, sector * SECTOR_SIZE + len) : rng.bytes(len);
+      const chain = read
+        ? this.addChain(q, { readable: [blkHeader(BLK_T.IN, sector)], writable: [len, 1] }, false)
+        : this.addChain(q, { readable: [blkHeader(BLK_T.OUT, sector), data], writable: [1] }, false);
+      sent.push({ q, sector, data, read, chain });
     }
     const queues = [...new Set(sent.map((s) => s.q))];
     for (const q of queues) this.driver.notify(q);
@@ -226,11 +232,18 @@ export class BlkRig extends Rig {
     for (const q of queues) {
       const used = this.takeUsed(q);
       const mine = sent.filter((s) => s.q === q);
-      const want = mine.map((s) => ({ id: s.chain.head, len: 1 }));
+      const want = mine.map((s) => ({ id: s.chain.head, len: s.read ? s.data.length + 1 : 1 }));
       if (JSON.stringify(used) !== JSON.stringify(want)) return `blk concurrent: queue ${q} used ${JSON.stringify(used)}, expected ${JSON.stringify(want)}`;
       for (const s of mine) {
-        const err = this.#status(s.chain.writable[0]!.addr, "concurrent write");
+        const err = this.#status(s.chain.writable.at(-1)!.addr, s.read ? "concurrent read" : "concurrent write");
         if (err !== null) return err;
+        if (s.read) {
+          const got = this.writtenBytes(s.chain, s.data.length);
+          for (let i = 0; i < got.length; i++) {
+            if (got[i] !== s.data[i] && this.#known[s.sector + (i >> 9)]) return `blk concurrent: read of sector ${s.sector} differs at byte ${i}`;
+          }
+          continue;
+        }
         this.#shadow.set(s.data, s.sector * SECTOR_SIZE);
         this.#known.fill(1, s.sector, s.sector + s.data.length / SECTOR_SIZE);
       }
