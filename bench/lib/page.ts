@@ -16,7 +16,7 @@ export const BASE_PATH = "/demo/";
 
 /** The production bundle (vite build; the type check is CI's business, not the benchmark's). */
 export function buildSite(): void {
-  execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("npx", ["vite", "build", "--logLevel", "error"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /**
