@@ -14,7 +14,7 @@ import { SEEDS_DIR, fuzzAndRecord, loadSeeds } from "./seeds.ts";
 describe("saved fuzz seeds", () => {
   // Each once failed; after its fix it must pass for good. (Seeds replay the same operations
   // while the fuzzer's choices stay the same; after a change to them they are still runs.)
-  it.each(loadSeeds(SEEDS_DIR).map((s) => [s.file, s.seed] as const))("%s replays without a failure", async (_file, s) => {
+  it.each(loadSeeds(SEEDS_DIR).map((s) => [s.file, s.seed] as const))("%s replays without a failure", { timeout: 120_000 }, async (_file, s) => {
     const report = await runFuzz({ seed: s.seed, ops: s.ops });
     expect(report.failure).toBeNull();
     expect(report.opsRun).toBe(s.ops);
@@ -29,7 +29,7 @@ describe("the save-and-replay mechanism", () => {
     return chains >= 40 ? `echo devices completed ${chains} chains` : null;
   };
 
-  it("a failing run writes {seed, ops, firstFailure}, and the seed replays the same failure", async () => {
+  it("a failing run writes {seed, ops, firstFailure}, and the seed replays the same failure", { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "fuzz-seeds-"));
     try {
       const { report, savedTo } = await fuzzAndRecord({ seed: 1234, ops: 50_000, extraInvariant: brokenInvariant }, dir);
