@@ -56,7 +56,10 @@ export function writeReport(r: Report, outDir: string, readme: string | null): s
     const a = text.indexOf(START);
     const b = text.indexOf(END);
     if (a >= 0 && b > a) {
-      const body = `${START}\n\`npm run bench\` wrote this table (also in \`bench/results/latest.md\`, all samples in \`latest.json\`).\n\n${md.trim()}\n${END}`;
+      const body =
+        `${START}\n\`npm run bench\` (v86 under Node; \`-- --browser\` adds the production page in Chromium, \`--runs N\`, ` +
+        `\`--only boot,disk,net,hotpath,browser\`) wrote these tables; also in \`bench/results/latest.md\`, every sample in \`latest.json\`. ` +
+        `Rows counted in emulated instructions or per request are exact and steady; wall-clock rows are only as quiet as the host was.\n\n${md.trim()}\n${END}`;
       writeFileSync(readme, text.slice(0, a) + body + text.slice(b + END.length));
     }
   }
