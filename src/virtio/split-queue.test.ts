@@ -424,16 +424,16 @@ describe("SplitQueue: chain reuse and copy paths", () => {
 });
 
 describe("SplitQueue: pooled chains stay bounded", () => {
-  it("a chain longer than the spare limit still pops whole, and a short one after it is right", () => {
-    const r = new Rig(8, { indirect: true });
+  it("a chain longer than the pool keeps is handed out whole and stays intact when its head comes back", () => {
+    const r = new Rig(8, { indirect: true, ram: 0x20000 });
     const table = 0x6000;
-    const n = 200;
-    for (let i = 0; i < n; i++) r.desc(i, 0x8000 + 16 * i, 16, i < n - 1 ? NEXT : WRITE, i + 1, table);
+    const n = 400;
+    for (let i = 0; i < n; i++) r.desc(i, 0x10000 + 16 * i, 16, i < n - 1 ? NEXT : WRITE, i + 1, table);
     r.desc(0, table, 16 * n, INDIRECT);
     r.publish(0);
     const long = r.q.pop()!;
     expect(long.readable.length).toBe(n - 1);
-    expect(long.writable).toEqual([{ addr: 0x8000 + 16 * (n - 1), len: 16 }]);
+    expect(long.writable).toEqual([{ addr: 0x10000 + 16 * (n - 1), len: 16 }]);
     expect(long.readableLength).toBe(16 * (n - 1));
     r.q.push(long, 0);
     r.desc(0, 0x9000, 4, NEXT, 1);
@@ -442,5 +442,47 @@ describe("SplitQueue: pooled chains stay bounded", () => {
     const short = r.q.pop()!;
     expect(short.readable).toEqual([{ addr: 0x9000, len: 4 }]);
     expect(short.writable).toEqual([{ addr: 0x9100, len: 2 }]);
+    expect(long.readable.length).toBe(n - 1);
+    expect(long.readable[5]).toEqual({ addr: 0x10000 + 16 * 5, len: 16 });
+  });
+
+  it("a head reused for a shorter chain drops the old chain's extra segments", () => {
+    const r = new Rig();
+    r.desc(0, 0x8000, 4, NEXT, 1);
+    r.desc(1, 0x8100, 4, NEXT, 2);
+    r.desc(2, 0x8200, 4, NEXT, 3);
+    r.desc(3, 0x9000, 8, WRITE | NEXT, 4);
+    r.desc(4, 0x9100, 1, WRITE);
+    r.publish(0);
+    r.q.push(r.q.pop()!, 0);
+    r.desc(0, 0xa000, 16, NEXT, 1);
+    r.desc(1, 0xb000, 1, WRITE);
+    r.publish(0);
+    const c = r.q.pop()!;
+    expect(c.readable).toEqual([{ addr: 0xa000, len: 16 }]);
+    expect(c.writable).toEqual([{ addr: 0xb000, len: 1 }]);
+    expect([c.readableLength, c.writableLength]).toEqual([16, 1]);
+  });
+});
+
+describe("SplitQueue: a head published again while in flight", () => {
+  it("gets a chain of its own; the one the device holds keeps its segments", () => {
+    const r = new Rig();
+    r.desc(0, 0x8000, 16, NEXT, 1);
+    r.desc(1, 0x9000, 512, WRITE);
+    r.publish(0);
+    const held = r.q.pop()!;
+    // A lying driver rewrites head 0's descriptors and publishes it again before completion.
+    r.desc(0, 0xa000, 8, WRITE);
+    r.publish(0);
+    const again = r.q.pop()!;
+    expect(again).not.toBe(held);
+    expect(again.writable).toEqual([{ addr: 0xa000, len: 8 }]);
+    expect(held.readable).toEqual([{ addr: 0x8000, len: 16 }]);
+    expect(held.writable).toEqual([{ addr: 0x9000, len: 512 }]);
+    expect([held.readableLength, held.writableLength]).toEqual([16, 512]);
+    r.q.push(held, 512);
+    r.q.push(again, 8);
+    expect(r.q.counters.badPush).toBe(0);
   });
 });

@@ -10,8 +10,11 @@ import { inRange } from "./ram-memory.ts";
 const MAX_CHAIN_BYTES = 0xffffffff;
 /** Largest indirect table: its `next` fields are u16. */
 const MAX_INDIRECT_ENTRIES = 0x10000;
-/** Segment objects a pooled chain keeps per direction (Linux's blk and net chains use a few). */
-const MAX_SPARE_SEGMENTS = 64;
+/**
+ * Longest chain kept in the pool, in segments. Linux's largest: a virtio-blk request with
+ * seg_max (254) data segments, its header and status.
+ */
+const MAX_POOLED_SEGMENTS = 300;
 
 export interface SplitQueueLayout {
   readonly size: number;
@@ -79,46 +82,77 @@ export function checkLayout(l: SplitQueueLayout, maxSize: number, ramSize: numbe
 }
 
 /**
- * A chain as the queue hands it out. One per head index, reused by the next pop of that head,
- * so the steady state allocates nothing: a head cannot come back from the driver before the
- * device has put it on the used ring. A driver that breaks that rule (publishes a head still
- * in flight) only gets its own buffers described differently at completion, still each one
- * checked against RAM.
+ * A chain as the queue hands it out. One per head index, reused by the next pop of that head
+ * once the device has pushed it, so the steady state allocates nothing. A driver that
+ * publishes a head still in flight gets a fresh, unpooled chain for it: the one the device
+ * holds must not change under it (the device-model fuzzer's evilChain found exactly that).
+ * The segment arrays keep their objects and are only shortened when a chain is shorter than
+ * the last one of that head (no length = 0 then push: that reallocates).
  */
 class PooledChain implements DescriptorChain {
   head = 0;
+  /** Handed out by pop() and not yet pushed. */
+  inFlight = false;
   readableLength = 0;
   writableLength = 0;
   readonly readable: MutableSegment[] = [];
   readonly writable: MutableSegment[] = [];
-  /** Segment objects kept for reuse; `readable`/`writable` hold the first n of each. */
-  readonly #spareR: MutableSegment[] = [];
-  readonly #spareW: MutableSegment[] = [];
+  #nr = 0;
+  #nw = 0;
 
   reset(head: number): void {
     this.head = head;
     this.readableLength = 0;
     this.writableLength = 0;
-    this.readable.length = 0;
-    this.writable.length = 0;
+    this.#nr = 0;
+    this.#nw = 0;
+  }
+
+  get segments(): number {
+    return this.#nr + this.#nw;
+  }
+
+  /** Segments added since reset() (the arrays may still hold the last chain's until finish()). */
+  get hasWritable(): boolean {
+    return this.#nw > 0;
   }
 
   add(writable: boolean, addr: number, len: number): void {
     const list = writable ? this.writable : this.readable;
-    const spare = writable ? this.#spareW : this.#spareR;
-    let seg = spare[list.length];
+    const n = writable ? this.#nw++ : this.#nr++;
+    const seg = list[n];
     if (seg === undefined) {
-      seg = { addr, len };
-      // Keep spares for ordinary chains only: a guest that sends huge indirect tables must not
-      // make every head hold tens of thousands of segment objects for good.
-      if (spare.length < MAX_SPARE_SEGMENTS) spare.push(seg);
+      list.push({ addr, len });
     } else {
       seg.addr = addr;
       seg.len = len;
     }
-    list.push(seg);
     if (writable) this.writableLength += len;
     else this.readableLength += len;
+  }
+
+  /** Drops entries left over from a longer chain. */
+  finish(): void {
+    if (this.readable.length > this.#nr) this.readable.length = this.#nr;
+    if (this.writable.length > this.#nw) this.writable.length = this.#nw;
+  }
+
+  /**
+   * A chain too long to keep pooled is handed out as a copy and the pool entry emptied, so a
+   * guest that sends huge indirect tables cannot make every head pin thousands of objects.
+   */
+  detach(): DescriptorChain {
+    const copy: DescriptorChain = {
+      head: this.head,
+      readable: this.readable.map((x) => ({ addr: x.addr, len: x.len })),
+      writable: this.writable.map((x) => ({ addr: x.addr, len: x.len })),
+      readableLength: this.readableLength,
+      writableLength: this.writableLength,
+    };
+    this.readable.length = 0;
+    this.writable.length = 0;
+    this.reset(0);
+    return copy;
   }
 }
 
@@ -228,7 +262,9 @@ export class SplitQueue implements Virtqueue {
   #walk(head: number): DescriptorChain | null {
     const mem = this.#memory;
     const ramSize = mem.size;
-    const chain = (this.#chains[head] ??= new PooledChain());
+    let chain = this.#chains[head];
+    if (chain === undefined) chain = this.#chains[head] = new PooledChain();
+    else if (chain.inFlight) chain = new PooledChain();
     chain.reset(head);
     let table = this.desc;
     let tableLen = this.size;
@@ -269,7 +305,7 @@ export class SplitQueue implements Virtqueue {
       if (flags & VIRTQ_DESC_F.WRITE) {
         if (len > 0) chain.add(true, lo, len);
       } else {
-        if (chain.writable.length > 0) return this.#fail("order", "readable descriptor after a writable one");
+        if (chain.hasWritable) return this.#fail("order", "readable descriptor after a writable one");
         if (len > 0) chain.add(false, lo, len);
       }
       // Not fatal (the spec does not forbid it), but no sane driver sends one: worth seeing.
@@ -279,10 +315,14 @@ export class SplitQueue implements Virtqueue {
       if (next >= tableLen) return this.#fail("nextRange", `next ${next} >= ${tableLen}`);
       i = next;
     }
+    if (chain.segments > MAX_POOLED_SEGMENTS) return chain.detach();
+    chain.finish();
+    chain.inFlight = true;
     return chain;
   }
 
   push(chain: DescriptorChain, written: number): void {
+    if (chain instanceof PooledChain) chain.inFlight = false;
     if (this.#closed) return;
     let len = written;
     if (!Number.isInteger(len) || len < 0 || len > chain.writableLength) {
