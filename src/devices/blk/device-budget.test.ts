@@ -8,13 +8,7 @@ import { BLK_S, BLK_T } from "./constants.ts";
 import { BlockDevice } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import { DeferredBackend } from "./testing/deferred-backend.ts";
-
-function header(type: number, sector: number): Uint8Array {
-  const h = new Uint8Array(16);
-  new DataView(h.buffer).setUint32(0, type, true);
-  new DataView(h.buffer).setUint32(8, sector, true);
-  return h;
-}
+import { requestHeader } from "./testing/request-header.ts";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -24,7 +18,7 @@ describe("BlockDevice: in-flight budget over several queues", () => {
     const device = new BlockDevice({ backend, queueSize: 16, numQueues: 2, maxInFlightBytes: 4096 });
     const d = new TestDriver({ device });
     d.init();
-    const read = (q: number, sector: number) => d.addChain(q, { readable: [header(BLK_T.IN, sector)], writable: [4096, 1] });
+    const read = (q: number, sector: number) => d.addChain(q, { readable: [requestHeader(BLK_T.IN, sector)], writable: [4096, 1] });
     read(0, 0);
     d.notify(0);
     const waiting = read(1, 8);

@@ -7,13 +7,7 @@ import { BLK_S, BLK_T } from "./constants.ts";
 import { BlockDevice } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import { DeferredBackend } from "./testing/deferred-backend.ts";
-
-function header(type: number, sector: number): Uint8Array {
-  const h = new Uint8Array(16);
-  new DataView(h.buffer).setUint32(0, type, true);
-  new DataView(h.buffer).setUint32(8, sector, true);
-  return h;
-}
+import { requestHeader } from "./testing/request-header.ts";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -22,7 +16,7 @@ function setup() {
   const backend = new DeferredBackend(inner);
   const d = new TestDriver({ device: new BlockDevice({ backend, queueSize: 16 }) });
   d.init();
-  const write = (byte: number) => d.addChain(0, { readable: [header(BLK_T.OUT, 0), new Uint8Array(512).fill(byte)], writable: [1] });
+  const write = (byte: number) => d.addChain(0, { readable: [requestHeader(BLK_T.OUT, 0), new Uint8Array(512).fill(byte)], writable: [1] });
   return { inner, backend, d, write };
 }
 
@@ -56,7 +50,7 @@ describe("BlockDevice: a reset with I/O in flight", () => {
     d.notify(0);
     d.runTasks();
     d.init();
-    const f = d.addChain(0, { readable: [header(BLK_T.FLUSH, 0)], writable: [1] });
+    const f = d.addChain(0, { readable: [requestHeader(BLK_T.FLUSH, 0)], writable: [1] });
     d.notify(0);
     d.runTasks();
     expect(backend.waiting.map((c) => c.op)).toEqual(["write"]);

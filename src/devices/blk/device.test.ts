@@ -9,6 +9,7 @@ import { BLK_CFG, BLK_F, BLK_S, BLK_T, RING_F, bit } from "./constants.ts";
 import { BlockDevice, type BlockDeviceOptions } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import { DeferredBackend } from "./testing/deferred-backend.ts";
+import { requestHeader } from "./testing/request-header.ts";
 
 const DISK = 1024 * 1024;
 const pattern = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 0xff);
@@ -23,14 +24,6 @@ function setup(o: Partial<BlockDeviceOptions> = {}) {
   return { dev, d, image };
 }
 
-function header(type: number, sector: number | bigint): Uint8Array {
-  const h = new Uint8Array(16);
-  const dv = new DataView(h.buffer);
-  dv.setUint32(0, type, true);
-  dv.setBigUint64(8, BigInt(sector), true);
-  return h;
-}
-
 function segment(sector: number, sectors: number, flags = 0): Uint8Array {
   const s = new Uint8Array(16);
   const dv = new DataView(s.buffer);
@@ -42,7 +35,7 @@ function segment(sector: number, sectors: number, flags = 0): Uint8Array {
 
 /** Linux's layout: header, data, status byte, each its own descriptor. */
 function submit(d: TestDriver, type: number, sector: number | bigint, o: { out?: Uint8Array; inLen?: number; indirect?: boolean; queue?: number } = {}): AddedChain {
-  const readable = [header(type, sector), ...(o.out ? [o.out] : [])];
+  const readable = [requestHeader(type, sector), ...(o.out ? [o.out] : [])];
   const writable = [...(o.inLen ? [o.inLen] : []), 1];
   return d.addChain(o.queue ?? 0, { readable, writable }, { indirect: o.indirect ?? false });
 }
@@ -104,7 +97,7 @@ describe("BlockDevice: every request type on a sync backend", () => {
 
   it("IN through an indirect table, data and status in one descriptor", () => {
     const { d, image } = setup();
-    const c = d.addChain(0, { readable: [header(BLK_T.IN, 1)], writable: [513] }, { indirect: true });
+    const c = d.addChain(0, { readable: [requestHeader(BLK_T.IN, 1)], writable: [513] }, { indirect: true });
     expect(d.kick(0)).toEqual([{ id: c.head, len: 513 }]);
     const got = d.read(c.writable[0]!.addr, 513);
     expect(got.subarray(0, 512)).toEqual(image.subarray(512, 1024));
@@ -216,7 +209,7 @@ describe("BlockDevice: bad requests are completed, never dropped", () => {
     const { dev, d } = setup();
     const short = d.addChain(0, { readable: [new Uint8Array(8)], writable: [1] });
     const ragged = submit(d, BLK_T.IN, 0, { inLen: 100 });
-    const noStatus = d.addChain(0, { readable: [header(BLK_T.IN, 0)] });
+    const noStatus = d.addChain(0, { readable: [requestHeader(BLK_T.IN, 0)] });
     expect(d.kick(0)).toEqual([
       { id: short.head, len: 1 },
       { id: ragged.head, len: 1 },
@@ -394,7 +387,7 @@ describe("BlockDevice: random hostile requests", () => {
       for (let round = 0; round < 20; round++) {
         const heads: number[] = [];
         for (let i = 0; i < 10; i++) {
-          const h = header(types[rand(types.length)]!, rand(4) === 0 ? 0xffff_ffff_0000n + BigInt(rand(99)) : rand(DISK / 512 + 8));
+          const h = requestHeader(types[rand(types.length)]!, rand(4) === 0 ? 0xffff_ffff_0000n + BigInt(rand(99)) : rand(DISK / 512 + 8));
           const readable = [h.subarray(0, rand(5) === 0 ? rand(16) : 16)];
           if (rand(2)) readable.push(rand(2) ? segment(rand(2100), rand(40), rand(3)) : new Uint8Array(rand(3) * 512 + rand(2) * 7));
           const writable = Array.from({ length: rand(3) }, () => rand(3) * 512 + rand(3));
