@@ -29,6 +29,13 @@ export interface GuestMemory {
    * local-APIC interrupts). False when nothing accepted the write.
    */
   busWrite32(addr: number, value: number): boolean;
+  /**
+   * Optional bulk copies (RamMemory has them): RAM [addr, addr + n) into dest[at..], and
+   * src[at, at + n) into RAM at addr. False (nothing copied) when a range leaves RAM or the array.
+   * The split queue uses them, when present, instead of a view or subarray per segment.
+   */
+  copyOut?(addr: number, dest: Uint8Array, at: number, n: number): boolean;
+  copyIn?(addr: number, src: Uint8Array, at: number, n: number): boolean;
 }
 
 /** How a device asks for attention. The transport decides whether it leaves as a line or an MSI. */

@@ -161,15 +161,11 @@ interface MutableSegment {
   len: number;
 }
 
-/** Optional bulk copies a GuestMemory may offer (RamMemory does) to skip view()'s subarray. */
-interface CopyingMemory extends GuestMemory {
-  copyOut(addr: number, dest: Uint8Array, at: number, n: number): boolean;
-  copyIn(addr: number, src: Uint8Array, at: number, n: number): boolean;
-}
+/** A GuestMemory with its optional bulk copies. */
+type CopyingMemory = GuestMemory & Required<Pick<GuestMemory, "copyOut" | "copyIn">>;
 
 function hasCopies(m: GuestMemory): m is CopyingMemory {
-  const c = m as Partial<CopyingMemory>;
-  return typeof c.copyOut === "function" && typeof c.copyIn === "function";
+  return m.copyOut !== undefined && m.copyIn !== undefined;
 }
 
 function newErrors(): SplitQueueErrors {
