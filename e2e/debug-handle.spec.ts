@@ -29,4 +29,19 @@ test("charts=0 turns sampling off, and window.v86msi still gives every counter",
   // The NIC's backend (v86's fetch adapter on the bus) carried the DHCP exchange at boot.
   expect(snap.vms[0]!.network!.counters.txFrames).toBeGreaterThan(0);
   expect(await page.evaluate(() => window.v86msi!.machine === window.v86msi!.vms[0]!.machine)).toBe(true);
+  // The panels' sampling cost meter: nothing sampled, nothing booked.
+  expect(await page.evaluate(() => window.v86msi!.panelCost)).toEqual({ renders: 0, scriptMs: 0 });
+});
+
+test("with charts on, the panel cost meter books every sampling render", async ({ page }) => {
+  await page.goto("./");
+  await waitForPrompt(page);
+  const cost = () => page.evaluate(() => window.v86msi!.panelCost);
+  const a = await cost();
+  await page.waitForTimeout(2_000);
+  const b = await cost();
+  // Four renders a second; each takes some script time, and far less than its 250 ms slot.
+  expect(b.renders - a.renders).toBeGreaterThanOrEqual(4);
+  expect(b.scriptMs).toBeGreaterThan(a.scriptMs);
+  expect((b.scriptMs - a.scriptMs) / (b.renders - a.renders)).toBeLessThan(50);
 });

@@ -14,6 +14,8 @@
 //     .network                     the NIC's backend (v86 bus adapter or switch port), or null
 //   window.v86msi.machine          vms[0].machine (the one VM most callers want)
 //   window.v86msi.switch           the VirtualSwitch with net=switch, else null
+//   window.v86msi.panelCost         { renders, scriptMs }: the live panels' sampling renders so far and
+//                                  the script time they took (src/ui/panel-cost.ts); 0 with charts=0
 //   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate):
 //     { at: performance.now() ms, vms: [{ name, state, router: MsiRouter counters (perVector as
 //       { vector: count } for non-zero vectors), devices: [{ name, mode, transport: MmioTransport
@@ -25,6 +27,7 @@ import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
 import type { PageDisk } from "./page-devices.ts";
+import { panelCost, type PanelCost } from "./panel-cost.ts";
 import type { PageSettings } from "./settings.ts";
 import type { MachineState } from "./status-line.ts";
 
@@ -44,6 +47,7 @@ export interface DebugHandle {
   readonly vms: readonly DebugVm[];
   readonly machine: Machine | undefined;
   readonly switch: VirtualSwitch | null;
+  readonly panelCost: Readonly<PanelCost>;
   snapshot(): unknown;
 }
 
@@ -101,6 +105,9 @@ export function installDebugHandle(settings: PageSettings, vms: () => readonly D
       return vms()[0]?.machine;
     },
     switch: sw,
+    get panelCost() {
+      return { ...panelCost };
+    },
     snapshot: () => ({
       at: performance.now(),
       vms: vms().map(snapshotVm),

@@ -5,6 +5,7 @@
 import type { Machine } from "../platform/machine.ts";
 import { DeviceView } from "./device-view.ts";
 import { esc, setHtml } from "./html.ts";
+import { measured } from "./panel-cost.ts";
 import type { PageDisk } from "./page-devices.ts";
 
 const SAMPLE_MS = 250;
@@ -29,7 +30,7 @@ export class DevicePanel {
   start(): void {
     this.#render();
     this.#timer = setInterval(() => {
-      if (!document.hidden) this.#render();
+      if (!document.hidden) measured(() => this.#render());
     }, SAMPLE_MS);
   }
 
