@@ -6,15 +6,12 @@
 // writes with checksums, the network fetches from the host, on per-queue MSIs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
-import { NetDevice } from "../../src/devices/net/device.ts";
-import { V86BusBackend, type V86Bus } from "../../src/devices/net/v86-bus-backend.ts";
+import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
+import { testNetwork } from "./network.ts";
 import { sh } from "./shell.ts";
 
-interface FetchAdapter {
-  fetch: (url: string, init?: unknown) => Promise<Response>;
-}
 
 const sumErrors = (errors: object) => (Object.values(errors) as number[]).reduce((a, b) => a + b, 0);
 
@@ -27,17 +24,9 @@ describe("a hostile guest writes garbage to every device register", () => {
   beforeAll(async () => {
     const [disk] = await createDevices({});
     blk = disk as BlockDevice;
-    const backend = new V86BusBackend();
-    net = new NetDevice({ backend, name: "net0" });
-    guest = await bootGuest({
-      devices: [blk, net],
-      v86Options: { net_device: { type: "none", relay_url: "fetch" } },
-      onMachine: (machine) => {
-        const emulator = machine.emulator as unknown as { emulator_bus: V86Bus; network_adapter: FetchAdapter };
-        backend.attach(emulator.emulator_bus);
-        emulator.network_adapter.fetch = async () => new Response(BODY, { status: 200 });
-      },
-    });
+    const network = testNetwork("fetch", { answer: async () => new Response(BODY, { status: 200 }) });
+    net = network.device;
+    guest = await bootGuest({ devices: [blk, net], v86Options: network.v86Options, onMachine: network.onMachine });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();

@@ -7,9 +7,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetDevice } from "../../src/devices/net/device.ts";
-import { V86BusBackend, type V86Bus } from "../../src/devices/net/v86-bus-backend.ts";
+import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { testNetwork } from "./network.ts";
 import { sh } from "./shell.ts";
 
 /** This machine's first non-loopback IPv4 address: the guest's own 127.0.0.1 is its loopback. */
@@ -55,13 +55,9 @@ describe.runIf(host !== undefined)("virtio-net through a WISP relay", () => {
     });
     webPort = await listen(web);
 
-    const backend = new V86BusBackend();
-    dev = new NetDevice({ backend, name: "net0" });
-    guest = await bootGuest({
-      devices: [dev],
-      v86Options: { net_device: { type: "none", relay_url: `wisp://127.0.0.1:${relayPort}/` } },
-      onMachine: (machine) => backend.attach((machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus),
-    });
+    const net = testNetwork(`wisp://127.0.0.1:${relayPort}/`);
+    dev = net.device;
+    guest = await bootGuest({ devices: [dev], v86Options: net.v86Options, onMachine: net.onMachine });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();

@@ -1,9 +1,10 @@
 // Our virtio-net under the stock Linux virtio_net driver, on v86's own fetch adapter (no v86
-// NIC: net_device type "none"), joined through the V86BusBackend on the emulator's bus.
+// NIC: net_device type "none"), wired by createNetwork as the `guest` command and the page wire it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetDevice } from "../../src/devices/net/device.ts";
-import { V86BusBackend, type V86Bus } from "../../src/devices/net/v86-bus-backend.ts";
+import type { NetDevice } from "../../src/devices/net/device.ts";
+import { parseMac } from "../../src/devices/net/mac.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { testNetwork } from "./network.ts";
 import { sh } from "./shell.ts";
 
 /** Link down then up from the host: the guest's carrier follows each change. */
@@ -15,35 +16,21 @@ async function expectLinkToggles(guest: BootedGuest, dev: NetDevice): Promise<vo
   }
 }
 
-
-
-interface FetchAdapter {
-  fetch: (url: string, init?: unknown) => Promise<Response>;
-}
-
 describe("virtio-net on v86's fetch adapter", () => {
   let guest: BootedGuest;
   let dev: NetDevice;
-  let backend: V86BusBackend;
   const fetched: string[] = [];
 
   beforeAll(async () => {
-    backend = new V86BusBackend();
-    dev = new NetDevice({ backend, name: "net0" });
-    // Joined before the guest boots: its /init asks for a DHCP lease on the way up.
-    guest = await bootGuest({
-      devices: [dev],
-      v86Options: { net_device: { type: "none", relay_url: "fetch" } },
-      onMachine: (machine) => {
-        const emulator = machine.emulator as unknown as { emulator_bus: V86Bus; network_adapter: FetchAdapter };
-        backend.attach(emulator.emulator_bus);
-        // No outside network here: the adapter's fetch answers from the test.
-        emulator.network_adapter.fetch = async (url) => {
-          fetched.push(String(url));
-          return new Response("hello from the host\n", { status: 200, headers: { "content-type": "text/plain" } });
-        };
+    // No outside network here: the adapter's fetch answers from the test.
+    const net = testNetwork("fetch", {
+      answer: async (url) => {
+        fetched.push(String(url));
+        return new Response("hello from the host\n", { status: 200, headers: { "content-type": "text/plain" } });
       },
     });
+    dev = net.device;
+    guest = await bootGuest({ devices: [dev], v86Options: net.v86Options, onMachine: net.onMachine });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();
@@ -101,14 +88,9 @@ describe("virtio-net on the interrupt line (no MSI)", () => {
   let guest: BootedGuest;
   let dev: NetDevice;
   beforeAll(async () => {
-    const backend = new V86BusBackend();
-    dev = new NetDevice({ backend, name: "net0", mac: "02:00:00:00:00:42" });
-    guest = await bootGuest({
-      devices: [dev],
-      msi: false,
-      v86Options: { net_device: { type: "none", relay_url: "fetch" } },
-      onMachine: (machine) => backend.attach((machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus),
-    });
+    const net = testNetwork("fetch", { mac: parseMac("02:00:00:00:00:42") });
+    dev = net.device;
+    guest = await bootGuest({ devices: [dev], msi: false, v86Options: net.v86Options, onMachine: net.onMachine });
   }, 120_000);
   afterAll(async () => {
     await guest?.shutdown();
