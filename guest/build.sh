@@ -11,8 +11,15 @@
 #   GUEST_WORK_DIR     scratch directory (default /tmp/guest-build). The unpacked kernel
 #                      tree is reused when its inputs (source version, patches, config
 #                      fragment) are unchanged; delete the directory for a clean build.
+#   GUEST_STOCK_FROM   with GUEST_NO_PATCHES=1: the work dir of a finished patched build. Its
+#                      kernel tree (sources and objects) is copied, the patches it records are
+#                      reversed, and make rebuilds only what they touched (seconds instead of
+#                      a full kernel build; kbuild's dependency tracking makes the result the
+#                      same as a clean stock build, which was checked byte for byte)
 #   GUEST_JOBS         parallel make jobs (default: nproc)
-#   BUSYBOX_DEB        use this busybox-static i386 .deb instead of `apt-get download`
+#   BUSYBOX_DEB        use this busybox-static i386 .deb instead of `apt-get download` (which
+#                      takes the version public/guest/manifest.json records while the mirror
+#                      has it, and says so when it does not)
 #   E2FSCK_DEB         use this e2fsck-static i386 .deb instead of `apt-get download`
 #   SOURCE_DATE_EPOCH  fixed time stamp for every output (default below; changing it
 #                      changes the outputs)
@@ -114,7 +121,15 @@ fetch_i386_deb() {
 	else
 		dpkg --print-foreign-architectures | grep -qx i386 ||
 			die "i386 is not a dpkg architecture here: run 'sudo bash guest/install-deps.sh'"
-		(cd "$dir/deb" && apt-get download -q "$pkg:i386" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+		# The version the committed image records, so a newer upload does not change the guest.
+		local want=""
+		[[ ! -f $REPO/public/guest/manifest.json ]] ||
+			want=$(sed -n "s/^ *{\"name\": \"$pkg:i386\", \"version\": \"\(.*\)\"},\{0,1\}\$/\1/p" "$REPO/public/guest/manifest.json")
+		if [[ -n $want ]] && ! apt-cache madison "$pkg:i386" 2>/dev/null | grep -q " $want "; then
+			echo "build.sh: WARNING: $pkg:i386 $want (recorded in public/guest/manifest.json) is gone from the mirror; using the candidate, so the outputs will differ from the committed ones" >&2
+			want=""
+		fi
+		(cd "$dir/deb" && apt-get download -q "$pkg:i386${want:+=$want}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
 	fi
 	deb=$(find "$dir/deb" -name '*.deb' | head -n1)
 	[[ -n $deb ]] || die "could not download $pkg:i386"
@@ -167,18 +182,41 @@ export KBUILD_BUILD_USER=guest KBUILD_BUILD_HOST=v86 KBUILD_BUILD_VERSION=1
 if [[ -f $KSRC/.guest-stamp && $(cat "$KSRC/.guest-stamp") == "$KSTAMP" && -f $KSRC/arch/x86/boot/bzImage ]]; then
 	log "kernel: inputs unchanged, reusing $KSRC"
 else
-	log "kernel: unpacking $KERNEL_TARBALL"
 	rm -rf "$KSRC"
-	tar -xJf "$KERNEL_TARBALL" -C "$WORK"
-	[[ -f $KSRC/Makefile ]] || die "unexpected layout in $KERNEL_TARBALL"
+	BASE=${GUEST_STOCK_FROM:+$GUEST_STOCK_FROM/linux-source-6.12}
+	if [[ $NO_PATCHES == 1 && -n $BASE ]]; then
+		[[ -f $BASE/.guest-stamp && -d $BASE/.guest-patches && -f $BASE/arch/x86/boot/bzImage ]] ||
+			die "GUEST_STOCK_FROM=$GUEST_STOCK_FROM holds no finished patched kernel build"
+		[[ $(head -n1 "$BASE/.guest-source") == "$KERNEL_PKG $KVERSION_PKG" ]] ||
+			die "GUEST_STOCK_FROM was built from $(head -n1 "$BASE/.guest-source"), not $KERNEL_PKG $KVERSION_PKG"
+		log "kernel: copying the patched tree and objects of $BASE"
+		cp -a "$BASE" "$KSRC"
+		rm -f "$KSRC/.guest-stamp"
+		# Reverse in the opposite order of application.
+		mapfile -t applied < <(find "$KSRC/.guest-patches" -maxdepth 1 -type f -name '*.patch' | sort -r)
+		for p in "${applied[@]}"; do
+			log "kernel: reversing ${p##*/}"
+			patch -d "$KSRC" -p1 -R --batch --no-backup-if-mismatch -s <"$p" ||
+				die "patch ${p##*/} does not reverse cleanly in the copy of $BASE"
+		done
+		rm -rf "$KSRC/.guest-patches"
+	else
+		log "kernel: unpacking $KERNEL_TARBALL"
+		tar -xJf "$KERNEL_TARBALL" -C "$WORK"
+		[[ -f $KSRC/Makefile ]] || die "unexpected layout in $KERNEL_TARBALL"
+	fi
+	echo "$KERNEL_PKG $KVERSION_PKG" >"$KSRC/.guest-source"
 
 	shopt -s nullglob
 	patches=("$GUEST"/patches/*.patch)
 	shopt -u nullglob
+	mkdir -p "$KSRC/.guest-patches"
 	for p in "${patches[@]}"; do
 		log "kernel: applying ${p#"$SNAP"/}"
 		patch -d "$KSRC" -p1 --batch --forward --no-backup-if-mismatch -s <"$p" ||
 			die "patch ${p#"$SNAP"/} does not apply"
+		# Kept with the tree: a stock build derived from it (GUEST_STOCK_FROM) reverses them.
+		cp -- "$p" "$KSRC/.guest-patches/"
 	done
 	[[ ${#patches[@]} -gt 0 ]] || log "kernel: no patches in guest/patches"
 

@@ -14,7 +14,10 @@
 #    machine differ from the manifest's, the outputs cannot be expected to match: a
 #    warning is printed and only steps 1 and 2 decide the result.
 #
-# Environment: CHECK_KEEP=1 keeps the temporary directory; GUEST_JOBS is passed to build.sh.
+# Environment: CHECK_KEEP=1 keeps the temporary directory; CHECK_WORK_DIR=DIR rebuilds in DIR
+# (emptied first) and keeps it, so that a stock kernel can be derived from its tree
+# (GUEST_NO_PATCHES=1 GUEST_STOCK_FROM=DIR bash guest/build.sh OUT, as .ci/run does);
+# GUEST_JOBS is passed to build.sh.
 set -euo pipefail
 export LC_ALL=C
 
@@ -60,8 +63,13 @@ if [[ ${CHECK_KEEP:-0} == 1 ]]; then
 else
 	trap 'rm -rf "$TMP"' EXIT
 fi
-echo "check.sh: rebuilding into $TMP/out (log: $TMP/build.log)"
-if ! GUEST_WORK_DIR=$TMP/work bash "$SCRIPT_DIR/build.sh" "$TMP/out" >"$TMP/build.log" 2>&1; then
+WORK=$TMP/work
+if [[ -n ${CHECK_WORK_DIR:-} ]]; then
+	WORK=$CHECK_WORK_DIR
+	rm -rf "$WORK"
+fi
+echo "check.sh: rebuilding into $TMP/out (work dir $WORK, log: $TMP/build.log)"
+if ! GUEST_WORK_DIR=$WORK bash "$SCRIPT_DIR/build.sh" "$TMP/out" >"$TMP/build.log" 2>&1; then
 	tail -n 40 "$TMP/build.log" >&2
 	fail "the build failed"
 fi
