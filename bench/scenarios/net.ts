@@ -23,11 +23,7 @@ export const NET = {
   subnet: "192.168.87",
 } as const;
 
-interface Bus {
-  register(name: string, fn: (value: unknown) => void): void;
-  send(name: string, value?: unknown): void;
-}
-const adapterBus = (m: Machine) => (m.emulator as unknown as { bus: Bus }).bus;
+const adapterBus = (m: Machine) => m.emulator.bus;
 
 interface Pair {
   a: BootedGuest;

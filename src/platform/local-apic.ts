@@ -1,7 +1,8 @@
 // The emulated local APIC's state as v86 keeps it: a struct of 32-bit words inside the wasm
 // memory (layout fixed by src/rust/cpu/apic.rs in the v86 repository, checked there by
-// offset_of! asserts). v86 has no MSI path of its own, so we set the vector's IRR bit here the
-// way its `deliver()` does and then let the CPU take the interrupt.
+// offset_of! asserts; apic-layout.ts checks it against the running v86 at start-up). v86 has no
+// MSI path of its own, so we set the vector's IRR bit here the way its `deliver()` does and then
+// let the CPU take the interrupt.
 
 /** Word indices into v86's `Apic` struct. */
 export const APIC_WORD = {
@@ -33,7 +34,7 @@ export interface LocalApicPort {
   poke(): void;
 }
 
-/** A LocalApicPort over a words view of the struct; `words()` is re-read because wasm memory can grow. */
+/** A LocalApicPort over a words view of the struct; `words()` is asked each time because wasm memory can grow (WasmWordsView). */
 export class LocalApicState implements LocalApicPort {
   readonly #words: () => Int32Array;
   readonly #poke: () => void;

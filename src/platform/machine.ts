@@ -7,11 +7,13 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { MmioTransport } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
 import { IrqLine } from "./irq-line.ts";
+import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
 import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
 import { MMIO_WINDOW_SIZE, MmioBus } from "./mmio-bus.ts";
 import { MsiRouter } from "./msi-router.ts";
-import { TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { FLAG_INTERRUPT, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
+import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
+import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
+import { WasmWordsView } from "./wasm-view.ts";
 
 /** Where our device windows live: a free 128 KiB block below v86's VGA LFB (0xE0000000). */
 export const DEVICE_BLOCK_BASE = 0xd0000000;
@@ -98,20 +100,36 @@ export class Machine {
       if (this.faults.length > 100) this.faults.shift();
     };
 
-    this.tasks = new TaskQueue(hostTaskArm(), fault("task"));
-    // Drain deferred work between batches of guest instructions, outside any instruction.
+    // Refuse a v86 whose APIC struct is not where the MSI router writes (before any instruction
+    // runs, while every word still holds its power-on value). The view is made once and again
+    // only when the wasm memory grows.
+    const apicView = new WasmWordsView(cpu.wasm_memory, cpu.get_apic_addr(), APIC_STRUCT_WORDS);
+    verifyApicLayout(apicProbeOf(cpu, apicView.words), V86_VERSION);
+
+    let hookFaulted = false;
+    const onHookSilent = () => {
+      if (hookFaulted || !this.running) return;
+      hookFaulted = true;
+      fault("timer-hook")(
+        new Error(
+          `v86 has not called cpu.run_hardware_timers during the last ${HOOK_SILENT_AFTER} host-task drains that found work: ` +
+            "our replacement is not being called (a v86 that binds its wasm imports once?), so deferred device work " +
+            "only runs from host tasks, later than it should",
+        ),
+      );
+    };
+    this.tasks = new TaskQueue(hostTaskArm(), fault("task"), { onHookSilent });
+    // Drain deferred work between batches of guest instructions, outside any instruction. v86's
+    // wasm calls run_hardware_timers through an import that looks the method up on the CPU each
+    // time; the task queue counts the calls and reports when they stop.
     const runTimers = cpu.run_hardware_timers.bind(cpu);
     cpu.run_hardware_timers = (acpiEnabled, now) => {
-      if (this.tasks.pending > 0) this.tasks.drain();
+      this.tasks.drainFromHook();
       return runTimers(acpiEnabled, now);
     };
 
     this.mmio = new MmioBus(DEVICE_BLOCK_BASE, fault("mmio"));
-    const apicAddr = cpu.get_apic_addr();
-    this.apic = new LocalApicState(
-      () => new Int32Array(cpu.wasm_memory.buffer, apicAddr, APIC_STRUCT_WORDS),
-      () => cpu.handle_irqs(),
-    );
+    this.apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
     // Inside the guest's MMIO access (this.mmio exists by the time anything calls this).
     const mustDefer = () => this.mmio.inGuestAccess && (cpu.flags[0]! & FLAG_INTERRUPT) !== 0;
     // Letting the CPU take a delivered MSI follows the same rule as moving a line (below): not
@@ -182,7 +200,14 @@ export class Machine {
       ...options.v86Options,
     } as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
     await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
-    const machine = new Machine(emulator, cmdline, options);
+    let machine: Machine;
+    try {
+      machine = new Machine(emulator, cmdline, options);
+    } catch (error) {
+      // A refused v86 (see probeV86, verifyApicLayout) must not keep its wasm instance alive.
+      await emulator.destroy();
+      throw error;
+    }
     await emulator.run();
     return machine;
   }

@@ -9,7 +9,7 @@ import { NetDevice } from "../devices/net/device.ts";
 import { randomMac } from "../devices/net/mac.ts";
 import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
-import { V86BusBackend, type V86Bus } from "../devices/net/v86-bus-backend.ts";
+import { V86BusBackend } from "../devices/net/v86-bus-backend.ts";
 import type { Machine } from "./machine.ts";
 
 export type NetworkChoice = "none" | "fetch" | "inbrowser" | `wisp://${string}` | `wisps://${string}`;
@@ -59,7 +59,7 @@ export function createNetwork(choice: NetworkChoice, o: NetworkOptions = {}): Gu
     device,
     backend,
     v86Options: { net_device: { type: "none", relay_url: choice, ...dns } },
-    attach: (machine) => backend.attach((machine.emulator as unknown as { emulator_bus: V86Bus }).emulator_bus),
+    attach: (machine) => backend.attach(machine.emulator.emulator_bus),
   };
 }
 

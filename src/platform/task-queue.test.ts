@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TaskQueue } from "./task-queue.ts";
+import { HOOK_SILENT_AFTER, TaskQueue } from "./task-queue.ts";
 
 describe("TaskQueue", () => {
   it("runs tasks in order, once armed, including tasks queued by tasks", () => {
@@ -39,5 +39,40 @@ describe("TaskQueue", () => {
     q.drain();
     expect(q.pending).toBe(1);
     expect(arms).toHaveLength(2);
+  });
+
+  it("counts drains by the timer hook and by the host-task fallback apart", () => {
+    const arms: Array<() => void> = [];
+    const q = new TaskQueue((drain) => arms.push(drain), () => {});
+    q.drainFromHook(); // nothing pending: a call, not a drain
+    q.schedule(() => {});
+    q.drainFromHook();
+    expect(q.pending).toBe(0);
+    arms.shift()!(); // the fallback fires after the hook has already drained: not counted
+    q.schedule(() => {});
+    arms.shift()!();
+    expect(q.pending).toBe(0);
+    expect({ calls: q.hookCalls, hook: q.hookDrains, host: q.hostDrains, ran: q.ran }).toEqual({ calls: 2, hook: 1, host: 1, ran: 2 });
+  });
+
+  it("reports a silent timer hook once the fallback alone has drained HOOK_SILENT_AFTER times in a row", () => {
+    const arms: Array<() => void> = [];
+    const silent: number[] = [];
+    const q = new TaskQueue((drain) => arms.push(drain), () => {}, { onHookSilent: (n) => silent.push(n) });
+    const hostDrains = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        q.schedule(() => {});
+        arms.shift()!();
+      }
+    };
+    hostDrains(HOOK_SILENT_AFTER - 1);
+    expect(silent).toEqual([]);
+    q.drainFromHook(); // the hook ran: the count starts again
+    hostDrains(HOOK_SILENT_AFTER - 1);
+    expect(silent).toEqual([]);
+    hostDrains(2);
+    expect(silent).toEqual([HOOK_SILENT_AFTER, HOOK_SILENT_AFTER + 1]);
+    expect(q.hookCalls).toBe(1);
+    expect(q.hostDrains).toBe(2 * HOOK_SILENT_AFTER);
   });
 });

@@ -1,9 +1,19 @@
 // The parts of v86's internals the platform uses, typed. They are not in v86's public typings
-// but their names survive the minifier (see ../shared/NOTES.md); `probeV86` checks each one at
-// start-up so a v86 upgrade that renames something fails loudly, not strangely.
+// but their names survive the minifier; `probeV86` checks each one at start-up so a v86 upgrade
+// that renames something fails loudly, not strangely (apic-layout.ts checks the APIC struct).
 
+import type { V86Bus } from "../devices/net/v86-bus-backend.ts";
 import type { V86Io } from "./mmio-bus.ts";
 import type { V86IrqPins } from "./irq-line.ts";
+
+export type { V86Bus };
+
+/**
+ * The v86 release these internals were checked against, pinned exactly in package.json: the
+ * APIC struct layout and the run_hardware_timers hook are not part of v86's API, so moving to
+ * another release is a deliberate change with its own test run.
+ */
+export const V86_VERSION = "0.5.462";
 
 export interface V86Cpu extends V86IrqPins {
   io: V86Io;
@@ -14,19 +24,21 @@ export interface V86Cpu extends V86IrqPins {
   get_apic_addr(): number;
   handle_irqs(): void;
   jit_dirty_cache(start: number, end: number): void;
+  /** v86 calls this (looked up on the CPU each time) between batches of guest instructions. */
   run_hardware_timers(acpiEnabled: boolean, now: number): number;
-}
-
-export interface V86Bus {
-  register(name: string, fn: (...args: never[]) => void, thisValue?: unknown): void;
-  send(name: string, value?: unknown): void;
+  /** A 32-bit physical read, through v86's MMIO dispatch (its local APIC at 0xFEE00000 included). */
+  read32s(addr: number): number;
+  /** The APIC struct as v86's state saving sees it: a byte view at get_apic_addr(). */
+  get_state_apic(): Uint8Array;
 }
 
 /** The `V86` object the npm package's constructor returns, as far as we use it. */
 export interface V86Emulator {
   v86: { cpu: V86Cpu };
+  /** The adapters' side of v86's bus (network adapters listen here). */
   bus: V86Bus;
-  emulator_bus?: V86Bus;
+  /** The devices' side: a NIC sends "net0-send" here and hears "net0-receive". */
+  emulator_bus: V86Bus;
   add_listener(event: string, fn: (value: never) => void): void;
   remove_listener(event: string, fn: (value: never) => void): void;
   serial0_send(text: string): void;
@@ -53,10 +65,15 @@ export function probeV86(emulator: V86Emulator): V86Cpu {
     "run_hardware_timers",
     "device_raise_irq",
     "device_lower_irq",
+    "read32s",
+    "get_state_apic",
   ];
   for (const name of needs) {
     if (cpu[name] === undefined) throw new Error(`v86: cpu.${name} is missing (unsupported v86 version)`);
   }
   if (typeof cpu.io.mmap_register !== "function") throw new Error("v86: cpu.io.mmap_register is missing");
+  for (const name of ["bus", "emulator_bus"] as const) {
+    if (typeof emulator[name]?.register !== "function") throw new Error(`v86: emulator.${name} is missing (unsupported v86 version)`);
+  }
   return cpu;
 }

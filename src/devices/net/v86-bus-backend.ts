@@ -27,7 +27,10 @@
 import type { NetBackend } from "./backend.ts";
 import { formatMac } from "./mac.ts";
 
-/** The part of v86's BusConnector we use (emulator.emulator_bus). */
+/**
+ * The part of v86's BusConnector we use: the one definition of it (the platform's V86Emulator
+ * types `emulator.bus` and `emulator.emulator_bus` with it too).
+ */
 export interface V86Bus {
   send(name: string, value?: unknown): void;
   register(name: string, fn: (value: unknown) => void, thisValue?: unknown): void;
