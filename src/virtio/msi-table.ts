@@ -8,7 +8,7 @@
 // Sending is synchronous: the message is written to the bus at once, and the platform decides
 // when the CPU may take it (never inside the guest's own register access).
 //
-// Choices where the 2020 proposal is silent (ours, written down in the doc):
+// Choices where the 2020 proposal is silent (ours, in docs/virtio-mmio-msi.md):
 // - A vector sends only with a usable address: high word 0 and low word non-zero. Otherwise
 //   the event stays pending on it (Linux writes a zero message when it tears an interrupt
 //   down; address 0 is RAM, and a write there would corrupt the guest).
