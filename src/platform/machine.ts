@@ -6,6 +6,7 @@ import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { MmioTransport } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
+import { InterruptGate } from "./interrupt-gate.ts";
 import { IrqLine } from "./irq-line.ts";
 import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
 import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
@@ -19,7 +20,8 @@ import { WasmWordsView } from "./wasm-view.ts";
 export const DEVICE_BLOCK_BASE = 0xd0000000;
 /**
  * IO-APIC inputs for our devices. v86's ACPI tables make 5, 10 and 11 level-triggered (MADT
- * overrides); 10 and 11 are also the PCI links of v86's inert NE2000, which we give no driver.
+ * overrides); 7 keeps the ISA default, edge-triggered. 10 and 11 are also the PCI links of
+ * v86's inert NE2000, which we give no driver.
  */
 export const DEVICE_IRQS = [5, 10, 11, 7] as const;
 
@@ -130,27 +132,26 @@ export class Machine {
 
     this.mmio = new MmioBus(DEVICE_BLOCK_BASE, fault("mmio"));
     this.apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
-    // Inside the guest's MMIO access (this.mmio exists by the time anything calls this).
-    const mustDefer = () => this.mmio.inGuestAccess && (cpu.flags[0]! & FLAG_INTERRUPT) !== 0;
-    // Letting the CPU take a delivered MSI follows the same rule as moving a line (below): not
-    // inside the guest's own MMIO access with interrupts enabled; otherwise at once, which also
-    // wakes a halted CPU now instead of one host task later (that hop cost the browser, where
-    // completions from async backends and other VMs arrive between v86's ticks, up to 40 % of
-    // its disk throughput against the line).
-    this.msiRouter = new MsiRouter(this.apic, (poke) => (mustDefer() ? this.tasks.schedule(poke) : poke()));
+    // The one rule for when the CPU may take an interrupt (docs/virtio-mmio-msi.md, "When an
+    // interrupt reaches the CPU"): not inside the guest's own MMIO access with IF set, else at
+    // once. It governs the poke after an MSI (at once also wakes a halted CPU now instead of one
+    // host task later: that hop cost the browser up to 40 % of its disk throughput against the
+    // line) and every line move. this.mmio exists by the time anything asks.
+    const gate = new InterruptGate({
+      inGuestAccess: () => this.mmio.inGuestAccess,
+      interruptsEnabled: () => (cpu.flags[0]! & FLAG_INTERRUPT) !== 0,
+      later: (fn) => this.tasks.schedule(fn),
+    });
+    this.msiRouter = new MsiRouter(this.apic, (poke) => gate.run(poke));
     this.memory = new RamMemory(() => cpu.mem8, {
       onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
       busWrite: (addr, value) => this.msiRouter.write(addr, value),
     });
 
     const schedule = (fn: () => void) => this.tasks.schedule(fn);
-    // Moving a line makes v86 call handle_irqs(), which must not start an interrupt inside the
-    // guest's MMIO access. With IF clear it cannot (a driver's handler runs with IF clear when
-    // it writes InterruptACK), so the line moves at once, as hardware deasserts on the ACK; a
-    // level-triggered line left high until later would make the IO-APIC re-deliver at EOI.
     this.devices = options.devices.map((device, slot) => {
       const irq = DEVICE_IRQS[slot]!;
-      const line = new IrqLine(cpu, irq, mustDefer, schedule);
+      const line = new IrqLine(cpu, irq, gate);
       const msi = options.msi && {
         vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
         sharing: options.msi.sharing ?? false,

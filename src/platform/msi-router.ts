@@ -72,8 +72,8 @@ export class MsiRouter {
   readonly #message = newMsiMessage();
 
   /**
-   * @param schedulePoke runs the given function after the current guest access has returned;
-   *   the CPU must not be made to take an interrupt from inside an MMIO access.
+   * @param schedulePoke runs the given function now, or after the guest's current MMIO access
+   *   when the platform's rule says the CPU must not take an interrupt yet (InterruptGate).
    */
   constructor(apic: LocalApicPort, schedulePoke: (poke: () => void) => void) {
     this.#apic = apic;

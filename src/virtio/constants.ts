@@ -1,5 +1,5 @@
 // Numbers from the virtio 1.x specification (virtio-mmio, version 2 register layout) and from
-// our MSI extension (/work/shared/spec/virtio-mmio-msi.md). Data only, no behaviour.
+// our MSI extension (docs/virtio-mmio-msi.md). Data only, no behaviour.
 
 /** "virt" in little-endian ASCII: what a driver expects at MagicValue. */
 export const MMIO_MAGIC = 0x74726976;

@@ -42,7 +42,11 @@ export interface GuestMemory {
 export interface Interrupts {
   /** Used buffers were added to queue `index` (after event-idx suppression was applied). */
   queue(index: number): void;
-  /** The device configuration changed (the transport also bumps ConfigGeneration). */
+  /**
+   * The device configuration changed and the driver must be told: a config interrupt (the
+   * transport also moves ConfigGeneration). A change the driver need not be interrupted for
+   * moves the device's own `configGeneration` instead.
+   */
   config(): void;
 }
 
@@ -116,6 +120,12 @@ export interface VirtioDevice {
   readonly queueMaxSizes: readonly number[];
   /** Size of the device configuration space in bytes. */
   readonly configSize: number;
+  /**
+   * Changes (by any amount) whenever the device changes its own configuration space, before
+   * or after DRIVER_OK, with or without a config interrupt; the transport's ConfigGeneration
+   * register moves with it. Absent: the device changes config space only through `config()`.
+   */
+  readonly configGeneration?: number;
   /** Reads `width` bytes (1, 2 or 4, inside configSize) of configuration space, little-endian. */
   readConfig(offset: number, width: 1 | 2 | 4): number;
   /** Writes configuration space; a device ignores (and counts) writes to read-only fields. */

@@ -1,107 +1,132 @@
 import { describe, expect, it } from "vitest";
 import { INTERRUPT, MSI_CMD } from "./constants.ts";
-import { CONFIG_EVENT, InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
+import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
+import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
 import { MsiTable } from "./msi-table.ts";
 import { RamMemory } from "./ram-memory.ts";
 
+const ADDR = 0xfee00000;
+
 function rig(o: { msi?: boolean } = {}) {
   const edges: string[] = [];
-  const tasks: (() => void)[] = [];
   const writes: { addr: number; data: number }[] = [];
   const memory = new RamMemory(new Uint8Array(4096), {
     busWrite: (addr, data) => (writes.push({ addr, data }), true),
   });
-  const schedule = (fn: () => void) => tasks.push(fn);
-  const msi = o.msi ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, schedule }) : null;
-  const counters: InterruptCounters = { lineRaised: 0, usedBuffer: 0, config: 0, msi: 0 };
+  const record = new EventRecord(1);
+  const msi = o.msi ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }) : null;
+  const counters: InterruptCounters = { lineRaised: 0, usedBuffer: 0, perQueue: [0], config: 0, msi: 0 };
   const errors = { ackWhileMsi: 0 };
-  let inAccess = false;
   const irq = new InterruptDelivery({
     line: { raise: () => edges.push("raise"), lower: () => edges.push("lower") },
-    schedule, msi, counters, errors, inAccess: () => inAccess,
+    msi, record, counters, errors,
   });
-  const run = () => {
-    while (tasks.length > 0) tasks.shift()!();
+  const q0 = record.queue(0)!;
+  const cmd = (c: number, vector = 0) => {
+    msi!.selectVector(vector);
+    irq.msiCommand(c, 0);
   };
-  const access = (fn: () => void) => {
-    inAccess = true;
-    fn();
-    inAccess = false;
+  const configure = (vector: number, addr: number, data: number) => {
+    msi!.stageAddrLow(addr);
+    msi!.stageData(data);
+    cmd(MSI_CMD.CONFIGURE, vector);
   };
-  return { irq, edges, tasks, writes, msi, counters, errors, run, access };
+  return { irq, edges, writes, msi, counters, errors, q0, record, cmd, configure };
 }
 
 describe("InterruptDelivery on the line", () => {
   it("an event sets InterruptStatus and raises the line once; ACK clears and lowers", () => {
     const r = rig();
-    r.irq.event(0);
-    r.irq.event(CONFIG_EVENT);
+    r.irq.event(r.q0);
+    r.irq.event(CONFIG_CHANGE);
     expect(r.irq.interruptStatus).toBe(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
     expect(r.edges).toEqual(["raise"]);
     r.irq.ack(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
     expect(r.edges).toEqual(["raise", "lower"]);
-    r.run();
-    expect(r.edges).toEqual(["raise", "lower"]); // nothing left: no fresh edge
-    expect(r.counters).toEqual({ lineRaised: 1, usedBuffer: 1, config: 1, msi: 0 });
+    expect(r.counters).toEqual({ lineRaised: 1, usedBuffer: 1, perQueue: [1], config: 1, msi: 0 });
   });
 
-  it("an event inside a register access leaves only after it", () => {
+  it("an ACK that leaves a bit pulses the line (a fresh edge); one that clears nothing leaves it alone", () => {
     const r = rig();
-    r.access(() => r.irq.event(0));
-    expect(r.edges).toEqual([]);
-    r.run();
-    expect(r.edges).toEqual(["raise"]);
+    r.irq.event(r.q0);
+    r.irq.event(CONFIG_CHANGE);
+    r.irq.ack(INTERRUPT.USED_BUFFER);
+    expect(r.edges).toEqual(["raise", "lower", "raise"]);
+    expect(r.irq.interruptStatus).toBe(INTERRUPT.CONFIG_CHANGE);
+    r.irq.ack(INTERRUPT.USED_BUFFER);
+    expect(r.edges).toHaveLength(3);
+    r.irq.ack(INTERRUPT.CONFIG_CHANGE);
+    expect(r.edges).toEqual(["raise", "lower", "raise", "lower"]);
+    expect(r.irq.lineHigh).toBe(false);
   });
 
-  it("reset drops deliveries scheduled before it and lowers the line", () => {
+  it("reset forgets every event and lowers the line", () => {
     const r = rig();
-    r.irq.event(0);
-    r.access(() => r.irq.event(CONFIG_EVENT));
+    r.irq.event(r.q0);
     r.irq.reset();
-    r.run();
     expect(r.edges).toEqual(["raise", "lower"]);
     expect(r.irq.interruptStatus).toBe(0);
-    expect(r.counters.config).toBe(0);
+    expect(r.record.size).toBe(0);
+  });
+
+  it("an event for a queue the device does not have is ignored", () => {
+    const r = rig();
+    r.irq.event({ kind: "queue", queue: 5 });
+    expect(r.edges).toEqual([]);
+    expect(r.counters.usedBuffer).toBe(0);
   });
 });
 
 describe("InterruptDelivery with MSI", () => {
-  it("ENABLE sends events as messages, lowers the line and ignores ACK", () => {
+  it("ENABLE turns an unacknowledged line event into a message at once and lowers the line", () => {
     const r = rig({ msi: true });
-    r.irq.event(0);
+    r.irq.event(r.q0);
     expect(r.edges).toEqual(["raise"]);
-    r.msi!.selectVector(1);
-    r.msi!.stageAddrLow(0xfee00000);
-    r.msi!.stageData(0x41);
-    r.irq.msiCommand(MSI_CMD.CONFIGURE, 0);
-    r.irq.msiCommand(MSI_CMD.ENABLE, 0);
+    r.configure(1, ADDR, 0x41);
+    r.cmd(MSI_CMD.ENABLE);
     expect(r.edges).toEqual(["raise", "lower"]);
+    expect(r.writes).toEqual([{ addr: ADDR, data: 0x41 }]);
     expect(r.irq.interruptStatus).toBe(0);
-    r.irq.event(0);
-    expect(r.writes).toEqual([{ addr: 0xfee00000, data: 0x41 }]);
+    r.irq.event(r.q0);
+    expect(r.writes).toHaveLength(2);
     r.irq.ack(1);
     expect(r.errors.ackWhileMsi).toBe(1);
     expect(r.irq.msiOn).toBe(true);
     expect(r.counters.msi).toBe(1);
   });
 
-  it("DISABLE keeps a masked message in InterruptStatus without an edge", () => {
+  it("DISABLE shows a held event in InterruptStatus and asserts the line at once", () => {
     const r = rig({ msi: true });
-    r.irq.msiCommand(MSI_CMD.ENABLE, 0);
-    r.msi!.selectVector(0);
-    r.irq.msiCommand(MSI_CMD.MASK, 0);
-    r.irq.event(CONFIG_EVENT);
-    r.irq.msiCommand(MSI_CMD.DISABLE, 0);
+    r.cmd(MSI_CMD.ENABLE);
+    r.cmd(MSI_CMD.MASK, 0);
+    r.irq.event(CONFIG_CHANGE);
+    expect(r.msi!.pending(0)).toBe(true);
+    r.cmd(MSI_CMD.DISABLE);
     expect(r.irq.interruptStatus).toBe(INTERRUPT.CONFIG_CHANGE);
-    expect(r.edges).toEqual([]);
-    r.irq.event(0); // the next event raises the line carrying both bits
     expect(r.edges).toEqual(["raise"]);
-    expect(r.irq.interruptStatus).toBe(INTERRUPT.CONFIG_CHANGE | INTERRUPT.USED_BUFFER);
+    expect(r.msi!.pending(0)).toBe(false);
+  });
+
+  it("MASK, event, DISABLE, ENABLE, UNMASK: the held event is sent (issue 14)", () => {
+    const r = rig({ msi: true });
+    r.configure(1, ADDR, 0x41);
+    r.cmd(MSI_CMD.ENABLE);
+    r.cmd(MSI_CMD.MASK, 1);
+    r.irq.event(r.q0);
+    r.cmd(MSI_CMD.DISABLE);
+    r.cmd(MSI_CMD.ENABLE);
+    expect(r.edges).toEqual(["raise", "lower"]);
+    expect(r.irq.interruptStatus).toBe(0);
+    expect(r.msi!.pending(1)).toBe(true);
+    expect(r.writes).toEqual([]);
+    r.cmd(MSI_CMD.UNMASK, 1);
+    expect(r.writes).toEqual([{ addr: ADDR, data: 0x41 }]);
+    expect(r.record.size).toBe(0);
   });
 
   it("reset also resets the MSI table", () => {
     const r = rig({ msi: true });
-    r.irq.msiCommand(MSI_CMD.ENABLE, 0);
+    r.cmd(MSI_CMD.ENABLE);
     r.irq.reset();
     expect(r.irq.msiOn).toBe(false);
     expect(r.msi!.enabled).toBe(false);

@@ -1,61 +1,61 @@
-// How a device's events leave the transport: as a message through the MSI table (when the
-// driver enabled the extension) or on the classic interrupt line with InterruptStatus and
-// InterruptACK. The transport owns registers and the status machine; this file owns the line,
-// InterruptStatus and the choice between the two paths. Nothing here throws on guest input.
+// How a device's events reach the driver: as messages through the MSI table (when the driver
+// enabled the extension) or on the classic interrupt line with InterruptStatus and
+// InterruptACK. Both show one EventRecord of undelivered events, so switching modes moves and
+// loses nothing (docs/virtio-mmio-msi.md, "Undelivered events"):
+//   line   InterruptStatus = the record's bits; the line is asserted exactly while it is non-zero
+//   MSI    InterruptStatus reads 0, the line is low; each recorded event is a pending bit on
+//          its vector until a message goes out for it
+// Everything happens at once, inside the caller: when the CPU may take the resulting interrupt
+// is the platform's one rule (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
+// Nothing here throws on guest input.
 
 import type { InterruptLine } from "./interfaces.ts";
 import { INTERRUPT, MSI_CMD } from "./constants.ts";
+import { CONFIG_CHANGE, type EventRecord, type InterruptEvent } from "./event-record.ts";
 import type { MsiTable } from "./msi-table.ts";
 
 /** What the transport counts about interrupts (its `counters.interrupts`). */
 export interface InterruptCounters {
   /** Rising edges of the line. */
   lineRaised: number;
+  /** Used-buffer events, all queues, and per queue. */
   usedBuffer: number;
+  perQueue: number[];
   config: number;
-  /** Events handed to the MSI table (its own counters say sent / delivered / dropped). */
+  /** Events handed to the MSI table (its own counters say sent / delivered / held). */
   msi: number;
 }
 
 export interface InterruptDeliveryOptions {
   readonly line: InterruptLine;
-  /** Runs a function after the current MMIO access has returned. */
-  readonly schedule: (fn: () => void) => void;
   readonly msi: MsiTable | null;
+  /** The device's undelivered events; the MSI table shares it. */
+  readonly record: EventRecord;
   /** Counted in place: the transport's counter objects, so readers see one set. */
   readonly counters: InterruptCounters;
   readonly errors: { ackWhileMsi: number };
-  /** True while the guest's register access runs: no interrupt may leave inside it. */
-  readonly inAccess: () => boolean;
 }
-
-/** The config-change event's index for `event`. */
-export const CONFIG_EVENT = -1;
 
 export class InterruptDelivery {
   readonly #line: InterruptLine;
-  readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
+  readonly #record: EventRecord;
   readonly #counters: InterruptCounters;
   readonly #errors: { ackWhileMsi: number };
-  readonly #inAccess: () => boolean;
-  #interruptStatus = 0;
   #lineHigh = false;
-  /** Bumped by reset(): deliveries scheduled before it become inert. */
-  #epoch = 0;
 
   constructor(o: InterruptDeliveryOptions) {
     this.#line = o.line;
-    this.#schedule = o.schedule;
     this.#msi = o.msi;
+    this.#record = o.record;
     this.#counters = o.counters;
     this.#errors = o.errors;
-    this.#inAccess = o.inAccess;
   }
 
-  /** The InterruptStatus register. */
+  /** The InterruptStatus register: the record's bits with the line, 0 while MSI is on. */
   get interruptStatus(): number {
-    return this.#interruptStatus;
+    if (this.msiOn) return 0;
+    return (this.#record.anyQueue ? INTERRUPT.USED_BUFFER : 0) | (this.#record.has(CONFIG_CHANGE) ? INTERRUPT.CONFIG_CHANGE : 0);
   }
 
   get lineHigh(): boolean {
@@ -67,34 +67,37 @@ export class InterruptDelivery {
     return this.#msi !== null && this.#msi.enabled;
   }
 
-  /** An event for queue `index`, or the config event (CONFIG_EVENT). */
-  event(index: number): void {
-    if (this.#inAccess()) {
-      // Never interrupt the guest inside its own register access: deliver right after it.
-      const epoch = this.#epoch;
-      this.#schedule(() => {
-        if (epoch === this.#epoch) this.#deliver(index);
-      });
+  /** The device signalled `e`: recorded, then shown to the driver in the current mode. */
+  event(e: InterruptEvent): void {
+    if (!this.#record.add(e)) return;
+    if (e.kind === "config") this.#counters.config++;
+    else {
+      this.#counters.usedBuffer++;
+      this.#counters.perQueue[e.queue]!++;
+    }
+    if (this.msiOn) {
+      this.#counters.msi++;
+      this.#msi!.signal(e);
       return;
     }
-    this.#deliver(index);
+    this.#raiseLine();
   }
 
-  /** An InterruptACK write. */
+  /** An InterruptACK write: the driver has seen the events of the bits it acknowledges. */
   ack(value: number): void {
     if (this.msiOn) {
       this.#errors.ackWhileMsi++;
       return;
     }
-    this.#interruptStatus &= ~value;
-    // The line is edge-triggered: what is left after the ACK needs a fresh edge, or it is lost.
+    let cleared = false;
+    if (value & INTERRUPT.USED_BUFFER) cleared = this.#record.deleteQueues();
+    if (value & INTERRUPT.CONFIG_CHANGE) cleared = this.#record.delete(CONFIG_CHANGE) || cleared;
+    if (!cleared) return;
+    // Deassert as hardware does on the ACK. Bits left (events that came after the driver read
+    // InterruptStatus) assert it again at once: a fresh edge for an edge-triggered input, and
+    // for a level-triggered one the IO-APIC delivers again after the handler's EOI.
     this.#lowerLine();
-    if (this.#interruptStatus !== 0) {
-      const epoch = this.#epoch;
-      this.#schedule(() => {
-        if (epoch === this.#epoch) this.#raiseLine();
-      });
-    }
+    this.#raiseLine();
   }
 
   /**
@@ -104,45 +107,27 @@ export class InterruptDelivery {
   msiCommand(cmd: number, queueSel: number): void {
     const msi = this.#msi;
     if (msi === null) return;
-    const left = msi.command(cmd, queueSel);
-    if (cmd === MSI_CMD.ENABLE) {
-      // From now on InterruptStatus stays 0 and the line stays low.
-      this.#interruptStatus = 0;
-      this.#lowerLine();
+    msi.command(cmd, queueSel);
+    if (cmd === MSI_CMD.DISABLE) {
+      // Undelivered events are InterruptStatus bits now: the driver must hear of them.
+      this.#raiseLine();
       return;
     }
-    if (left === null) return;
-    // DISABLE with messages still held by masks: they are kept in InterruptStatus, not lost,
-    // but the line is not raised now. Our guest driver sends DISABLE before it registers its
-    // line handler (fallback path); an edge then would find no handler and leave the line
-    // high for good, swallowing every later edge. The next event raises the line instead.
-    if (left.used) this.#interruptStatus |= INTERRUPT.USED_BUFFER;
-    if (left.config) this.#interruptStatus |= INTERRUPT.CONFIG_CHANGE;
+    if (!msi.enabled) return;
+    if (cmd === MSI_CMD.ENABLE) this.#lowerLine(); // InterruptStatus reads 0 from now on
+    // Recorded events whose vector can send now (after ENABLE, UNMASK, CONFIGURE, MAP) go out.
+    msi.flush();
   }
 
-  /** Device reset: InterruptStatus cleared, line lowered, MSI table back to power-on. */
+  /** Device reset: every event forgotten, line lowered, MSI table back to power-on. */
   reset(): void {
-    this.#epoch++;
-    this.#interruptStatus = 0;
+    this.#record.clear();
     this.#lowerLine();
     this.#msi?.reset();
   }
 
-  #deliver(index: number): void {
-    if (index < 0) this.#counters.config++;
-    else this.#counters.usedBuffer++;
-    if (this.msiOn) {
-      this.#counters.msi++;
-      if (index < 0) this.#msi!.signalConfig();
-      else this.#msi!.signalQueue(index);
-      return;
-    }
-    this.#interruptStatus |= index < 0 ? INTERRUPT.CONFIG_CHANGE : INTERRUPT.USED_BUFFER;
-    this.#raiseLine();
-  }
-
   #raiseLine(): void {
-    if (this.#lineHigh || this.#interruptStatus === 0 || this.msiOn) return;
+    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
     this.#lineHigh = true;
     this.#counters.lineRaised++;
     this.#line.raise();

@@ -210,7 +210,7 @@ describe("MmioTransport: data path on the interrupt line", () => {
     expect(t.counters.writes.InterruptACK).toBe(1);
   });
 
-  it("bits left after an ACK get a fresh edge (lower now, raise after the access)", () => {
+  it("bits left after an ACK get a fresh edge (lower, raise again)", () => {
     const { d, device } = driver();
     d.init();
     d.addChain(0, { readable: [bytes(1)], writable: [1] });
@@ -218,8 +218,6 @@ describe("MmioTransport: data path on the interrupt line", () => {
     device.changeConfig(0, 5);
     expect(d.read32("InterruptStatus")).toBe(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
     d.write32("InterruptACK", INTERRUPT.USED_BUFFER);
-    expect(d.lineEvents).toEqual(["raise", "lower"]);
-    d.runTasks();
     expect(d.lineEvents).toEqual(["raise", "lower", "raise"]);
     expect(d.handleLineInterrupt()).toBe(INTERRUPT.CONFIG_CHANGE);
     expect(d.lineHigh).toBe(false);
@@ -247,6 +245,17 @@ describe("MmioTransport: data path on the interrupt line", () => {
     expect(d.read32("ConfigGeneration")).toBe(g + 1);
     expect(d.read32("InterruptStatus")).toBe(INTERRUPT.CONFIG_CHANGE);
     expect(d.transport.read(REG.Config + 1, 1)).toBe(0xaa);
+  });
+
+  it("ConfigGeneration also follows the device's own config changes, before DRIVER_OK too", () => {
+    const device = Object.assign(new EchoDevice(), { configGeneration: 0 });
+    const d = new TestDriver({ device });
+    d.init({ driverOk: false });
+    const g = d.read32("ConfigGeneration");
+    device.configGeneration++; // changed a field, no interrupt (not running yet)
+    expect(d.read32("ConfigGeneration")).not.toBe(g);
+    expect(d.lineEvents).toEqual([]);
+    expect(d.transport.state().configGeneration).toBe(d.read32("ConfigGeneration"));
   });
 });
 
@@ -323,14 +332,13 @@ describe("MmioTransport: DEVICE_NEEDS_RESET", () => {
     expect(d.kick(0)).toHaveLength(1);
   });
 
-  it("a failed activation sets NEEDS_RESET; the interrupt leaves after the access", () => {
+  it("a failed activation sets NEEDS_RESET and raises a config interrupt", () => {
     const device = new EchoDevice({ failActivate: "no backend" });
     const d = new TestDriver({ device });
     d.init();
     expect(d.read32("Status") & DEVICE_NEEDS_RESET).toBe(DEVICE_NEEDS_RESET);
-    expect(d.lineEvents).toEqual([]);
-    d.runTasks();
     expect(d.lineEvents).toEqual(["raise"]);
+    expect(d.read32("InterruptStatus")).toBe(INTERRUPT.CONFIG_CHANGE);
     expect(d.transport.counters.errors.activateFailed).toBe(1);
     expect(d.transport.state().lastError).toBe("activate: no backend");
   });
@@ -441,7 +449,7 @@ describe("MmioTransport: MSI", () => {
     expect(d.transport.state().msi).toMatchObject({ configVector: 0, queueVectors: [1, 1] });
   });
 
-  it("MASK holds a message, UNMASK sends it after the access", () => {
+  it("MASK holds a message, UNMASK sends it", () => {
     const { d } = driver({ msi: MSI2 });
     d.init({ msi: "shared" });
     d.msiCommand(MSI_CMD.MASK, 1);
@@ -450,9 +458,8 @@ describe("MmioTransport: MSI", () => {
     expect(d.msiWrites).toEqual([]);
     expect(d.transport.state().msi!.vectors[1]!.pending).toBe(true);
     d.msiCommand(MSI_CMD.UNMASK, 1);
-    expect(d.msiWrites).toEqual([]);
-    d.runTasks();
     expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testMsiData(1) }]);
+    expect(d.transport.state().msi!.vectors[1]!.pending).toBe(false);
   });
 
   it("ENABLE without the negotiated feature is counted and ignored", () => {
@@ -466,20 +473,20 @@ describe("MmioTransport: MSI", () => {
     expect(d.lineEvents).toEqual(["raise"]);
   });
 
-  it("DISABLE goes back to the line; a message held by a mask waits in InterruptStatus", () => {
+  it("DISABLE goes back to the line: a message held by a mask is in InterruptStatus, the line asserted", () => {
     const { d, device } = driver({ msi: MSI2 });
     d.init({ msi: "shared" });
     d.msiCommand(MSI_CMD.MASK, 1);
     d.addChain(0, { readable: [bytes(1)], writable: [1] });
     d.kick(0);
     d.msiCommand(MSI_CMD.DISABLE);
-    d.runTasks();
     expect(d.msiWrites).toEqual([]);
     expect(d.read32("InterruptStatus")).toBe(INTERRUPT.USED_BUFFER);
-    expect(d.lineEvents).toEqual([]); // no edge while the driver may have no line handler yet
-    device.changeConfig(0, 1); // the next event raises the line and carries both bits
+    expect(d.lineEvents).toEqual(["raise"]);
+    device.changeConfig(0, 1); // the line is high already: the bit joins InterruptStatus
     expect(d.lineEvents).toEqual(["raise"]);
     expect(d.handleLineInterrupt()).toBe(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
+    expect(d.lineHigh).toBe(false);
   });
 
   it("out-of-range MsiVecSel and unknown MsiCmd through registers are counted, never thrown", () => {
@@ -494,7 +501,7 @@ describe("MmioTransport: MSI", () => {
     expect(t.state().msi!.vectors).toEqual(before!.vectors);
   });
 
-  it("a vector whose address high word is non-zero is counted and not sent", () => {
+  it("a vector whose address high word is non-zero is counted and holds the event", () => {
     const { d, t } = driver({ msi: MSI2 });
     d.init({ msi: "shared" });
     d.configureVector(1, TEST_MSI_ADDR, 0x41, 1);
@@ -502,6 +509,9 @@ describe("MmioTransport: MSI", () => {
     d.kick(0);
     expect(d.msiWrites).toEqual([]);
     expect(t.msi!.counters.addrHighNonZero).toBe(1);
+    expect(t.state().msi!.vectors[1]!.pending).toBe(true);
+    d.configureVector(1, TEST_MSI_ADDR, 0x41);
+    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: 0x41 }]);
   });
 
   it("the state snapshot shows vectors, mapping and mode", () => {
@@ -520,6 +530,107 @@ describe("MmioTransport: MSI", () => {
     expect(
       () => new MmioTransport({ device, memory, line, schedule: () => {}, msi: { vectors: 2, sharing: false } }),
     ).toThrow(RangeError);
+  });
+});
+
+describe("MmioTransport: no event lost across MASK / DISABLE / ENABLE (docs/virtio-mmio-msi.md)", () => {
+  // Everything through the registers, as the guest does it.
+  const setup = () => {
+    const r = driver({ queues: [16, 16], msi: { vectors: 3, sharing: false } });
+    expect(r.d.init({ msi: "fixed" }).ok).toBe(true);
+    return r;
+  };
+  const complete = (d: TestDriver, q: number) => {
+    d.addChain(q, { readable: [bytes(1)], writable: [1] });
+    expect(d.kick(q)).toHaveLength(1);
+  };
+
+  it("MASK 1, completion on queue 0, DISABLE, ENABLE, UNMASK 1: the held completion is delivered", () => {
+    const { d, t } = setup();
+    d.msiCommand(MSI_CMD.MASK, 1);
+    complete(d, 0);
+    expect(t.state().msi!.vectors[1]!.pending).toBe(true);
+    expect(d.msiWrites).toEqual([]);
+    d.msiCommand(MSI_CMD.DISABLE);
+    expect(d.read32("InterruptStatus")).toBe(INTERRUPT.USED_BUFFER);
+    expect(d.lineHigh).toBe(true); // on the line now, and asserted
+    d.msiCommand(MSI_CMD.ENABLE);
+    expect(d.read32("InterruptStatus")).toBe(0);
+    expect(d.lineHigh).toBe(false);
+    expect(t.state().msi!.vectors[1]).toMatchObject({ masked: true, pending: true });
+    expect(d.msiWrites).toEqual([]);
+    d.msiCommand(MSI_CMD.UNMASK, 1);
+    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testMsiData(1) }]);
+    expect(t.state().msi!.vectors[1]!.pending).toBe(false);
+    expect(d.lineEvents).toEqual(["raise", "lower"]);
+    // Nothing is owed any more: no second message, nothing on the line.
+    d.msiCommand(MSI_CMD.DISABLE);
+    expect(d.read32("InterruptStatus")).toBe(0);
+    expect(d.lineEvents).toEqual(["raise", "lower"]);
+  });
+
+  it("DISABLE alone asserts the line for a held completion; the ACK ends it", () => {
+    const { d } = setup();
+    d.msiCommand(MSI_CMD.MASK, 2);
+    complete(d, 1);
+    d.msiCommand(MSI_CMD.DISABLE);
+    expect(d.lineEvents).toEqual(["raise"]);
+    expect(d.handleLineInterrupt()).toBe(INTERRUPT.USED_BUFFER);
+    expect(d.lineHigh).toBe(false);
+    expect(d.read32("InterruptStatus")).toBe(0);
+  });
+
+  it("ENABLE sends at once what the line still showed unacknowledged", () => {
+    const { d, device } = setup();
+    d.msiCommand(MSI_CMD.DISABLE);
+    complete(d, 1);
+    device.changeConfig(0, 9);
+    expect(d.read32("InterruptStatus")).toBe(INTERRUPT.USED_BUFFER | INTERRUPT.CONFIG_CHANGE);
+    d.msiCommand(MSI_CMD.ENABLE);
+    expect(d.msiWrites.map((w) => w.data).sort()).toEqual([testMsiData(0), testMsiData(2)]);
+    expect(d.read32("InterruptStatus")).toBe(0);
+    expect(d.lineHigh).toBe(false);
+  });
+
+  it("an event on a vector whose address is 0 (Linux's teardown) waits for the vector to be set up again", () => {
+    const { d, t } = setup();
+    d.msiCommand(MSI_CMD.MASK, 1);
+    d.configureVector(1, 0, 0);
+    complete(d, 0);
+    d.msiCommand(MSI_CMD.UNMASK, 1);
+    expect(d.msiWrites).toEqual([]);
+    expect(t.state().msi!.vectors[1]!.pending).toBe(true);
+    d.configureVector(1, TEST_MSI_ADDR, testMsiData(1));
+    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testMsiData(1) }]);
+  });
+
+  it("reset forgets held events: nothing pending, the line low, no message after the next probe", () => {
+    const { d, t } = setup();
+    d.msiCommand(MSI_CMD.MASK, 1);
+    complete(d, 0);
+    d.msiCommand(MSI_CMD.DISABLE);
+    expect(d.lineHigh).toBe(true);
+    d.reset();
+    expect(d.lineHigh).toBe(false);
+    expect(t.state().msi!.vectors.every((v) => !v.pending && !v.masked)).toBe(true);
+    d.init({ msi: "fixed" });
+    expect(d.msiWrites).toEqual([]);
+    expect(d.lineEvents).toEqual(["raise", "lower"]);
+  });
+
+  it("every command but ENABLE works before bit 40 is negotiated", () => {
+    const { d, t, e } = driver({ queues: [16, 16], msi: { vectors: 3, sharing: false } });
+    d.reset();
+    d.addStatus(ACK | DRIVER);
+    d.configureVector(2, TEST_MSI_ADDR, 0x52);
+    d.msiCommand(MSI_CMD.MASK, 2);
+    d.msiCommand(MSI_CMD.ENABLE);
+    expect(e.msiWithoutFeature).toBe(1);
+    expect(t.state().msi).toMatchObject({ enabled: false });
+    expect(t.state().msi!.vectors[2]).toMatchObject({ addrLow: TEST_MSI_ADDR, data: 0x52, masked: true });
+    d.msiCommand(MSI_CMD.UNMASK, 2);
+    expect(t.state().msi!.vectors[2]!.masked).toBe(false);
+    expect(t.msi!.counters.badCommand + t.msi!.counters.badVector).toBe(0);
   });
 });
 

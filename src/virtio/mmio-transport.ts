@@ -1,15 +1,18 @@
 // One virtio-mmio device window (version 2 layout, 0x200 bytes) with our MSI extension. The
 // platform calls read()/write() for every guest access; the guest is untrusted, so every
 // access is checked, every violation counted, and nothing throws out of read()/write().
-// The device is never called inside an access that could let it raise an interrupt there:
-// notifications and interrupts run from `schedule`d tasks after the access has returned.
+// A QueueNotify is processed from a `schedule`d task after the access has returned. Interrupts
+// leave at once, wherever they are raised (even inside an access: a command like UNMASK or
+// DISABLE delivers held events); the platform's one rule decides when the CPU may take them
+// (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
 
 import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
 import {
   FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, REG, STATUS,
   type RegisterName,
 } from "./constants.ts";
-import { CONFIG_EVENT, InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
+import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
+import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
 import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
 
@@ -142,6 +145,7 @@ export class MmioTransport {
   readonly #device: VirtioDevice;
   readonly #memory: GuestMemory;
   readonly #irq: InterruptDelivery;
+  readonly #record: EventRecord;
   readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
   readonly #queueCount: number;
@@ -158,7 +162,6 @@ export class MmioTransport {
   #notifyScheduled = false;
   /** Bumped by every reset: tasks and device handles from before a reset become inert. */
   #epoch = 0;
-  #inAccess = false;
   #lastError: string | null = null;
 
   constructor(o: MmioTransportOptions) {
@@ -166,8 +169,9 @@ export class MmioTransport {
     this.#memory = o.memory;
     this.#schedule = o.schedule;
     this.#queueCount = o.device.queueMaxSizes.length;
+    this.#record = new EventRecord(this.#queueCount);
     this.#msi = o.msi
-      ? new MsiTable({ ...o.msi, queues: this.#queueCount, memory: o.memory, schedule: o.schedule })
+      ? new MsiTable({ ...o.msi, queues: this.#queueCount, memory: o.memory, record: this.#record })
       : null;
     this.offeredFeatures =
       (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 | (this.#msi ? FEATURE.MMIO_MSI : 0n);
@@ -177,7 +181,7 @@ export class MmioTransport {
     this.counters = {
       reads: zeroCounts(),
       writes: zeroCounts(),
-      interrupts: { lineRaised: 0, usedBuffer: 0, config: 0, msi: 0 },
+      interrupts: { lineRaised: 0, usedBuffer: 0, perQueue: new Array<number>(this.#queueCount).fill(0), config: 0, msi: 0 },
       notifies: 0,
       errors: {
         badOffset: 0, badWidth: 0, badConfigAccess: 0, readWriteOnly: 0, writeReadOnly: 0, badStatus: 0,
@@ -190,11 +194,10 @@ export class MmioTransport {
     };
     this.#irq = new InterruptDelivery({
       line: o.line,
-      schedule: o.schedule,
       msi: this.#msi,
+      record: this.#record,
       counters: this.counters.interrupts,
       errors: this.counters.errors,
-      inAccess: () => this.#inAccess,
     });
   }
 
@@ -215,7 +218,6 @@ export class MmioTransport {
 
   /** A guest read of `width` bytes at `offset` in the window. Never throws. */
   read(offset: number, width: 1 | 2 | 4): number {
-    this.#inAccess = true;
     try {
       if (!Number.isInteger(offset) || offset < 0 || offset >= MMIO_WINDOW_SIZE) {
         this.counters.errors.badOffset++;
@@ -233,14 +235,11 @@ export class MmioTransport {
     } catch {
       this.counters.internalError++;
       return 0;
-    } finally {
-      this.#inAccess = false;
     }
   }
 
   /** A guest write of `width` bytes at `offset` in the window. Never throws. */
   write(offset: number, width: 1 | 2 | 4, value: number): void {
-    this.#inAccess = true;
     try {
       if (!Number.isInteger(offset) || offset < 0 || offset >= MMIO_WINDOW_SIZE) {
         this.counters.errors.badOffset++;
@@ -260,8 +259,6 @@ export class MmioTransport {
       this.#writeRegister(name, value >>> 0);
     } catch {
       this.counters.internalError++;
-    } finally {
-      this.#inAccess = false;
     }
   }
 
@@ -279,7 +276,7 @@ export class MmioTransport {
       interruptMode: this.#irq.msiOn ? "msi" : "line",
       interruptStatus: this.#irq.interruptStatus,
       lineHigh: this.#irq.lineHigh,
-      configGeneration: this.#configGeneration,
+      configGeneration: this.#generation(),
       lastError: this.#lastError,
       queues: this.#queueCfg.map((c, index) => {
         const q = this.#queues[index];
@@ -329,7 +326,7 @@ export class MmioTransport {
       case "QueueReady": return this.#queueCfg[this.#queueSel]?.ready ? 1 : 0;
       case "InterruptStatus": return this.#irq.interruptStatus;
       case "Status": return this.#status;
-      case "ConfigGeneration": return this.#configGeneration;
+      case "ConfigGeneration": return this.#generation();
       // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
       case "SHMLenLow": case "SHMLenHigh": case "SHMBaseLow": case "SHMBaseHigh": return 0xffffffff;
       case "MsiVecNum": return this.#msi?.vectorCount ?? 0;
@@ -390,6 +387,15 @@ export class MmioTransport {
     return ok;
   }
 
+  /**
+   * ConfigGeneration: moves with every change of the config space, whether the transport sent
+   * a config interrupt for it or the device changed a field on its own (before DRIVER_OK, or
+   * at the driver's request), so a driver's read of several fields can tell it was torn.
+   */
+  #generation(): number {
+    return (this.#configGeneration + (this.#device.configGeneration ?? 0)) >>> 0;
+  }
+
   // ---- features and status ----
 
   #driverFeatureBits(): bigint {
@@ -446,12 +452,13 @@ export class MmioTransport {
     const epoch = this.#epoch;
     const interrupts: Interrupts = {
       queue: (index) => {
-        if (epoch === this.#epoch && this.#queues[index]) this.#irq.event(index);
+        const e = this.#record.queue(index);
+        if (epoch === this.#epoch && e !== undefined && this.#queues[index]) this.#irq.event(e);
       },
       config: () => {
         if (epoch !== this.#epoch) return;
         this.#configGeneration = (this.#configGeneration + 1) >>> 0;
-        this.#irq.event(CONFIG_EVENT);
+        this.#irq.event(CONFIG_CHANGE);
       },
     };
     const live: SplitQueue[] = [];
@@ -493,7 +500,7 @@ export class MmioTransport {
     this.#lastError = reason;
     if (this.#status & STATUS.DEVICE_NEEDS_RESET) return;
     this.#status |= STATUS.DEVICE_NEEDS_RESET;
-    this.#irq.event(CONFIG_EVENT);
+    this.#irq.event(CONFIG_CHANGE);
   }
 
   #reset(): void {

@@ -1,17 +1,22 @@
-// The MSI extension's device state (/work/shared/spec/virtio-mmio-msi.md, binding): a table
-// of vectors (address, data, mask, pending), the staged address/data, the vector selector, the
-// global enable, and the event-to-vector mapping (fixed or dynamic). Every value comes from the
+// The MSI extension's device state (docs/virtio-mmio-msi.md): a table of vectors (address,
+// data, mask), the staged address/data, the vector selector, the global enable, and the
+// event-to-vector mapping (fixed or dynamic). A vector's pending bit is not stored: it is set
+// while an undelivered event in the device's EventRecord is mapped to it (and MSI is on), so
+// it follows the record through every mode change and remapping. Every value comes from the
 // guest: out-of-range input is counted and changes nothing; nothing throws.
 //
-// Choices where the spec is silent (ours):
-// - A vector whose address was never configured (still 0) does not send: the event is counted
-//   as dropped on that vector. Address 0 is RAM, and a write there would corrupt the guest.
+// Sending is synchronous: the message is written to the bus at once, and the platform decides
+// when the CPU may take it (never inside the guest's own register access).
+//
+// Choices where the 2020 proposal is silent (ours, in docs/virtio-mmio-msi.md):
+// - A vector sends only with a usable address: high word 0 and low word non-zero. Otherwise
+//   the event stays pending on it (Linux writes a zero message when it tears an interrupt
+//   down; address 0 is RAM, and a write there would corrupt the guest).
 // - MAP_CONFIG / MAP_QUEUE in fixed mapping are counted (`mapInFixedMode`) and ignored.
-// - UNMASK sends a pending message through `schedule` (not inside the guest's MMIO access); the
-//   task re-checks mask and pending, so a MASK in between still holds it back.
 
 import type { GuestMemory } from "./interfaces.ts";
 import { MSI_CMD, MSI_STATE, NO_VECTOR } from "./constants.ts";
+import type { EventRecord, InterruptEvent } from "./event-record.ts";
 
 export interface MsiTableOptions {
   /** MsiVecNum: how many vectors the table has (1..2048). */
@@ -21,15 +26,19 @@ export interface MsiTableOptions {
   /** Number of virtqueues of the device. */
   readonly queues: number;
   readonly memory: GuestMemory;
-  /** Runs a function after the current MMIO access (UNMASK's delayed send). */
-  readonly schedule: (fn: () => void) => void;
+  /** The device's undelivered events (shared with InterruptDelivery). */
+  readonly record: EventRecord;
 }
 
 export interface MsiVectorCounters {
   sent: number;
   delivered: number;
+  /** Messages the bus refused (no MSI target, no RAM there). */
   dropped: number;
+  /** Events that found the vector masked and left its pending bit set. */
   pendingWhileMasked: number;
+  /** Events held on the vector because its address is not usable (0, or above 4 GiB). */
+  heldNoAddress: number;
 }
 
 export interface MsiTableCounters {
@@ -38,8 +47,9 @@ export interface MsiTableCounters {
   badVector: number;
   badQueue: number;
   mapInFixedMode: number;
+  /** Events held on a vector whose address high word is non-zero (no bus above 4 GiB). */
   addrHighNonZero: number;
-  /** Events that had no vector (NO_VECTOR mapping). */
+  /** Events whose source had no vector (NO_VECTOR mapping): kept undelivered, not sent. */
   unmapped: number;
   vectors: MsiVectorCounters[];
 }
@@ -63,12 +73,6 @@ export interface MsiTableState {
   readonly vectors: readonly MsiVectorState[];
 }
 
-/** What was still pending when MSI was switched off, so the transport can raise the line. */
-export interface MsiPendingEvents {
-  readonly used: boolean;
-  readonly config: boolean;
-}
-
 const MAX_VECTORS = 2048;
 
 export class MsiTable {
@@ -77,12 +81,11 @@ export class MsiTable {
   readonly queueCount: number;
   readonly counters: MsiTableCounters;
   readonly #memory: GuestMemory;
-  readonly #schedule: (fn: () => void) => void;
+  readonly #record: EventRecord;
   readonly #addrLow: Uint32Array;
   readonly #addrHigh: Uint32Array;
   readonly #data: Uint32Array;
   readonly #masked: Uint8Array;
-  readonly #pending: Uint8Array;
   readonly #queueVector: Uint32Array;
   #configVector = NO_VECTOR;
   #enabled = false;
@@ -103,17 +106,16 @@ export class MsiTable {
     this.sharing = o.sharing;
     this.queueCount = o.queues;
     this.#memory = o.memory;
-    this.#schedule = o.schedule;
+    this.#record = o.record;
     this.#addrLow = new Uint32Array(o.vectors);
     this.#addrHigh = new Uint32Array(o.vectors);
     this.#data = new Uint32Array(o.vectors);
     this.#masked = new Uint8Array(o.vectors);
-    this.#pending = new Uint8Array(o.vectors);
     this.#queueVector = new Uint32Array(o.queues);
     this.counters = {
       commands: 0, badCommand: 0, badVector: 0, badQueue: 0, mapInFixedMode: 0,
       addrHighNonZero: 0, unmapped: 0,
-      vectors: Array.from({ length: o.vectors }, () => ({ sent: 0, delivered: 0, dropped: 0, pendingWhileMasked: 0 })),
+      vectors: Array.from({ length: o.vectors }, () => ({ sent: 0, delivered: 0, dropped: 0, pendingWhileMasked: 0, heldNoAddress: 0 })),
     };
     this.reset();
   }
@@ -127,14 +129,13 @@ export class MsiTable {
     return ((this.#enabled ? MSI_STATE.ENABLED : 0) | (this.sharing ? MSI_STATE.SHARING : 0)) >>> 0;
   }
 
-  /** Everything back to power-on: disabled, vectors cleared, unmasked, mappings reset. */
+  /** Everything back to power-on: disabled, vectors cleared, unmasked, mappings reset (the record is the caller's). */
   reset(): void {
     this.#enabled = false;
     this.#addrLow.fill(0);
     this.#addrHigh.fill(0);
     this.#data.fill(0);
     this.#masked.fill(0);
-    this.#pending.fill(0);
     this.#vecSel = 0;
     this.#stagedLow = 0;
     this.#stagedHigh = 0;
@@ -163,62 +164,88 @@ export class MsiTable {
   }
 
   /**
-   * Runs an MsiCmd. `queueSel` is the transport's QueueSel (for MAP_QUEUE). Returns the events
-   * left pending when DISABLE switched MSI off, otherwise null.
+   * Runs an MsiCmd. `queueSel` is the transport's QueueSel (for MAP_QUEUE). The caller
+   * (InterruptDelivery) then shows the record in the new mode: `flush()` while enabled, the
+   * line after DISABLE.
    */
-  command(cmd: number, queueSel: number): MsiPendingEvents | null {
+  command(cmd: number, queueSel: number): void {
     this.counters.commands++;
     const v = this.#vecSel;
     switch (cmd) {
       case MSI_CMD.ENABLE:
         this.#enabled = true;
-        return null;
+        return;
       case MSI_CMD.DISABLE:
-        return this.#disable();
+        this.#enabled = false;
+        return;
       case MSI_CMD.CONFIGURE:
-        if (!this.#validVector(v)) return null;
+        if (!this.#validVector(v)) return;
         this.#addrLow[v] = this.#stagedLow;
         this.#addrHigh[v] = this.#stagedHigh;
         this.#data[v] = this.#stagedData;
-        return null;
+        return;
       case MSI_CMD.MASK:
         if (this.#validVector(v)) this.#masked[v] = 1;
-        return null;
+        return;
       case MSI_CMD.UNMASK:
-        if (!this.#validVector(v)) return null;
-        this.#masked[v] = 0;
-        if (this.#pending[v]) this.#schedule(() => this.#flush(v));
-        return null;
+        if (this.#validVector(v)) this.#masked[v] = 0;
+        return;
       case MSI_CMD.MAP_CONFIG:
         if (this.#mapAllowed(v)) this.#configVector = v;
-        return null;
+        return;
       case MSI_CMD.MAP_QUEUE:
-        if (!this.#mapAllowed(v)) return null;
+        if (!this.#mapAllowed(v)) return;
         if (!Number.isInteger(queueSel) || queueSel < 0 || queueSel >= this.queueCount) {
           this.counters.badQueue++;
-          return null;
+          return;
         }
         this.#queueVector[queueSel] = v;
-        return null;
+        return;
       default:
         this.counters.badCommand++;
-        return null;
+        return;
     }
   }
 
-  /** A config-change event. */
-  signalConfig(): void {
-    this.#signal(this.#configVector);
+  /** The vector that carries `e`'s events now, or NO_VECTOR. */
+  vectorOf(e: InterruptEvent): number {
+    if (e.kind === "config") return this.#configVector;
+    return this.#queueVector[e.queue] ?? NO_VECTOR;
   }
 
-  /** A used-buffer event of queue `index`. */
-  signalQueue(index: number): void {
-    const v = this.#queueVector[index];
-    if (v === undefined) {
-      this.counters.badQueue++;
+  /**
+   * A recorded event, while enabled: sent at once if its vector is unmasked and has a usable
+   * address (which delivers every event mapped to that vector), else left pending there.
+   */
+  signal(e: InterruptEvent): void {
+    const v = this.vectorOf(e);
+    if (v === NO_VECTOR) {
+      this.counters.unmapped++;
       return;
     }
-    this.#signal(v);
+    const c = this.counters.vectors[v]!;
+    if (this.#masked[v]) c.pendingWhileMasked++;
+    else if (this.#addrHigh[v] !== 0) {
+      this.counters.addrHighNonZero++;
+      c.heldNoAddress++;
+    } else if (this.#addrLow[v] === 0) c.heldNoAddress++;
+    else this.#send(v);
+  }
+
+  /** Sends every vector that is pending and may send now (after ENABLE, UNMASK, CONFIGURE, MAP). */
+  flush(): void {
+    if (!this.#enabled || this.#record.size === 0) return;
+    for (const e of this.#record.sources) {
+      if (!this.#record.has(e)) continue;
+      const v = this.vectorOf(e);
+      if (v !== NO_VECTOR && this.#ready(v)) this.#send(v);
+    }
+  }
+
+  /** The vector's pending bit: MSI on and an undelivered event mapped to it. */
+  pending(v: number): boolean {
+    if (!this.#enabled || this.#record.size === 0) return false;
+    return this.#record.sources.some((e) => this.#record.has(e) && this.vectorOf(e) === v);
   }
 
   state(): MsiTableState {
@@ -229,7 +256,7 @@ export class MsiTable {
         addrHigh: this.#addrHigh[v]!,
         data: this.#data[v]!,
         masked: this.#masked[v] === 1,
-        pending: this.#pending[v] === 1,
+        pending: this.pending(v),
       });
     }
     return {
@@ -257,51 +284,17 @@ export class MsiTable {
     return v === NO_VECTOR || this.#validVector(v);
   }
 
-  #signal(v: number): void {
-    if (v === NO_VECTOR || v >= this.vectorCount) {
-      this.counters.unmapped++;
-      return;
-    }
+  /** Unmasked, with a usable address. */
+  #ready(v: number): boolean {
+    return this.#masked[v] === 0 && this.#addrHigh[v] === 0 && this.#addrLow[v] !== 0;
+  }
+
+  /** Writes vector v's message; every event mapped to v has now reached the driver. */
+  #send(v: number): void {
+    for (const e of this.#record.sources) if (this.vectorOf(e) === v) this.#record.delete(e);
     const c = this.counters.vectors[v]!;
-    if (this.#masked[v]) {
-      this.#pending[v] = 1;
-      c.pendingWhileMasked++;
-      return;
-    }
-    this.#pending[v] = 0;
-    this.#send(v, c);
-  }
-
-  #flush(v: number): void {
-    if (!this.#enabled || this.#masked[v] || !this.#pending[v]) return;
-    this.#pending[v] = 0;
-    this.#send(v, this.counters.vectors[v]!);
-  }
-
-  #send(v: number, c: MsiVectorCounters): void {
-    const lo = this.#addrLow[v]!;
-    if (this.#addrHigh[v] !== 0) {
-      // A 32-bit platform has no bus above 4 GiB: the message cannot go anywhere.
-      this.counters.addrHighNonZero++;
-      c.dropped++;
-      return;
-    }
-    if (lo === 0) {
-      c.dropped++;
-      return;
-    }
     c.sent++;
-    if (this.#memory.busWrite32(lo, this.#data[v]!)) c.delivered++;
+    if (this.#memory.busWrite32(this.#addrLow[v]!, this.#data[v]!)) c.delivered++;
     else c.dropped++;
-  }
-
-  #disable(): MsiPendingEvents {
-    this.#enabled = false;
-    const pendingOf = (v: number): boolean => v < this.vectorCount && this.#pending[v] === 1;
-    let used = false;
-    for (let q = 0; q < this.queueCount; q++) used ||= pendingOf(this.#queueVector[q]!);
-    const config = pendingOf(this.#configVector);
-    this.#pending.fill(0);
-    return { used, config };
   }
 }

@@ -356,7 +356,9 @@ for (const mode of MODES) {
       postRx(d, 4, BIG_BUF);
       control(d, CTRL_CLASS.RX, CTRL_RX.PROMISC, Uint8Array.of(0));
       const mac = "02:aa:bb:cc:dd:ee";
+      const gen = d.read32("ConfigGeneration");
       expect(control(d, CTRL_CLASS.MAC, CTRL_MAC.ADDR_SET, parseMac(mac))).toBe(CTRL_ACK.OK);
+      expect(d.read32("ConfigGeneration")).not.toBe(gen); // config space changed, no interrupt for it
       expect(formatMac(dev.mac)).toBe(mac);
       expect(d.transport.read(REG.Config + NET_CFG.MAC + 1, 1)).toBe(0xaa);
       expect(formatMac(backend.macs.at(-1)!)).toBe(mac);
@@ -409,6 +411,16 @@ for (const mode of MODES) {
       expect(d.transport.read(REG.Config + NET_CFG.STATUS, 2)).toBe(NET_S.LINK_UP);
       backend.inject(ethFrame(OUR_MAC, PEER));
       expect(dev.counters.rxPackets).toBe(1);
+    });
+
+    it("a link change before DRIVER_OK moves ConfigGeneration without an interrupt", () => {
+      const { dev, d } = setup(mode, {}, { driverOk: false });
+      const gen = d.read32("ConfigGeneration");
+      dev.setLink(false);
+      expect(d.read32("ConfigGeneration")).not.toBe(gen);
+      expect(d.transport.read(REG.Config + NET_CFG.STATUS, 2) & NET_S.LINK_UP).toBe(0);
+      expect(d.lineEvents).toEqual([]);
+      expect(d.msiWrites).toEqual([]);
     });
 
     it("reset drops held buffers and the backlog; frames before DRIVER_OK are dropped", () => {

@@ -96,6 +96,7 @@ export class NetDevice implements VirtioDevice {
   readonly #backlogMaxFrames: number;
   readonly #backlogMaxBytes: number;
   #link: boolean;
+  #configGeneration = 0;
 
   #ctx: ActivationContext | null = null;
   #rx: Virtqueue | null = null;
@@ -164,6 +165,11 @@ export class NetDevice implements VirtioDevice {
 
   get linkUp(): boolean {
     return this.#link;
+  }
+
+  /** Moves with every change of config space (status, mac); the transport's ConfigGeneration follows. */
+  get configGeneration(): number {
+    return this.#configGeneration;
   }
 
   state(): NetDeviceState {
@@ -523,6 +529,7 @@ export class NetDevice implements VirtioDevice {
   #setMac(mac: Uint8Array): void {
     this.#filter.setMac(mac);
     this.#config.set(mac, NET_CFG.MAC);
+    this.#configGeneration++;
     try {
       this.#backend.setMac?.(mac);
     } catch {
@@ -531,6 +538,7 @@ export class NetDevice implements VirtioDevice {
   }
 
   #writeStatus(): void {
+    this.#configGeneration++;
     const status = this.#link ? NET_S.LINK_UP : 0;
     this.#config[NET_CFG.STATUS] = status & 0xff;
     this.#config[NET_CFG.STATUS + 1] = status >>> 8;

@@ -79,6 +79,15 @@ export class EchoRig extends Rig {
     return null;
   }
 
+  /** One chain on `queue`, completed; the interrupt it raises is left to the ledger's invariant. */
+  completeOne(queue: number): StepResult {
+    const chain = this.addChain(queue, { readable: [Uint8Array.of(0x5a)], writable: [1] }, false);
+    this.driver.notify(queue);
+    this.driver.runTasks();
+    const used = this.takeUsed(queue);
+    return used.length === 1 && used[0]!.id === chain.head && used[0]!.len === 1 ? null : `queue ${queue}: used ${JSON.stringify(used)}`;
+  }
+
   /** Several small chains, one notify: all come back, in order, each echoed. */
   #batch(rng: Prng): StepResult {
     const free = this.driver.queues[0]!.free.length;

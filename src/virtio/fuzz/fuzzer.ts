@@ -5,6 +5,9 @@
 //   hostile       random registers, status, MSI commands, layouts, ring scribbles, malformed
 //                 chains and requests; injected faults whose counting is certain are checked
 //   recovery      after every hostile episode: a reset and a well-behaved episode must work
+//   mode-change   on the echo rigs with MSI: MASK / DISABLE / ENABLE / MAP_* interleaved with
+//                 completions; every run starts with the fixed MODE_SCRIPTS (issue 14's seeds),
+//                 then plays a random interleaving every MODE_EVERY episodes
 // After every operation the rig's invariants are checked (guards, no access outside RAM, no
 // internal errors, line and MSI rules). The run stops at the first failure and reports it;
 // the same seed and op count replay it exactly (no clock, no Math.random, no async work).
@@ -16,11 +19,12 @@ import { BlkAsyncRig } from "./blk-async-rig.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { EchoRig } from "./echo-rig.ts";
 import { hostileOp } from "./hostile-ops.ts";
+import { MODE_SCRIPTS, applyModeAction, randomModeActions, settleModeEpisode, type ModeAction } from "./mode-change.ts";
 import { NetRig } from "./net-rig.ts";
 import { Prng } from "./prng.ts";
 import type { Expectation, Rig, StepResult } from "./rig.ts";
 
-export type Phase = "well-behaved" | "hostile" | "recovery";
+export type Phase = "well-behaved" | "hostile" | "recovery" | "mode-change";
 
 export interface FuzzFailure {
   /** 1-based index of the failing operation. */
@@ -74,11 +78,13 @@ class Stop extends Error {}
 
 /** One marathon (ring indices past 0xffff) in this many episodes, starting with the second. */
 const MARATHON_EVERY = 2000;
+/** A random mode-change episode in this many episodes. */
+const MODE_EVERY = 20;
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const rng = new Prng(o.seed);
   const rigs = makeRigs(rng);
-  const episodes: Record<Phase, number> = { "well-behaved": 0, hostile: 0, recovery: 0 };
+  const episodes: Record<Phase, number> = { "well-behaved": 0, hostile: 0, recovery: 0, "mode-change": 0 };
   const checkedFaults: Record<string, number> = {};
   let op = 0;
   let episode = 0;
@@ -151,9 +157,32 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     }
   };
 
+  /** A probe with MSI in the given mapping, the actions one operation each, then the settling check. */
+  const modeChange = async (mapping: "fixed" | "shared", actions: readonly ModeAction[]): Promise<void> => {
+    const rig = rigs.find((r) => r.name === `echo-${mapping}`) as EchoRig;
+    episodes["mode-change"]++;
+    await run(rig, "mode-change", "init", () => rig.init(rng, mapping));
+    rig.sink.delivered.length = 0;
+    for (const a of actions) {
+      if (op >= o.ops) return;
+      await run(rig, "mode-change", a.do, () => applyModeAction(rig, a));
+    }
+    if (op < o.ops) await run(rig, "mode-change", "settle", () => settleModeEpisode(rig, mapping));
+  };
+
   try {
+    for (const script of MODE_SCRIPTS) {
+      if (op >= o.ops) break;
+      episode++;
+      await modeChange(script.mapping, script.actions);
+    }
     while (op < o.ops) {
       episode++;
+      if (episode % MODE_EVERY === 7) {
+        const mapping = rng.chance(0.5) ? "fixed" : "shared";
+        await modeChange(mapping, randomModeActions(rng, mapping, rng.range(10, 60)));
+        continue;
+      }
       if (episode % MARATHON_EVERY === 2) {
         await marathon(rigs[0] as EchoRig);
         continue;

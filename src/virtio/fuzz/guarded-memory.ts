@@ -69,6 +69,8 @@ export class WatchedMemory implements GuestMemory {
   readonly violations: string[] = [];
   /** Set while a well-behaved driver runs: writes outside these ranges are violations. */
   allowed: AllowedWrites | null = null;
+  /** Sees every bus write the device issues (its MSI messages), wherever it lands. */
+  onBusWrite: ((addr: number, data: number) => void) | null = null;
   readonly #inner: RamMemory;
   readonly #ram: GuardedRam;
 
@@ -125,6 +127,7 @@ export class WatchedMemory implements GuestMemory {
   }
 
   busWrite32(addr: number, value: number): boolean {
+    this.onBusWrite?.(addr, value);
     if (inRange(addr, 4, this.size)) {
       this.counters.busWritesIntoRam++;
       this.counters.writes++;

@@ -9,6 +9,7 @@ import { FEATURE, INTERRUPT, MSI_CMD, STATUS } from "../constants.ts";
 import type { MmioTransport } from "../mmio-transport.ts";
 import type { SplitQueueCounters, SplitQueueErrors } from "../split-queue.ts";
 import { TestDriver, testMsiData, type AddedChain } from "../testing/test-driver.ts";
+import { EventLedger } from "./event-ledger.ts";
 import { GuardedRam, WatchedMemory } from "./guarded-memory.ts";
 import { MsiSink } from "./msi-sink.ts";
 import type { Prng } from "./prng.ts";
@@ -40,6 +41,8 @@ export abstract class Rig {
   readonly driver: TestDriver;
   readonly transport: MmioTransport;
   readonly msiLayout: MsiLayout;
+  /** The fuzzer's own account of events, deliveries and ACKs (the no-lost-event invariant). */
+  readonly ledger: EventLedger;
   /** Interrupt mode of the current well-behaved episode. */
   mode: IrqMode = "none";
   /** Features the current well-behaved episode negotiated. */
@@ -51,9 +54,6 @@ export abstract class Rig {
   #liveCounters: SplitQueueCounters[] = [];
   #statusWritesSeen = 0;
   #lineHigh = false;
-  #msiWasOn = false;
-  /** DISABLE left events in InterruptStatus without an edge (by design) and no edge came since. */
-  #heldSinceDisable = false;
   /** Events the current step owes the driver. */
   #wantQueues = new Set<number>();
   #wantConfig = false;
@@ -75,6 +75,12 @@ export abstract class Rig {
     this.transport = this.driver.transport;
     // The driver keeps no list of what it was sent: the sink and the line checks replace it.
     this.sink.check = (addr, data) => this.#checkMsi(addr, data);
+    // Every message the device issues and every register write (ACKs, resets) feed the ledger.
+    const t = this.transport;
+    const ledger = (this.ledger = new EventLedger(t));
+    this.memory.onBusWrite = (addr, data) => ledger.busWrite(addr, data);
+    const write = t.write.bind(t);
+    t.write = (offset, width, value) => ledger.write(offset, width, value, () => write(offset, width, value));
   }
 
   abstract readonly device: VirtioDevice;
@@ -111,21 +117,21 @@ export abstract class Rig {
 
   // ---- the well-behaved driver ----
 
-  /** Reset and the Linux-like probe with random interrupt mode and features; verified. */
-  init(rng: Prng): StepResult {
+  /** Reset and the Linux-like probe with random (or the given) interrupt mode and features; verified. */
+  init(rng: Prng, mode?: IrqMode): StepResult {
     const m = this.msiLayout;
-    this.mode = m === false || rng.chance(0.25) ? "none" : m.sharing ? "shared" : "fixed";
+    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.sharing ? "shared" : "fixed");
     this.#inFlight.clear();
-    const mode = this.mode;
+    const chosen = this.mode;
     let decline = 0n;
     for (let b = 0n; b < 64n; b++) if (this.optionalFeatures & (1n << b) && rng.chance(0.3)) decline |= 1n << b;
     // With the line, the driver may still accept MMIO_MSI and just never enable it.
-    if (mode === "none" && rng.chance(0.7)) decline |= FEATURE.MMIO_MSI;
+    if (chosen === "none" && rng.chance(0.7)) decline |= FEATURE.MMIO_MSI;
     this.harvestQueues();
     this.beforeInit();
     const r = this.driver.init({
       features: (offered) => offered & ~decline,
-      msi: mode,
+      msi: chosen,
       queueSizes: this.queueSizesFor(rng, this.transport.offeredFeatures & ~decline),
     });
     this.features = r.features;
@@ -133,7 +139,7 @@ export abstract class Rig {
     const want = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK;
     const status = this.driver.read32("Status");
     if (status !== want) return `init: status ${status} after DRIVER_OK`;
-    if (this.transport.state().interruptMode !== (mode === "none" ? "line" : "msi")) return `init: interrupt mode is not ${mode}`;
+    if (this.transport.state().interruptMode !== (chosen === "none" ? "line" : "msi")) return `init: interrupt mode is not ${chosen}`;
     this.beginEpisode();
     return null;
   }
@@ -353,29 +359,27 @@ export abstract class Rig {
     if (t.counters.internalError !== 0) return "the transport caught an internal error";
     if (t.counters.deviceThrew !== 0) return "a device method threw";
     if (this.deviceInternalErrors() !== 0) return "the device counted an internal error";
-    // The line: edges alternate, and it is low whenever MSI is on.
+    // The line: edges alternate; with MSI off it is high exactly while InterruptStatus is
+    // non-zero, with MSI on it is low and InterruptStatus reads 0.
     const d = this.driver;
     for (const e of d.lineEvents) {
       if ((e === "raise") === this.#lineHigh) return `line ${e} while already ${this.#lineHigh ? "high" : "low"}`;
       this.#lineHigh = e === "raise";
-      if (this.#lineHigh) this.#heldSinceDisable = false;
-    }
-    const msiOn = t.msi?.enabled ?? false;
-    if (this.#msiWasOn && !msiOn) this.#heldSinceDisable = true;
-    if (t.interruptStatus === 0) this.#heldSinceDisable = false;
-    this.#msiWasOn = msiOn;
-    // On the line, once the tasks ran, anything in InterruptStatus has its edge: none is lost.
-    if (!msiOn && d.tasks.length === 0 && !this.#lineHigh && !this.#heldSinceDisable && t.interruptStatus !== 0) {
-      return `InterruptStatus ${t.interruptStatus} but the line is low: an interrupt is lost`;
     }
     d.lineEvents.length = 0;
     d.msiWrites.length = 0;
-    if (t.msi?.enabled && this.#lineHigh) return "line high while MSI is enabled";
-    // Once the tasks ran, an unmasked vector holds nothing: UNMASK sent what was pending.
-    if (t.msi?.enabled && d.tasks.length === 0) {
-      const v = t.state().msi!.vectors.findIndex((x) => x.pending && !x.masked);
-      if (v >= 0) return `vector ${v} pending while unmasked`;
+    const msiOn = t.msi?.enabled ?? false;
+    if (msiOn && (this.#lineHigh || t.interruptStatus !== 0)) return `MSI on, but line ${this.#lineHigh ? "high" : "low"}, InterruptStatus ${t.interruptStatus}`;
+    if (!msiOn && (t.interruptStatus !== 0) !== this.#lineHigh) {
+      return `InterruptStatus ${t.interruptStatus} but the line is ${this.#lineHigh ? "high" : "low"}`;
     }
+    // An unmasked vector with a usable address holds nothing: whatever made it sendable sent it.
+    if (msiOn) {
+      const v = t.msi!.state().vectors.findIndex((x) => x.pending && !x.masked && x.addrHigh === 0 && x.addrLow !== 0);
+      if (v >= 0) return `vector ${v} pending while it could send`;
+    }
+    const lost = this.ledger.check(this.#lineHigh);
+    if (lost !== null) return lost;
     if (t.counters.writes.Status !== this.#statusWritesSeen) this.harvestQueues();
     // push() with a bad length or a foreign chain is the device's bug, never the guest's.
     for (const c of this.#liveCounters) if (c.badPush !== 0) return `the device pushed a bad used element (badPush ${c.badPush})`;
@@ -384,7 +388,7 @@ export abstract class Rig {
 
   /** A delivered message must come from an enabled table and match an unmasked vector. */
   #checkMsi(addr: number, data: number): string | null {
-    const msi = this.transport.state().msi;
+    const msi = this.transport.msi?.state() ?? null;
     if (msi === null || !msi.enabled) return `MSI ${addr.toString(16)}/${data} sent while MSI is disabled`;
     const match = msi.vectors.some((v) => !v.masked && v.addrHigh === 0 && v.addrLow === addr && v.data === data);
     return match ? null : `MSI ${addr.toString(16)}/${data} matches no unmasked vector`;

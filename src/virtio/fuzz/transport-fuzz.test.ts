@@ -3,6 +3,7 @@
 //   FUZZ_OPS=20000000 FUZZ_SEED=7 npm run fuzz
 
 import { describe, expect, it } from "vitest";
+import { MODE_SCRIPTS } from "./mode-change.ts";
 import { SEEDS_DIR, fuzzAndRecord } from "./seeds.ts";
 
 const OPS = Number(process.env.FUZZ_OPS ?? 1_000_000);
@@ -40,6 +41,8 @@ describe("device-model fuzzer", () => {
     // The run reached what it is there for: verified data paths and every kind of injected fault.
     expect(report.verifiedSteps).toBeGreaterThan(OPS / 10);
     expect(report.episodes.recovery).toBeGreaterThan(OPS / 1000);
+    // Issue 14's sequences first, then random mode changes interleaved with masks and completions.
+    expect(report.episodes["mode-change"]).toBeGreaterThan(MODE_SCRIPTS.length + OPS / 10_000);
     if (OPS >= 200_000) expect(Object.keys(report.checkedFaults)).toEqual(expect.arrayContaining(MUST_CHECK));
   });
 });
