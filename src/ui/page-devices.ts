@@ -30,6 +30,8 @@ export interface PageDisk {
    * holds. This tab then runs on a copy of the original image, in memory only.
    */
   readonly keptElsewhere?: string;
+  /** The image under the overlay when it is fetched lazily: the pane reports its failures. */
+  readonly lazy?: HttpRangeBackend;
 }
 
 export interface DiskOptions {
@@ -59,15 +61,16 @@ export async function openPageDisk(src: DiskSource, o: DiskOptions): Promise<Pag
     base = new MemoryBackend(image, { readOnly: true });
     return { overlay: new OverlayBackend(base, { imageId: `upload:${src.name}#${image.byteLength}` }), persisted: false, label: src.name };
   }
+  let lazy: HttpRangeBackend | null = null;
   if (src.image) {
     base = new MemoryBackend(src.image, { readOnly: true });
     imageId = `${src.url}#${src.image.byteLength}`;
   } else {
-    const lazy = await HttpRangeBackend.open(src.url);
+    lazy = await HttpRangeBackend.open(src.url);
     base = lazy;
     imageId = `${src.url}#${lazy.size}#${lazy.version ?? ""}`;
   }
-  const common = { label: src.url };
+  const common = { label: src.url, ...(lazy ? { lazy } : {}) };
   if (!o.persist) return { overlay: new OverlayBackend(base, { imageId }), persisted: false, ...common };
   const name = `v86-msi-disk:${src.url}${o.storeSuffix}`;
   // The store is not even opened without the lock: the other tab's saves stay its own.

@@ -8,6 +8,7 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { GuestNetwork } from "../platform/network.ts";
 import { downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
+import type { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
@@ -239,6 +240,7 @@ export class VmView implements DebugVm {
     }
 
     const disk = this.disk;
+    if (disk?.lazy) this.#watchLazyImage(disk.lazy, signal);
     const download = this.#control("download");
     const reset = this.#control("reset");
     const upload = this.#control<HTMLInputElement>("upload");
@@ -258,6 +260,27 @@ export class VmView implements DebugVm {
       );
     }
     upload.addEventListener("change", () => void this.#upload(upload), { signal });
+  }
+
+  /** A lazily fetched image fails reads when its server stalls or the image changes: the
+   *  guest only sees I/O errors, so the pane says why. */
+  #watchLazyImage(lazy: HttpRangeBackend, signal: AbortSignal): void {
+    let timeouts = lazy.counters.timeouts;
+    let told = false;
+    const check = (): void => {
+      if (lazy.error !== null && !told) {
+        told = true;
+        this.showNotice(
+          `The disk image (${lazy.url}) changed on the server while this VM was reading it, so its reads now fail ` +
+            "(I/O errors in the guest) rather than mix two images. Reload this tab to start from the new image.",
+        );
+      } else if (lazy.counters.timeouts > timeouts && !told) {
+        timeouts = lazy.counters.timeouts;
+        this.showNotice(`The server of ${lazy.url} did not answer in time; the guest got an I/O error for that read (${timeouts} so far).`);
+      }
+    };
+    const timer = setInterval(check, 1000);
+    signal.addEventListener("abort", () => clearInterval(timer));
   }
 
   async #togglePause(button: HTMLButtonElement): Promise<void> {
