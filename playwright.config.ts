@@ -9,6 +9,8 @@ export const BASE_PATH = "/demo/";
 
 export default defineConfig({
   testDir: "e2e",
+  // e2e/*.test.ts are unit tests of the test tooling (Vitest runs them).
+  testMatch: "**/*.spec.ts",
   timeout: 120_000,
   expect: { timeout: 60_000 },
   workers: 1,

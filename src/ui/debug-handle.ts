@@ -8,7 +8,8 @@
 //     .name                        "vm1", "vm2"
 //     .machine                     the Machine (src/platform/machine.ts), undefined until it exists
 //     .devices                     its AttachedDevices: { device, transport, line, address, irq }
-//     .disk                        { device, overlay, persisted } or null
+//     .disk                        { overlay, persisted, label, keptElsewhere? } or null (keptElsewhere:
+//                                  the lock name when another tab keeps this disk)
 //     .state                       "loading" | "booting" | "running" | "paused" | "stopped" | "error"
 //     .guestIp                     the address given on the kernel command line, or null
 //     .network                     the NIC's backend (v86 bus adapter or switch port), or null

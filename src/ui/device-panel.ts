@@ -58,7 +58,9 @@ export class DevicePanel {
         `<p class="dim">disk (${esc(this.#disk.label)}): ${o.blocks} blocks changed, ` +
         (this.#disk.persisted
           ? `<span data-testid="disk-unsaved">${o.dirtyBlocks}</span> not yet saved, <span data-testid="disk-saves">${o.saves}</span> saves to IndexedDB`
-          : "kept in memory only") +
+          : this.#disk.keptElsewhere
+            ? "kept in memory only (another tab keeps this disk)"
+            : "kept in memory only") +
         `</p>`;
     }
     const faults = this.#machine.faults.length;

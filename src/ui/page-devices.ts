@@ -9,6 +9,7 @@ import { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
 import { IdbBlockStore } from "../devices/blk/idb-store.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
+import { takeDiskLock } from "./disk-lock.ts";
 
 const SECTOR = 512;
 
@@ -24,6 +25,13 @@ export interface PageDisk {
   readonly persisted: boolean;
   /** What the disk started as, for people: a URL or an uploaded file's name. */
   readonly label: string;
+  /**
+   * Set when the disk was to be kept but another tab keeps it: the name of the lock that tab
+   * holds. This tab then runs on a copy of the original image, in memory only.
+   */
+  readonly keptElsewhere?: string;
+  /** The image under the overlay when it is fetched lazily: the pane reports its failures. */
+  readonly lazy?: HttpRangeBackend;
 }
 
 export interface DiskOptions {
@@ -53,19 +61,26 @@ export async function openPageDisk(src: DiskSource, o: DiskOptions): Promise<Pag
     base = new MemoryBackend(image, { readOnly: true });
     return { overlay: new OverlayBackend(base, { imageId: `upload:${src.name}#${image.byteLength}` }), persisted: false, label: src.name };
   }
+  let lazy: HttpRangeBackend | null = null;
   if (src.image) {
     base = new MemoryBackend(src.image, { readOnly: true });
     imageId = `${src.url}#${src.image.byteLength}`;
   } else {
-    const lazy = await HttpRangeBackend.open(src.url);
+    lazy = await HttpRangeBackend.open(src.url);
     base = lazy;
     imageId = `${src.url}#${lazy.size}#${lazy.version ?? ""}`;
   }
-  if (!o.persist) return { overlay: new OverlayBackend(base, { imageId }), persisted: false, label: src.url };
-  const store = await IdbBlockStore.open(`v86-msi-disk:${src.url}${o.storeSuffix}`);
+  const common = { label: src.url, ...(lazy ? { lazy } : {}) };
+  if (!o.persist) return { overlay: new OverlayBackend(base, { imageId }), persisted: false, ...common };
+  const name = `v86-msi-disk:${src.url}${o.storeSuffix}`;
+  // The store is not even opened without the lock: the other tab's saves stay its own.
+  if ((await takeDiskLock(name)) === "busy") {
+    return { overlay: new OverlayBackend(base, { imageId }), persisted: false, keptElsewhere: name, ...common };
+  }
+  const store = await IdbBlockStore.open(name);
   const overlay = await OverlayBackend.open(base, { imageId, store });
   autosave(overlay);
-  return { overlay, persisted: true, label: src.url };
+  return { overlay, persisted: true, ...common };
 }
 
 /** A fresh block device over the disk, for one boot of a machine. */

@@ -8,7 +8,9 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { GuestNetwork } from "../platform/network.ts";
 import { downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
+import type { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
 import { DevicePanel } from "./device-panel.ts";
+import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
 import { kernelCmdline, type PageSettings } from "./settings.ts";
@@ -64,6 +66,7 @@ export class VmView implements DebugVm {
     this.terminal = createTerminal(this.#part(".vm-terminal"), (text) => this.machine?.sendSerial(text));
     this.#control("restart").addEventListener("click", () => void this.restart());
     this.#control("reload").addEventListener("click", () => location.reload());
+    this.#control("notice-reload").addEventListener("click", () => location.reload());
   }
 
   get state(): MachineState {
@@ -110,6 +113,26 @@ export class VmView implements DebugVm {
     (this.#images ? this.#control("restart") : this.#control("reload")).focus();
   }
 
+  /** A line above the console that stays while the VM runs. */
+  showNotice(text: string): void {
+    this.#part('[data-part="notice-text"]').textContent = text;
+    this.#part('[data-testid="notice"]').hidden = false;
+  }
+
+  /** The disk was to be kept, but another tab keeps it: say so, and say when that tab lets go. */
+  #noticeKeptElsewhere(lockName: string): void {
+    this.showNotice(
+      "This disk is open in another tab, which keeps it. This VM runs on a temporary copy of the original image: " +
+        "what it writes is lost when this tab closes or reloads. To keep the disk here, close the other tab, then reload this one.",
+    );
+    watchDiskLock(lockName, () =>
+      this.showNotice(
+        "The other tab has let go of the disk. Reload this tab to use the kept disk " +
+          "(what this VM wrote to its temporary copy is then dropped).",
+      ),
+    );
+  }
+
   /** First boot: opens the disk, then starts the machine. */
   async start(images: MachineImages, disk: DiskSource | null): Promise<void> {
     this.#images = images;
@@ -120,6 +143,7 @@ export class VmView implements DebugVm {
         this.showError("The disk could not be opened", (error as Error).message, "Reload the page; if it fails again, open it without the disk or lazy parameters.");
         return;
       }
+      if (this.disk.keptElsewhere !== undefined) this.#noticeKeptElsewhere(this.disk.keptElsewhere);
     }
     await this.#boot();
   }
@@ -216,6 +240,7 @@ export class VmView implements DebugVm {
     }
 
     const disk = this.disk;
+    if (disk?.lazy) this.#watchLazyImage(disk.lazy, signal);
     const download = this.#control("download");
     const reset = this.#control("reset");
     const upload = this.#control<HTMLInputElement>("upload");
@@ -235,6 +260,27 @@ export class VmView implements DebugVm {
       );
     }
     upload.addEventListener("change", () => void this.#upload(upload), { signal });
+  }
+
+  /** A lazily fetched image fails reads when its server stalls or the image changes: the
+   *  guest only sees I/O errors, so the pane says why. */
+  #watchLazyImage(lazy: HttpRangeBackend, signal: AbortSignal): void {
+    let timeouts = lazy.counters.timeouts;
+    let told = false;
+    const check = (): void => {
+      if (lazy.error !== null && !told) {
+        told = true;
+        this.showNotice(
+          `The disk image (${lazy.url}) changed on the server while this VM was reading it, so its reads now fail ` +
+            "(I/O errors in the guest) rather than mix two images. Reload this tab to start from the new image.",
+        );
+      } else if (lazy.counters.timeouts > timeouts && !told) {
+        timeouts = lazy.counters.timeouts;
+        this.showNotice(`The server of ${lazy.url} did not answer in time; the guest got an I/O error for that read (${timeouts} so far).`);
+      }
+    };
+    const timer = setInterval(check, 1000);
+    signal.addEventListener("abort", () => clearInterval(timer));
   }
 
   async #togglePause(button: HTMLButtonElement): Promise<void> {

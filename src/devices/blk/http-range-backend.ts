@@ -1,6 +1,12 @@
 // A read-only disk image on a web server, fetched lazily in fixed-size chunks with HTTP Range
 // requests, so a large image boots without downloading it whole. Put an OverlayBackend on top
 // to make it writable.
+//
+// Three things keep it safe in a browser tab: every request has a deadline (a stalled server
+// fails the guest's read with an I/O error instead of hanging it); the image's validator (ETag
+// or Last-Modified) from the first answer is sent as If-Range and checked on every answer, so a
+// changed image fails every read from then on rather than mixing bytes of two images; and the
+// chunk cache has a byte budget.
 
 import type { BlockBackend } from "./backend.ts";
 
@@ -10,7 +16,10 @@ export interface ResponseLike {
   readonly headers: { get(name: string): string | null };
   arrayBuffer(): Promise<ArrayBuffer>;
 }
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string> }) => Promise<ResponseLike>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; signal?: AbortSignal },
+) => Promise<ResponseLike>;
 
 export interface HttpRangeBackendOptions {
   /** Default: the global fetch. */
@@ -19,19 +28,53 @@ export interface HttpRangeBackendOptions {
   chunkSize?: number;
   /** Image size in bytes when known; otherwise learnt from the first response. */
   size?: number;
-  /** Chunks kept in memory, least recently used dropped first. Default 1024 (256 MiB at the default chunk size). */
-  maxCachedChunks?: number;
-  /** Extra attempts after a network error or a 5xx. Default 2. */
+  /** Bytes of chunks kept in memory, least recently used dropped first (at least one chunk is
+   *  kept). Default 64 MiB: a tab's share, not the image's size. */
+  cacheBytes?: number;
+  /** Extra attempts after a network error or a 5xx (not after a timeout). Default 2. */
   retries?: number;
+  /** Deadline for one request, headers and body, in ms; then the read fails. Default 30 s. */
+  timeoutMs?: number;
+  /**
+   * Send If-Range with the image's validator, so a server whose image changed answers with the
+   * whole file (HTTP 200), which is refused, instead of a range of the new image. Default: on
+   * unless the page is on another origin than the image (If-Range is not a CORS-safelisted
+   * header, so it would cost a preflight the server may refuse); the validator is checked on
+   * every answer either way.
+   */
+  conditional?: boolean;
 }
+
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** The server or the network did not give us the bytes we asked for. */
 export class HttpRangeError extends Error {
   override name = "HttpRangeError";
 }
 
+/** The image on the server is no longer the one this backend opened. */
+export class ImageChangedError extends HttpRangeError {
+  override name = "ImageChangedError";
+}
+
 export function newHttpRangeCounters() {
-  return { requests: 0, bytesFetched: 0, cacheHits: 0, cacheMisses: 0, retries: 0, failures: 0, evictions: 0 };
+  return {
+    requests: 0,
+    bytesFetched: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    retries: 0,
+    /** Reads that failed (each chunk once), including those refused after the image changed. */
+    failures: 0,
+    evictions: 0,
+    /** Requests abandoned at their deadline. */
+    timeouts: 0,
+    /** 1 once the image was found changed on the server; every read fails from then on. */
+    imageChanged: 0,
+    /** Bytes in the chunk cache now. */
+    cachedBytes: 0,
+  };
 }
 
 const CONTENT_RANGE = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i;
@@ -42,27 +85,43 @@ export class HttpRangeBackend implements BlockBackend {
   readonly readOnly = true;
   readonly chunkSize: number;
   readonly counters = newHttpRangeCounters();
-  /**
-   * The image's version as the server labels it (ETag, else Last-Modified), null if it gives
-   * none. Good in an overlay's imageId; a chunk from another version is refused.
-   */
-  readonly version: string | null;
   readonly #fetch: FetchLike;
-  readonly #maxCached: number;
+  readonly #cacheBytes: number;
   readonly #retries: number;
+  readonly #timeoutMs: number;
+  readonly #conditional: boolean;
+  /** The validators of the first answer (learnt on the first fetch when the size was given). */
+  #validators: Validators | null;
+  /** Set once the image changed: every read fails with it. */
+  #failed: ImageChangedError | null = null;
   /** Insertion order is recency order: a hit moves the chunk to the end. */
   readonly #cache = new Map<number, Uint8Array>();
   /** One request per chunk however many reads want it. */
   readonly #loading = new Map<number, Promise<Uint8Array>>();
 
-  private constructor(url: string, size: number, version: string | null, fetchFn: FetchLike, options: HttpRangeBackendOptions) {
+  private constructor(url: string, size: number, validators: Validators | null, fetchFn: FetchLike, options: HttpRangeBackendOptions) {
     this.url = url;
     this.size = size;
-    this.version = version;
+    this.#validators = validators;
     this.chunkSize = options.chunkSize ?? 256 * 1024;
     this.#fetch = fetchFn;
-    this.#maxCached = Math.max(1, options.maxCachedChunks ?? 1024);
+    this.#cacheBytes = Math.max(0, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.#retries = options.retries ?? 2;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#conditional = options.conditional ?? sameOriginAsPage(url);
+  }
+
+  /**
+   * The image's version as the server labels it (ETag, else Last-Modified), null if it gives
+   * none (or nothing was fetched yet). Good in an overlay's imageId.
+   */
+  get version(): string | null {
+    return this.#validators === null ? null : (this.#validators.etag ?? this.#validators.lastModified);
+  }
+
+  /** Why every read fails (the image changed on the server), or null. */
+  get error(): Error | null {
+    return this.#failed;
   }
 
   /** Opens the image, learning its size (and checking that ranges work) unless `size` is given. */
@@ -77,11 +136,12 @@ export class HttpRangeBackend implements BlockBackend {
       if (!Number.isSafeInteger(options.size) || options.size < 0) throw new RangeError(`bad size ${options.size}`);
       return new HttpRangeBackend(url, options.size, null, fetchFn, options);
     }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // The first chunk both proves the server honours Range and tells the total size.
-    const probe = await fetchRange(fetchFn, url, 0, chunkSize - 1);
+    const probe = await fetchRange(fetchFn, url, 0, chunkSize - 1, null, timeoutMs);
     let size = probe.total;
-    if (size === null) size = await headSize(fetchFn, url);
-    const backend = new HttpRangeBackend(url, size, probe.version, fetchFn, options);
+    if (size === null) size = await headSize(fetchFn, url, timeoutMs);
+    const backend = new HttpRangeBackend(url, size, probe.validators, fetchFn, options);
     backend.counters.requests++;
     backend.counters.bytesFetched += probe.body.length;
     if (probe.body.length === Math.min(chunkSize, size)) backend.#remember(0, probe.body);
@@ -94,6 +154,10 @@ export class HttpRangeBackend implements BlockBackend {
       throw new RangeError(`read ${offset}+${dest.length} outside a ${this.size}-byte image`);
     }
     if (dest.length === 0) return;
+    if (this.#failed !== null) {
+      this.counters.failures++;
+      return Promise.reject(this.#failed);
+    }
     const first = Math.floor(offset / this.chunkSize);
     const last = Math.floor((end - 1) / this.chunkSize);
     let missing = false;
@@ -144,12 +208,28 @@ export class HttpRangeBackend implements BlockBackend {
   }
 
   #remember(i: number, bytes: Uint8Array): void {
+    if (this.#failed !== null) return;
+    const old = this.#cache.get(i);
+    if (old !== undefined) this.counters.cachedBytes -= old.length;
+    this.#cache.delete(i);
     this.#cache.set(i, bytes);
-    while (this.#cache.size > this.#maxCached) {
-      const oldest = this.#cache.keys().next().value as number;
+    this.counters.cachedBytes += bytes.length;
+    while (this.counters.cachedBytes > this.#cacheBytes && this.#cache.size > 1) {
+      const [oldest, dropped] = this.#cache.entries().next().value as [number, Uint8Array];
       this.#cache.delete(oldest);
+      this.counters.cachedBytes -= dropped.length;
       this.counters.evictions++;
     }
+  }
+
+  /** The image changed: nothing more is read from it, and the old bytes are let go. */
+  #fail(error: ImageChangedError): void {
+    if (this.#failed === null) {
+      this.#failed = error;
+      this.counters.imageChanged = 1;
+    }
+    this.#cache.clear();
+    this.counters.cachedBytes = 0;
   }
 
   #chunk(i: number): Promise<Uint8Array> {
@@ -166,6 +246,8 @@ export class HttpRangeBackend implements BlockBackend {
       (err: unknown) => {
         this.#loading.delete(i);
         this.counters.failures++;
+        if (err instanceof ImageChangedError) this.#fail(err);
+        if (err instanceof HttpTimeoutError) this.counters.timeouts++;
         throw err;
       },
     );
@@ -177,11 +259,15 @@ export class HttpRangeBackend implements BlockBackend {
     for (let attempt = 0; ; attempt++) {
       this.counters.requests++;
       try {
-        const r = await fetchRange(this.#fetch, this.url, start, end);
+        if (this.#failed !== null) throw this.#failed;
+        const ifRange = this.#conditional ? ifRangeValue(this.#validators) : null;
+        const r = await fetchRange(this.#fetch, this.url, start, end, ifRange, this.#timeoutMs);
         // Mixing chunks of two versions of an image would corrupt the disk silently.
-        if ((r.total !== null && r.total !== this.size) || (this.version !== null && r.version !== null && r.version !== this.version)) {
-          throw new HttpRangeError(`${this.url} changed on the server since it was opened`);
+        const changed = r.total !== null && r.total !== this.size ? `its size is now ${r.total}` : differs(this.#validators, r.validators);
+        if (changed !== null) {
+          throw new ImageChangedError(`${this.url} changed on the server since it was opened (${changed}); reload the page to start from the new image`);
         }
+        this.#validators ??= r.validators;
         if (r.body.length !== end - start + 1) {
           throw new HttpRangeError(`${this.url}: asked for ${end - start + 1} bytes at ${start}, got ${r.body.length}`);
         }
@@ -199,6 +285,63 @@ export class HttpRangeBackend implements BlockBackend {
 /** A failure worth retrying: the network, or a 5xx. */
 class TransientError extends HttpRangeError {}
 
+/** A request that did not finish by its deadline. Not retried: the deadline is the user's. */
+export class HttpTimeoutError extends HttpRangeError {
+  override name = "HttpTimeoutError";
+}
+
+interface Validators {
+  readonly etag: string | null;
+  readonly lastModified: string | null;
+}
+
+/** What tells a changed image apart, or null when `now` agrees with `first` on what both give. */
+function differs(first: Validators | null, now: Validators): string | null {
+  if (first === null) return null;
+  if (first.etag !== null && now.etag !== null && first.etag !== now.etag) return `ETag ${first.etag} became ${now.etag}`;
+  if (first.lastModified !== null && now.lastModified !== null && first.lastModified !== now.lastModified) {
+    return `Last-Modified ${first.lastModified} became ${now.lastModified}`;
+  }
+  return null;
+}
+
+/** If-Range takes a strong ETag or a date (RFC 9110 13.1.5); a weak ETag cannot be used. */
+function ifRangeValue(v: Validators | null): string | null {
+  if (v === null) return null;
+  if (v.etag !== null && !v.etag.startsWith("W/")) return v.etag;
+  return v.lastModified;
+}
+
+/** True unless this runs in a page of another origin than `url` (Node: no page, no CORS). */
+function sameOriginAsPage(url: string): boolean {
+  const here = (globalThis as { location?: { href: string; origin: string } }).location;
+  if (here === undefined) return true;
+  try {
+    return new URL(url, here.href).origin === here.origin;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `work` with an AbortSignal that fires at the deadline; rejects then even if `work` ignores it. */
+async function withDeadline<T>(what: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new HttpTimeoutError(`${what}: no answer within ${timeoutMs / 1000} s`));
+      controller.abort();
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+    // Whatever is still in flight (a body we will not read) is dropped.
+    controller.abort();
+  }
+}
+
 function unwrap(err: unknown): unknown {
   return err instanceof TransientError ? new HttpRangeError(err.message) : err;
 }
@@ -207,19 +350,35 @@ interface RangeAnswer {
   readonly body: Uint8Array;
   /** Total image size from Content-Range; null when the server wrote "*" or hid the header. */
   readonly total: number | null;
-  /** ETag, else Last-Modified, else null. */
-  readonly version: string | null;
+  readonly validators: Validators;
 }
 
-/** GETs bytes [start, end] and checks that the server really answered with that range. */
-async function fetchRange(fetchFn: FetchLike, url: string, start: number, end: number): Promise<RangeAnswer> {
+/**
+ * GETs bytes [start, end] (only if the image still matches `ifRange`, when given) and checks
+ * that the server really answered with that range, by the deadline.
+ */
+function fetchRange(fetchFn: FetchLike, url: string, start: number, end: number, ifRange: string | null, timeoutMs: number): Promise<RangeAnswer> {
+  return withDeadline(`${url} bytes ${start}-${end}`, timeoutMs, (signal) => fetchRangeOnce(fetchFn, url, start, end, ifRange, signal));
+}
+
+async function fetchRangeOnce(fetchFn: FetchLike, url: string, start: number, end: number, ifRange: string | null, signal: AbortSignal): Promise<RangeAnswer> {
+  const headers: Record<string, string> = { Range: `bytes=${start}-${end}` };
+  if (ifRange !== null) headers["If-Range"] = ifRange;
   let res: ResponseLike;
   try {
-    res = await fetchFn(url, { method: "GET", headers: { Range: `bytes=${start}-${end}` } });
+    res = await fetchFn(url, { method: "GET", headers, signal });
   } catch (err) {
+    if (signal.aborted) throw new HttpTimeoutError(`${url}: aborted at the deadline`);
     throw new TransientError(`fetching ${url} failed: ${String(err)}`);
   }
   if (res.status >= 500) throw new TransientError(`${url}: HTTP ${res.status}`);
+  if (res.status === 200 && ifRange !== null) {
+    // The body (the whole new image) is not read: the deadline's abort drops it.
+    throw new ImageChangedError(
+      `${url} changed on the server since it was opened (a range "If-Range: ${ifRange}" got the whole file); ` +
+        "reload the page to start from the new image",
+    );
+  }
   if (res.status === 200) {
     throw new HttpRangeError(
       `${url}: the server ignored the Range header (HTTP 200 instead of 206). ` +
@@ -242,13 +401,14 @@ async function fetchRange(fetchFn: FetchLike, url: string, start: number, end: n
   try {
     body = new Uint8Array(await res.arrayBuffer());
   } catch (err) {
+    if (signal.aborted) throw new HttpTimeoutError(`${url}: aborted at the deadline`);
     throw new TransientError(`reading ${url} failed: ${String(err)}`);
   }
-  return { body, total, version: res.headers.get("ETag") ?? res.headers.get("Last-Modified") };
+  return { body, total, validators: { etag: res.headers.get("ETag"), lastModified: res.headers.get("Last-Modified") } };
 }
 
-async function headSize(fetchFn: FetchLike, url: string): Promise<number> {
-  const res = await fetchFn(url, { method: "HEAD", headers: {} });
+async function headSize(fetchFn: FetchLike, url: string, timeoutMs: number): Promise<number> {
+  const res = await withDeadline(`HEAD ${url}`, timeoutMs, (signal) => fetchFn(url, { method: "HEAD", headers: {}, signal }));
   const length = res.headers.get("Content-Length");
   const size = length === null ? NaN : Number(length);
   if (res.status !== 200 || !Number.isSafeInteger(size) || size < 0) {
