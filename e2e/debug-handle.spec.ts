@@ -6,6 +6,8 @@ interface Snapshot {
     name: string;
     state: string;
     router: { messages: number; delivered: number };
+    tasks: { ran: number; hookCalls: number; hookDrains: number; hostDrains: number };
+    faults: string[];
     devices: Array<{ name: string; mode: string; transport: { writes: Record<string, number> }; device: Record<string, number> }>;
     network: { name: string; counters: { txFrames: number } } | null;
   }>;
@@ -26,6 +28,10 @@ test("charts=0 turns sampling off, and window.v86msi still gives every counter",
   expect(blk.transport.writes["QueueNotify"]).toBeGreaterThan(0);
   expect(blk.device["requests"]).toBeGreaterThan(0);
   expect(snap.vms[0]!.router.delivered).toBeGreaterThan(0);
+  // Deferred device work drains from v86's timer hook in the browser too, and nothing faulted.
+  expect(snap.vms[0]!.tasks.hookCalls).toBeGreaterThan(0);
+  expect(snap.vms[0]!.tasks.hookDrains).toBeGreaterThan(0);
+  expect(snap.vms[0]!.faults).toEqual([]);
   // The NIC's backend (v86's fetch adapter on the bus) carried the DHCP exchange at boot.
   expect(snap.vms[0]!.network!.counters.txFrames).toBeGreaterThan(0);
   expect(await page.evaluate(() => window.v86msi!.machine === window.v86msi!.vms[0]!.machine)).toBe(true);

@@ -82,6 +82,9 @@ export function snapshotVm(vm: DebugVm): unknown {
     state: vm.state,
     guestIp: vm.guestIp,
     router: m ? plain(m.msiRouter.counters) : null,
+    // Deferred device work and where it drained: v86's timer hook, or the host-task fallback.
+    tasks: m ? { ran: m.tasks.ran, hookCalls: m.tasks.hookCalls, hookDrains: m.tasks.hookDrains, hostDrains: m.tasks.hostDrains } : null,
+    faults: m ? m.faults.map((f) => f.where) : null,
     devices: vm.devices.map((d) => ({
       name: d.device.name,
       mode: d.transport.state().interruptMode,
