@@ -51,6 +51,8 @@ export interface MachineMsiOptions {
   sharing?: boolean;
   /** Vectors per device. Default: one per queue plus one for config changes. */
   vectors?: number;
+  /** Tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
+  allowShortFixedTable?: boolean;
 }
 
 export interface AttachedDevice {
@@ -155,6 +157,7 @@ export class Machine {
       const msi = options.msi && {
         vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
         sharing: options.msi.sharing ?? false,
+        allowShortFixedTable: options.msi.allowShortFixedTable ?? false,
       };
       const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi });
       const address = this.mmio.attach(slot, transport);

@@ -23,7 +23,7 @@ export interface MmioTransportOptions {
   /** Runs a function after the current MMIO access has returned (the platform's task queue). */
   readonly schedule: (fn: () => void) => void;
   /** The MSI extension: table size and mapping mode; false or absent = classic device. */
-  readonly msi?: { readonly vectors: number; readonly sharing: boolean } | false;
+  readonly msi?: { readonly vectors: number; readonly sharing: boolean; readonly allowShortFixedTable?: boolean } | false;
 }
 
 export type AccessCounterName = RegisterName;

@@ -50,6 +50,25 @@ describe("MsiTable construction", () => {
     expect(() => new MsiTable({ vectors: 2, sharing: true, queues: 2, memory, record })).not.toThrow();
   });
 
+  it("builds a short fixed table only when a test asks; events past its end count as unmapped", () => {
+    const sent: [number, number][] = [];
+    const memory = new RamMemory(new Uint8Array(16), { busWrite: (a, d) => (sent.push([a, d]), true) });
+    const t = new MsiTable({ vectors: 2, sharing: false, queues: 2, memory, schedule: () => {}, allowShortFixedTable: true });
+    expect(t.state()).toMatchObject({ configVector: 0, queueVectors: [1, 2] });
+    for (const v of [0, 1]) {
+      t.selectVector(v);
+      t.stageAddrLow(APIC);
+      t.stageData(0x40 + v);
+      t.command(CONFIGURE, 0);
+    }
+    t.command(ENABLE, 0);
+    t.signalQueue(0);
+    t.signalQueue(1);
+    expect(sent).toEqual([[APIC, 0x41]]);
+    expect(t.counters.unmapped).toBe(1);
+    expect(t.counters.badVector).toBe(0);
+  });
+
   it("reports MsiState", () => {
     expect(rig().t.stateRegister).toBe(0);
     const { t } = rig({ sharing: true });
