@@ -9,7 +9,7 @@ const { ENABLE, DISABLE, CONFIGURE, MASK, UNMASK, MAP_CONFIG, MAP_QUEUE } = MSI_
 const APIC = 0xfee00000;
 
 // The table as the transport uses it: behind InterruptDelivery, sharing its EventRecord.
-function rig(o: { vectors?: number; sharing?: boolean; queues?: number; accept?: boolean } = {}) {
+function rig(o: { vectors?: number; sharing?: boolean; queues?: number; accept?: boolean; short?: boolean } = {}) {
   const sent: [number, number][] = [];
   const edges: string[] = [];
   const ram = new Uint8Array(0x1000);
@@ -18,7 +18,7 @@ function rig(o: { vectors?: number; sharing?: boolean; queues?: number; accept?:
   });
   const queues = o.queues ?? 2;
   const record = new EventRecord(queues);
-  const t = new MsiTable({ vectors: o.vectors ?? 3, sharing: o.sharing ?? false, queues, memory, record });
+  const t = new MsiTable({ vectors: o.vectors ?? 3, sharing: o.sharing ?? false, queues, memory, record, allowShortFixedTable: o.short ?? false });
   const irq = new InterruptDelivery({
     line: { raise: () => edges.push("raise"), lower: () => edges.push("lower") },
     msi: t, record, errors: { ackWhileMsi: 0 },
@@ -51,19 +51,13 @@ describe("MsiTable construction", () => {
   });
 
   it("builds a short fixed table only when a test asks; events past its end count as unmapped", () => {
-    const sent: [number, number][] = [];
-    const memory = new RamMemory(new Uint8Array(16), { busWrite: (a, d) => (sent.push([a, d]), true) });
-    const t = new MsiTable({ vectors: 2, sharing: false, queues: 2, memory, schedule: () => {}, allowShortFixedTable: true });
-    expect(t.state()).toMatchObject({ configVector: 0, queueVectors: [1, 2] });
-    for (const v of [0, 1]) {
-      t.selectVector(v);
-      t.stageAddrLow(APIC);
-      t.stageData(0x40 + v);
-      t.command(CONFIGURE, 0);
-    }
-    t.command(ENABLE, 0);
-    t.signalQueue(0);
-    t.signalQueue(1);
+    const { t, sent, configure, enable, signalQueue } = rig({ vectors: 2, queues: 2, short: true });
+    expect(t.state()).toMatchObject({ configVector: 0, queueVectors: [1, NO_VECTOR] });
+    configure(0, APIC, 0x40);
+    configure(1, APIC, 0x41);
+    enable();
+    signalQueue(0);
+    signalQueue(1);
     expect(sent).toEqual([[APIC, 0x41]]);
     expect(t.counters.unmapped).toBe(1);
     expect(t.counters.badVector).toBe(0);
