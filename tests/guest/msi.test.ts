@@ -3,55 +3,19 @@
 // mapping (2 vectors), and a vector masked from the host while the guest waits for its I/O.
 // tests/guest/msi-fallback.test.ts has the cases where the driver must not use MSI, and the
 // dynamic mapping with fewer vectors than queues.
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
+import { diskRoundTrip } from "./disk-round-trip.ts";
+import { countOf, interrupts, type IrqLine } from "./proc-interrupts.ts";
 import { sh } from "./shell.ts";
 
-
-interface IrqLine {
-  irq: string;
-  count: number;
-  chip: string;
-  name: string;
-}
-
-/** The numbered lines of /proc/interrupts (one CPU): "24:  5  virtio-mmio-MSI  1-edge  virtio0-req.0". */
-async function interrupts(guest: BootedGuest): Promise<IrqLine[]> {
-  const out = await sh(guest, "cat /proc/interrupts");
-  const lines: IrqLine[] = [];
-  for (const l of out.split("\n")) {
-    const m = /^\s*(\d+):\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(l);
-    if (m) lines.push({ irq: m[1]!, count: Number(m[2]), chip: m[3]!, name: m[5]!.trim() });
-  }
-  return lines;
-}
-
 const byName = (lines: IrqLine[], name: string) => lines.find((l) => l.name === name);
-const count = (lines: IrqLine[], name: string) => byName(lines, name)?.count ?? 0;
 
 /** Reads the whole disk past the page cache (8 MiB default disk: 128 requests of 64 KiB). */
 const DD = "echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/vda of=/dev/null bs=64k 2>&1";
-
-const PATTERN = "virtio-mmio msi round trip\n";
-const RT_BYTES = 2 * 1024 * 1024;
-const RT_SHA256 = createHash("sha256")
-  .update(Buffer.from(PATTERN.repeat(Math.ceil(RT_BYTES / PATTERN.length))).subarray(0, RT_BYTES))
-  .digest("hex");
-
-/** Writes a 2 MiB file of known content, syncs, drops the caches and checks it on re-read. */
-async function roundTrip(guest: BootedGuest, device: BlockDevice): Promise<void> {
-  await sh(guest, `yes '${PATTERN.trimEnd()}' | head -c ${RT_BYTES} > /mnt/rt && sync`);
-  await sh(guest, "echo 3 > /proc/sys/vm/drop_caches");
-  const before = device.counters.bytesRead;
-  expect(await sh(guest, "sha256sum /mnt/rt")).toBe(`${RT_SHA256}  /mnt/rt\n`);
-  // It came back from the device, not from the page cache.
-  expect(device.counters.bytesRead - before).toBeGreaterThanOrEqual(RT_BYTES);
-  await sh(guest, "rm /mnt/rt && sync");
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,10 +56,10 @@ describe("MSI on (default): one vector per queue plus config", () => {
     const after = await interrupts(guest);
     const devAfter = deliveredPerVector();
 
-    const guestReq = count(after, "virtio0-req.0") - count(before, "virtio0-req.0");
+    const guestReq = countOf(after, "virtio0-req.0") - countOf(before, "virtio0-req.0");
     const devReq = devAfter[1]! - devBefore[1]!;
     console.log(
-      `dd of 8 MiB (MSI, fixed): guest virtio0-req.0 +${guestReq}, virtio0-config +${count(after, "virtio0-config") - count(before, "virtio0-config")}; ` +
+      `dd of 8 MiB (MSI, fixed): guest virtio0-req.0 +${guestReq}, virtio0-config +${countOf(after, "virtio0-config") - countOf(before, "virtio0-config")}; ` +
         `device vector deliveries +[${devAfter.map((n, i) => n - devBefore[i]!).join(", ")}], totals [${devAfter.join(", ")}]; ` +
         `router delivered ${router.delivered}, coalesced ${router.coalesced}, dropped ${router.dropped}; ` +
         `InterruptStatus reads ${t.counters.reads.InterruptStatus}, InterruptACK writes ${t.counters.writes.InterruptACK}, line raised ${dev0().line.counters.raised}`,
@@ -120,7 +84,7 @@ describe("MSI on (default): one vector per queue plus config", () => {
   });
 
   it("data round-trips through the filesystem and the device", async () => {
-    await roundTrip(guest, device);
+    await diskRoundTrip(guest, device);
   });
 
   it("a vector masked from the host holds the completion pending and sends it on UNMASK", async () => {
@@ -130,7 +94,7 @@ describe("MSI on (default): one vector per queue plus config", () => {
     const vc = msi.counters.vectors[vector]!;
     const savedSel = msi.state().vecSel;
     await sh(guest, "echo 3 > /proc/sys/vm/drop_caches");
-    const irqsBefore = count(await interrupts(guest), "virtio0-req.0");
+    const irqsBefore = countOf(await interrupts(guest), "virtio0-req.0");
 
     // MASK at the register level, as a driver would: MsiVecSel, then MsiCmd.
     t.write(REG.MsiVecSel, 4, vector);
@@ -170,7 +134,7 @@ describe("MSI on (default): one vector per queue plus config", () => {
       expect(r.output).toMatch(/16\+0 records in/);
       expect(msi.state().vectors[vector]).toMatchObject({ masked: false, pending: false });
       expect(vc.delivered).toBeGreaterThan(deliveredBefore);
-      const irqsAfter = count(await interrupts(guest), "virtio0-req.0");
+      const irqsAfter = countOf(await interrupts(guest), "virtio0-req.0");
       expect(irqsAfter).toBeGreaterThan(irqsBefore);
       console.log(
         `mask test: ${heldEvents} event(s) held while vector ${vector} was masked; after UNMASK the dd finished, ` +
@@ -208,9 +172,9 @@ describe("virtio_mmio.msi=0: the driver uses the interrupt line", () => {
     const statusBefore = t.counters.reads.InterruptStatus;
     expect(await sh(guest, DD)).toMatch(/128\+0 records in/);
     const after = await interrupts(guest);
-    const rise = count(after, "virtio0") - count(before, "virtio0");
+    const rise = countOf(after, "virtio0") - countOf(before, "virtio0");
     console.log(
-      `dd of 8 MiB (msi=0, line): guest virtio0 +${rise} (total ${count(after, "virtio0")}); ` +
+      `dd of 8 MiB (msi=0, line): guest virtio0 +${rise} (total ${countOf(after, "virtio0")}); ` +
         `InterruptStatus reads total ${t.counters.reads.InterruptStatus} (+${t.counters.reads.InterruptStatus - statusBefore} during dd), ` +
         `InterruptACK writes ${t.counters.writes.InterruptACK}, line raised ${dev.line.counters.raised}`,
     );
@@ -226,7 +190,7 @@ describe("virtio_mmio.msi=0: the driver uses the interrupt line", () => {
   });
 
   it("data round-trips", async () => {
-    await roundTrip(guest, device);
+    await diskRoundTrip(guest, device);
     expect(device.counters.errors).toBe(0);
   });
 });
@@ -259,10 +223,10 @@ describe("MSI with sharing (2 vectors): the driver maps config to vector 0 and i
     const before = await interrupts(guest);
     expect(await sh(guest, DD)).toMatch(/128\+0 records in/);
     const after = await interrupts(guest);
-    const rise = count(after, "virtio0-req.0") - count(before, "virtio0-req.0");
+    const rise = countOf(after, "virtio0-req.0") - countOf(before, "virtio0-req.0");
     console.log(`dd of 8 MiB (MSI, sharing): guest virtio0-req.0 +${rise}`);
     expect(rise).toBeGreaterThan(0);
-    await roundTrip(guest, device);
+    await diskRoundTrip(guest, device);
     expect(dev.transport.counters.reads.InterruptStatus).toBe(0);
     expect(dev.line.counters.raised).toBe(0);
     expect(guest.machine.msiRouter.counters.dropped).toBe(0);
