@@ -10,12 +10,20 @@ import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
 export const PROMPT = "~ # ";
 export const BASE_CMDLINE = "console=ttyS0";
+/**
+ * Added unless `ide` is asked for: skips libata's PIIX driver, so the boot does not wait for
+ * the probe of v86's IDE controller and its ATAPI CD-ROM (guest/kernel.config). The page's
+ * command line (src/ui/settings.ts) carries the same.
+ */
+export const NO_IDE_CMDLINE = "initcall_blacklist=piix_init";
 
 export interface BootOptions {
   kernel?: string;
   initrd?: string;
   /** Added to the kernel command line. */
   append?: string;
+  /** Probe v86's IDE controller (its `hda` as /dev/sda): only the benchmark's IDE baseline needs it. */
+  ide?: boolean;
   memoryMB?: number;
   /** Offer VIRTIO_F_MMIO_MSI (default true). */
   msi?: boolean;
@@ -59,7 +67,7 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     },
     wasmPath: v86WasmPath(),
     memoryMB: options.memoryMB ?? 128,
-    cmdline: [BASE_CMDLINE, options.append].filter(Boolean).join(" "),
+    cmdline: [BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, options.append].filter(Boolean).join(" "),
     devices: options.devices ?? [],
     msi: options.msi === false ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),

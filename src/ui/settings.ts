@@ -122,7 +122,7 @@ export function settingsQuery(s: PageSettings): string {
  * nobody answers DHCP (`guest.ip`, read by the guest's init), the user's additions.
  */
 export function kernelCmdline(s: PageSettings, guestIp: string | null = null): string {
-  return ["console=ttyS0", s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
+  return ["console=ttyS0 initcall_blacklist=piix_init", s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
     .filter(Boolean)
     .join(" ");
 }
