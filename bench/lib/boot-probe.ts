@@ -88,7 +88,8 @@ export class BootProbe {
       return t;
     };
 
-    const runTimers = cpu.run_hardware_timers.bind(cpu);
+    const previousTimers = cpu.run_hardware_timers;
+    const runTimers = previousTimers.bind(cpu);
     cpu.run_hardware_timers = (acpiEnabled, now) => {
       if (!this.#kernel) this.#sample();
       return runTimers(acpiEnabled, now);
@@ -103,6 +104,9 @@ export class BootProbe {
         this.#prompt = this.#mark();
         this.#done = true;
         off();
+        // Out of the way for the rest of the machine's life (nobody wraps these after us).
+        cpu.main_loop = mainLoop;
+        cpu.run_hardware_timers = previousTimers;
       }
       if (this.#tail.length > keep) this.#tail = this.#tail.slice(-keep);
     });
