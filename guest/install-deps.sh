@@ -67,7 +67,7 @@ apt_update 2 || say "going on with the lists fetched so far: the i386 packages w
 PACKAGES=(
 	linux-source-6.12
 	gcc-i686-linux-gnu gcc-12-i686-linux-gnu binutils-i686-linux-gnu
-	seabios e2fsprogs cpio gzip xz-utils
+	seabios e2fsprogs cpio gzip xz-utils lz4
 )
 UNPINNED=(make flex bison bc libelf-dev libssl-dev patch file ca-certificates)
 DOWNLOADED=(busybox-static:i386 e2fsck-static:i386)

@@ -43,7 +43,7 @@ export interface DiskSections {
 async function boot(variant: DiskVariant, image: Uint8Array): Promise<{ guest: BootedGuest; device: BlockDevice | null; dev: string }> {
   if (variant === "ide") {
     const copy = image.slice();
-    const guest = await bootGuest({ devices: [], memoryMB: DISK.memoryMB, v86Options: { hda: { buffer: copy.buffer } } });
+    const guest = await bootGuest({ devices: [], memoryMB: DISK.memoryMB, ide: true, v86Options: { hda: { buffer: copy.buffer } } });
     return { guest, device: null, dev: "/dev/sda" };
   }
   const device = new BlockDevice({ backend: new MemoryBackend(image.slice()), name: "blk0", serial: "v86-msi-bench" });

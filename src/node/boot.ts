@@ -5,17 +5,19 @@ import { readFileSync } from "node:fs";
 import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "./guest-console.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
 export const PROMPT = "~ # ";
-export const BASE_CMDLINE = "console=ttyS0";
 
 export interface BootOptions {
   kernel?: string;
   initrd?: string;
   /** Added to the kernel command line. */
   append?: string;
+  /** Probe v86's IDE controller (its `hda` as /dev/sda): only the benchmark's IDE baseline needs it. */
+  ide?: boolean;
   memoryMB?: number;
   /** Offer VIRTIO_F_MMIO_MSI (default true). */
   msi?: boolean;
@@ -59,7 +61,7 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     },
     wasmPath: v86WasmPath(),
     memoryMB: options.memoryMB ?? 128,
-    cmdline: [BASE_CMDLINE, options.append].filter(Boolean).join(" "),
+    cmdline: [GUEST_BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, options.append].filter(Boolean).join(" "),
     devices: options.devices ?? [],
     msi: options.msi === false ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),

@@ -6,7 +6,7 @@ describe("page settings", () => {
     const { settings, warnings } = parseSettings("");
     expect(settings).toEqual(DEFAULT_SETTINGS);
     expect(warnings).toEqual([]);
-    expect(kernelCmdline(settings)).toBe("console=ttyS0");
+    expect(kernelCmdline(settings)).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init");
   });
 
   it("reads every parameter", () => {
@@ -27,7 +27,7 @@ describe("page settings", () => {
       doh: "dns.example",
       charts: false,
     });
-    expect(kernelCmdline(settings)).toBe("console=ttyS0 virtio_mmio.msi=0 quiet loglevel=3");
+    expect(kernelCmdline(settings)).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init virtio_mmio.msi=0 quiet loglevel=3");
   });
 
   it("refuses an unknown network backend, with a warning", () => {
@@ -53,7 +53,7 @@ describe("page settings", () => {
     expect(settings.net).toBe("switch");
     expect(vmCount(settings)).toBe(2);
     expect([guestIp(settings, 0), guestIp(settings, 1)]).toEqual(["192.168.87.1/24", "192.168.87.2/24"]);
-    expect(kernelCmdline(settings, guestIp(settings, 1))).toBe("console=ttyS0 guest.ip=192.168.87.2/24");
+    expect(kernelCmdline(settings, guestIp(settings, 1))).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init guest.ip=192.168.87.2/24");
     expect(settingsQuery(settings)).toBe("?net=switch");
   });
 

@@ -2,6 +2,7 @@
 // shared as a link. Pure: no DOM, unit-tested.
 
 import { parseNetworkChoice, type NetworkChoice } from "../platform/network.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";
 
@@ -122,7 +123,7 @@ export function settingsQuery(s: PageSettings): string {
  * nobody answers DHCP (`guest.ip`, read by the guest's init), the user's additions.
  */
 export function kernelCmdline(s: PageSettings, guestIp: string | null = null): string {
-  return ["console=ttyS0", s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
+  return [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
     .filter(Boolean)
     .join(" ");
 }

@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { V86 } from "v86";
-import { bootGuest, BASE_CMDLINE, type BootedGuest } from "../../src/node/boot.ts";
+import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { GUEST_BASE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 import { apicProbeOf, checkApicLayout, verifyApicLayout } from "../../src/platform/apic-layout.ts";
@@ -95,7 +96,7 @@ describe("Machine.create on a v86 it cannot use", () => {
       images: { bios: image(DEFAULT_GUEST.bios), vgaBios: image(DEFAULT_GUEST.vgaBios), kernel: image(DEFAULT_GUEST.kernel) },
       wasmPath: v86WasmPath(),
       memoryMB: 96,
-      cmdline: BASE_CMDLINE,
+      cmdline: GUEST_BASE_CMDLINE,
       devices: [],
       msi: {},
       v86Options: { acpi: false },
