@@ -16,7 +16,8 @@ test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", asy
   for (const n of [1, 2]) {
     await expect(page.locator(vm(n)).getByTestId("ip")).toHaveText(`IP 192.168.87.${n}/24`);
     await expect(page.locator(vm(n)).locator('[data-device="net0"]')).toBeVisible();
-    await run(page, "cat /proc/cmdline", new RegExp(`guest\\.ip=192\\.168\\.87\\.${n}/24`), 30_000, vm(n));
+    // One word per row: the whole command line wraps at the terminal's width.
+    await run(page, "tr ' ' '\\n' </proc/cmdline | grep guest.ip", new RegExp(`^guest\\.ip=192\\.168\\.87\\.${n}/24$`), 30_000, vm(n));
   }
   await run(page, "ip -4 addr show eth0", /inet 192\.168\.87\.2\/24/, 30_000, vm(2));
   const lines = await run(page, "ping -c 3 -W 5 192.168.87.2", /packets transmitted/, 60_000, vm(1));
