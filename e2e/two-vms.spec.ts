@@ -54,8 +54,14 @@ test("Add a second VM: two VMs side by side on one switch, VM 1 pings VM 2", asy
 
   // A narrow screen stacks them: VM 2 below VM 1.
   await page.setViewportSize({ width: 390, height: 844 });
-  const [b1, b2] = [await page.locator(vm(1)).boundingBox(), await page.locator(vm(2)).boundingBox()];
-  expect(b2!.y).toBeGreaterThanOrEqual(b1!.y + b1!.height - 1);
+  // Both boxes are read in one frame, and again until the terminals' refit after the resize has
+  // settled: two reads apart can straddle a reflow (seen in CI: VM 1 read mid-reflow, 59 px taller).
+  const gap = () =>
+    page.evaluate(() => {
+      const [a, b] = [...document.querySelectorAll("section.vm")].map((e) => e.getBoundingClientRect());
+      return b!.top - a!.bottom;
+    });
+  await expect.poll(gap, { timeout: 10_000 }).toBeGreaterThanOrEqual(-1);
   await shot(page, "two-vms-narrow", true);
   // There the settings fold away under "Settings".
   await expect(page.getByRole("button", { name: "Back to one VM" })).toBeHidden();
