@@ -16,3 +16,17 @@ export const GUEST_BASE_CMDLINE = "console=ttyS0 no_timer_check";
  * for the probe of v86's IDE controller and its ATAPI CD-ROM (guest/kernel.config).
  */
 export const NO_IDE_CMDLINE = "initcall_blacklist=piix_init";
+
+/**
+ * Which MSI design our driver patch uses on devices that offer both (docs/virtio-mmio-msi.md,
+ * "The per-queue mode"): per-queue address/data pairs, or the vector table. Without the
+ * parameter the driver prefers per-queue. "line" is no MSI at all: the devices do not offer it.
+ */
+export type MsiMode = "queue" | "table" | "line";
+
+export const MSI_MODES: readonly MsiMode[] = ["queue", "table", "line"];
+
+/** The kernel argument that asks our driver for `mode` ("" for the line: the devices decide). */
+export function msiModeCmdline(mode: MsiMode): string {
+  return mode === "line" ? "" : `virtio_mmio.msi_mode=${mode}`;
+}

@@ -48,6 +48,14 @@ export const REG = {
   MsiAddrLow: 0x0d4,
   MsiAddrHigh: 0x0d8,
   MsiData: 0x0dc,
+  // The per-queue mode of the MSI extension (docs/virtio-mmio-msi.md, "The per-queue mode").
+  MsiPqHint: 0x0e0,
+  MsiPqSel: 0x0e4,
+  MsiPqAddrLow: 0x0e8,
+  MsiPqAddrHigh: 0x0ec,
+  MsiPqData: 0x0f0,
+  MsiPqCmd: 0x0f4,
+  MsiPqStatus: 0x0f8,
   ConfigGeneration: 0x0fc,
   Config: 0x100,
 } as const;
@@ -91,6 +99,27 @@ export const MSI_CMD = {
   UNMASK: 5,
   MAP_CONFIG: 6,
   MAP_QUEUE: 7,
+  /** Only on devices that offer the per-queue mode. */
+  ENABLE_PER_QUEUE: 8,
+} as const;
+
+/** MsiPqCmd values: commands on the target MsiPqSel selects. */
+export const MSI_PQ_CMD = {
+  SET_MESSAGE: 1,
+  TARGET_ENABLE: 2,
+  TARGET_DISABLE: 3,
+  MASK: 4,
+  UNMASK: 5,
+} as const;
+
+/** MsiPqSel value that selects the configuration-change target. */
+export const MSI_PQ_TARGET_CONFIG = 0xffffffff;
+
+/** MsiPqStatus bits (of the selected target). */
+export const MSI_PQ_STATUS = {
+  ENABLED: 1 << 0,
+  MASKED: 1 << 1,
+  PENDING: 1 << 2,
 } as const;
 
 /** MsiVecSel value meaning "no vector" for MAP_CONFIG / MAP_QUEUE. */
@@ -100,6 +129,8 @@ export const NO_VECTOR = 0xffffffff;
 export const MSI_STATE = {
   ENABLED: 1 << 31,
   SHARING: 1 << 30,
+  /** The per-queue mode is on (with ENABLED). */
+  PER_QUEUE: 1 << 29,
 } as const;
 
 /** Split-ring descriptor flags (virtio 1.x §2.7.5). */
