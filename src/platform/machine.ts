@@ -15,6 +15,7 @@ import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
 import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
 import { WasmWordsView } from "./wasm-view.ts";
+import { installChannelYield, type TickYieldCounters, type V86MainLoop } from "./tick-yield.ts";
 
 /** Where our device windows live: a free 128 KiB block below v86's VGA LFB (0xE0000000). */
 export const DEVICE_BLOCK_BASE = 0xd0000000;
@@ -44,6 +45,11 @@ export interface MachineOptions {
   msi: MachineMsiOptions | false;
   /** Extra v86 options (for example net_device). */
   v86Options?: Record<string, unknown>;
+  /**
+   * In a page, give v86's main loop its immediate turns through a MessageChannel instead of
+   * its worker round trip (tick-yield.ts). Default true; false keeps v86's own, to compare.
+   */
+  channelYield?: boolean;
 }
 
 export interface MachineMsiOptions {
@@ -84,6 +90,8 @@ export class Machine {
   readonly cmdline: string;
   readonly mmio: MmioBus;
   readonly tasks: TaskQueue;
+  /** How v86's main loop got its turns in a page (null: v86's own way, or under Node). */
+  readonly tickYield: TickYieldCounters | null;
   readonly apic: LocalApicState;
   readonly msiRouter: MsiRouter;
   readonly memory: RamMemory;
@@ -99,6 +107,7 @@ export class Machine {
     this.cmdline = cmdline;
     this.cpu = probeV86(emulator);
     const cpu = this.cpu;
+    this.tickYield = options.channelYield === false ? null : installChannelYield(emulator.v86 as Partial<V86MainLoop>);
     const fault = (where: string) => (error: unknown) => {
       this.faults.push({ where, error });
       if (this.faults.length > 100) this.faults.shift();

@@ -37,6 +37,11 @@ export interface PageSettings {
   doh: string | null;
   /** Live charts and the panel's sampling; off (charts=0) to measure what they cost. */
   charts: boolean;
+  /**
+   * v86's main loop gets its turns through a MessageChannel (src/platform/tick-yield.ts); off
+   * (channelyield=0) keeps v86's own worker round trip, to measure the difference.
+   */
+  channelYield: boolean;
 }
 
 export const DEFAULT_SETTINGS: PageSettings = {
@@ -52,6 +57,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   net: "fetch",
   doh: null,
   charts: true,
+  channelYield: true,
 };
 
 const MIN_MEMORY_MB = 80;
@@ -76,6 +82,7 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
   s.charts = flag(q.get("charts"), s.charts);
+  s.channelYield = flag(q.get("channelyield"), s.channelYield);
   const doh = q.get("doh");
   if (doh !== null && doh !== "") {
     if (/^[a-z0-9.-]+(:\d+)?(\/[^\s]*)?$/i.test(doh)) s.doh = doh;
@@ -114,6 +121,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.net !== d.net) q.set("net", s.net);
   if (s.doh !== d.doh) q.set("doh", s.doh ?? "");
   if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
+  if (s.channelYield !== d.channelYield) q.set("channelyield", s.channelYield ? "1" : "0");
   const text = q.toString();
   return text ? `?${text}` : "";
 }

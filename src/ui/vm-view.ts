@@ -174,6 +174,7 @@ export class VmView implements DebugVm {
         cmdline: kernelCmdline(s, this.guestIp),
         devices,
         msi: s.msi ? {} : false,
+        channelYield: s.channelYield,
         ...(this.#network ? { v86Options: this.#network.v86Options } : {}),
       });
       this.#network?.attach(this.machine);
