@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "./guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
@@ -21,6 +21,11 @@ export interface BootOptions {
   memoryMB?: number;
   /** Offer VIRTIO_F_MMIO_MSI (default true). */
   msi?: boolean;
+  /**
+   * Which MSI design the guest's driver uses: "queue" or "table" (asked on the kernel command
+   * line), or "line" (the devices offer no MSI, as `msi: false`). Default: the driver's choice.
+   */
+  msiMode?: MsiMode;
   /** MSI table options (sharing, vector count) when `msi` is not false. */
   msiOptions?: MachineMsiOptions;
   /** Devices to attach, in slot order. */
@@ -61,9 +66,11 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     },
     wasmPath: v86WasmPath(),
     memoryMB: options.memoryMB ?? 128,
-    cmdline: [GUEST_BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, options.append].filter(Boolean).join(" "),
+    cmdline: [GUEST_BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, options.msiMode ? msiModeCmdline(options.msiMode) : "", options.append]
+      .filter(Boolean)
+      .join(" "),
     devices: options.devices ?? [],
-    msi: options.msi === false ? false : (options.msiOptions ?? {}),
+    msi: options.msi === false || options.msiMode === "line" ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
   });
   options.onMachine?.(machine);
