@@ -131,7 +131,7 @@ for (const msi of [true, false]) {
         // Held, not lost: after UNMASK everything completed and matched.
         expect(r.status, r.output).toBe(0);
         expect(r.output).toMatch(/ 0 mismatches/);
-        recordFigure("disk-stress-held", `the watchdog saw ${watchdog.stalled} while the vector was masked; after UNMASK the run completed with 0 mismatches`);
+        recordFigure("disk-stress-held", `the watchdog saw ${watchdog.stalled} while the queue's MSI was masked; after UNMASK the run completed with 0 mismatches`);
       }, 180_000);
     }
 
