@@ -192,6 +192,7 @@ describe("per-queue mode, one pair per target (the default device): an interrupt
   afterAll(() => r?.guest.shutdown());
 
   it("lists config and each queue with a callback on the per-queue chip; the control queue's target stays disabled", async () => {
+    expect(await sh(r.guest, "cat /sys/module/virtio_mmio/parameters/msi_mode")).toBe("auto\n");
     const irqs = await interrupts(r.guest);
     expect(names(irqs, "virtio0")).toEqual([
       ["virtio0-config", PQ_CHIP],
