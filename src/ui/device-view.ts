@@ -142,15 +142,21 @@ export class DeviceView {
     return `<td class="wrap"><span class="mono">${hex(m.addrLow)} ${hex(m.data, 4)}</span> <span class="dim">${esc(target)}</span></td>`;
   }
 
-  #stateText(m: MsiRow): string {
-    return [m.enabled === false ? "off" : "", m.masked ? "masked" : "", m.pending ? "pending" : ""].filter(Boolean).join(" ") || (m.enabled ? "on" : "-");
+  /** The state cell: its words, each explained on hover. */
+  #stateHtml(m: MsiRow): string {
+    const words: Array<[string, string]> = [];
+    if (m.enabled === false) words.push(["off", "not enabled by the driver: its events wait here"]);
+    if (m.masked) words.push(["masked", "masked: its events wait in the pending bit"]);
+    if (m.pending) words.push(["pending", "an event waits to be sent"]);
+    if (words.length === 0) words.push(m.enabled ? ["on", "enabled and unmasked: its events are sent at once"] : ["-", ""]);
+    return `<td title="${esc(words.map(([, why]) => why).filter(Boolean).join("; "))}">${words.map(([w]) => w).join(" ")}</td>`;
   }
 
   #tableHtml(msi: MsiRows, r: DeviceRates): string {
     const rows = msi.rows.map(
       (v) =>
         `<tr data-vector="${v.index}"><td>${v.index}</td><td>${esc(v.events)}</td>${this.#messageHtml(v)}` +
-        `<td>${this.#stateText(v)}</td><td class="num">${v.sent}</td><td class="num">${fmtRate(r.msiPerVector[v.index] ?? 0)}</td></tr>`,
+        `${this.#stateHtml(v)}<td class="num">${v.sent}</td><td class="num">${fmtRate(r.msiPerVector[v.index] ?? 0)}</td></tr>`,
     );
     return (
       `<table aria-label="${esc(this.#d.device.name)} MSI vectors"><thead><tr><th>vec</th><th>event</th><th>address/data</th><th>state</th>` +
@@ -167,7 +173,7 @@ export class DeviceView {
     const rows = msi.rows.map(
       (t) =>
         `<tr data-target="${t.index === 0 ? "config" : `q${t.index - 1}`}"><td>${esc(t.events)}</td>${this.#messageHtml(t)}` +
-        `<td>${this.#stateText(t)}</td><td class="num">${t.sent}</td><td class="num">${fmtRate(r.msiPerTarget[t.index] ?? 0)}</td></tr>`,
+        `${this.#stateHtml(t)}<td class="num">${t.sent}</td><td class="num">${fmtRate(r.msiPerTarget[t.index] ?? 0)}</td></tr>`,
     );
     // The driver gives every target one pair when it has too few interrupts (or the hint asks for one).
     const used = msi.rows.filter((t) => t.enabled);

@@ -12,7 +12,8 @@ function $<T extends HTMLElement>(id: string): T {
 }
 
 function go(s: PageSettings): void {
-  location.search = settingsQuery(s);
+  // Not `location.search = ""`, which leaves a bare "?" on the default settings' link.
+  location.assign(`${location.pathname}${settingsQuery(s)}`);
 }
 
 export function setUpPageControls(s: PageSettings): void {
