@@ -53,6 +53,13 @@ test("vector-table MSI and the line, chosen from the page", async ({ page }) => 
   await page.goto("./");
   await waitForPrompt(page);
   await expect(page.getByLabel("Interrupts", { exact: true })).toHaveValue("auto");
+  await expect(irqmode(page)).toHaveText(/MSI$/); // whichever MSI mode the driver prefers
+  // On a phone the choice is under "Settings", with the others.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByText("Settings", { exact: true }).click();
+  await expect(page.getByLabel("Interrupts", { exact: true })).toBeVisible();
+  await shot(page, "msi-mode-settings-narrow");
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await choose(page, "table");
   await run(page, "tr ' ' '\\n' </proc/cmdline | grep msi_mode", /^virtio_mmio\.msi_mode=table$/);
