@@ -10,6 +10,7 @@
 // - virtio_mmio.msi_mode=table on a device offering both: the table, the per-queue registers
 //   never touched;
 // - a device without the per-queue mode, with msi_mode=queue: the table, and the log says why;
+// - a device whose enable commands do not take: per-queue -> table -> line;
 // - virtio_mmio.msi=0: the line.
 // Every case round-trips data on the disk past the page cache.
 import { createHash } from "node:crypto";
@@ -18,7 +19,8 @@ import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
-import type { AttachedDevice, MachineMsiOptions } from "../../src/platform/machine.ts";
+import type { AttachedDevice, Machine, MachineMsiOptions } from "../../src/platform/machine.ts";
+import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
 import type { MmioTransport } from "../../src/virtio/mmio-transport.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
 import { hostMaskQueue } from "./host-mask.ts";
@@ -46,7 +48,15 @@ interface Rig {
   net: () => AttachedDevice;
 }
 
-async function boot(msiOptions: MachineMsiOptions, o: { append?: string; nic?: boolean } = {}): Promise<Rig> {
+interface BootExtras {
+  append?: string;
+  /** Attach the NIC (default true). */
+  nic?: boolean;
+  /** Runs once the devices are attached, before the guest boots. */
+  onMachine?: (machine: Machine) => void;
+}
+
+async function boot(msiOptions: MachineMsiOptions, o: BootExtras = {}): Promise<Rig> {
   const disk = (await createDevices({}))[0] as BlockDevice;
   const network =
     o.nic === false
@@ -61,7 +71,11 @@ async function boot(msiOptions: MachineMsiOptions, o: { append?: string; nic?: b
     devices: network ? [disk, network.device] : [disk],
     msiOptions,
     ...(o.append ? { append: o.append } : {}),
-    ...(network ? { v86Options: network.v86Options, onMachine: network.onMachine } : {}),
+    ...(network ? { v86Options: network.v86Options } : {}),
+    onMachine: (machine) => {
+      network?.onMachine(machine);
+      o.onMachine?.(machine);
+    },
   });
   const attached = (i: number) => () => guest.machine.devices[i]!;
   return { guest, disk, nic: network?.device ?? null, blk: attached(0), net: attached(1) };
@@ -308,6 +322,81 @@ describe("per-queue mode, one pair for all (pairsHint 1): one shared interrupt p
   it("a queue's target masked from the host holds the completion until UNMASK", async () => {
     await maskHoldsCompletion(r, "virtio0-shared");
     noLine(r, [r.blk()]);
+  });
+});
+
+/**
+ * A device that ignores the given MsiCmd values (its MsiState does not change): an enable
+ * command that does not take, which the driver must notice and fall back from. Returns every
+ * MsiCmd value the driver wrote, in order.
+ */
+function ignoreMsiCommands(t: MmioTransport, ignored: readonly number[]): number[] {
+  const seen: number[] = [];
+  const write = t.write.bind(t);
+  t.write = (offset, width, value) => {
+    if (offset === REG.MsiCmd) {
+      seen.push(value >>> 0);
+      if (ignored.includes(value >>> 0)) return;
+    }
+    write(offset, width, value);
+  };
+  return seen;
+}
+
+describe("fallbacks: per-queue -> table -> line, each with MSI disabled before the next", () => {
+  let r: Rig;
+  let diskCmds: number[] = [];
+  let nicCmds: number[] = [];
+  beforeAll(async () => {
+    r = await boot(
+      {},
+      {
+        onMachine: (machine) => {
+          // The disk refuses ENABLE_PER_QUEUE; the NIC refuses it and the table's ENABLE too.
+          diskCmds = ignoreMsiCommands(machine.devices[0]!.transport, [MSI_CMD.ENABLE_PER_QUEUE]);
+          nicCmds = ignoreMsiCommands(machine.devices[1]!.transport, [MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.ENABLE]);
+        },
+      },
+    );
+  });
+  afterAll(() => r?.guest.shutdown());
+
+  it("says what failed; the disk ends on the table, the NIC on its line, and both work", async () => {
+    const log = await dmesg(r.guest, "virtio[01]: MSI");
+    console.log(`fallbacks:\n${log}`);
+    for (const dev of ["virtio0", "virtio1"]) {
+      expect(log).toContain(`${dev}: MSI: per-queue mode: enabling the per-queue mode failed (-5); trying the vector table`);
+    }
+    expect(log).toContain("virtio1: MSI: enabling MSI failed (-5); using the interrupt line");
+    // The mode commands among the driver's MsiCmd writes: DISABLE after each enable that did
+    // not take.
+    const { ENABLE_PER_QUEUE, DISABLE, ENABLE } = MSI_CMD;
+    const modes = (cmds: number[]) => cmds.filter((c) => c === ENABLE_PER_QUEUE || c === DISABLE || c === ENABLE);
+    expect(modes(diskCmds)).toEqual([ENABLE_PER_QUEUE, DISABLE, ENABLE]);
+    expect(modes(nicCmds)).toEqual([ENABLE_PER_QUEUE, DISABLE, ENABLE, DISABLE]);
+    const irqs = await interrupts(r.guest);
+    expect(names(irqs, "virtio0")).toEqual([
+      ["virtio0-config", TABLE_CHIP],
+      ["virtio0-req.0", TABLE_CHIP],
+    ]);
+    expect(names(irqs, "virtio1")).toEqual([["virtio1", "IO-APIC"]]);
+    expect(r.blk().transport.state()).toMatchObject({ interruptMode: "msi", msiMode: "table" });
+    expect(r.net().transport.state()).toMatchObject({ interruptMode: "line", msiMode: null });
+    // What the failed attempts left: every per-queue target deconfigured (address 0) and masked
+    // by the interrupts' teardown, so none can send even if the mode came back on.
+    for (const dev of [r.blk(), r.net()]) {
+      const used = dev.transport.state().msiPerQueue!.targets.filter((x) => x.enabled);
+      expect(used.length).toBeGreaterThan(0);
+      expect(used.every((x) => x.addrLow === 0 && x.data === 0 && x.masked)).toBe(true);
+    }
+    expect(r.net().transport.state().msi!.vectors.every((v) => v.addrLow === 0)).toBe(true);
+
+    await diskRoundTrip(r.guest, r.disk);
+    await netRoundTrip(r);
+    expect(r.blk().line.counters.raised).toBe(0);
+    expect(r.net().line.counters.raised).toBeGreaterThan(0);
+    expect(r.guest.machine.msiRouter.counters.dropped).toBe(0);
+    expect(r.guest.machine.faults).toEqual([]);
   });
 });
 

@@ -15,8 +15,11 @@ import { MsiSink } from "./msi-sink.ts";
 import type { Prng } from "./prng.ts";
 
 export type MsiLayout = MmioMsiOptions | false;
-/** The line, the table with a fixed or shared mapping, or the per-queue mode (one pair per target). */
-export type IrqMode = "none" | "fixed" | "shared" | "per-queue";
+/**
+ * The line, the table with a fixed or shared mapping, or the per-queue mode with one pair per
+ * target or one pair in every target (what a device with MsiPqHint 1 gets from our driver).
+ */
+export type IrqMode = "none" | "fixed" | "shared" | "per-queue" | "per-queue-shared";
 
 /** A fault the fuzzer injected whose counting is certain: `read()` must rise above `before`. */
 export interface Expectation {
@@ -121,7 +124,8 @@ export abstract class Rig {
   /** Reset and the Linux-like probe with random (or the given) interrupt mode and features; verified. */
   init(rng: Prng, mode?: IrqMode): StepResult {
     const m = this.msiLayout;
-    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.perQueue && rng.chance(0.5) ? "per-queue" : m.sharing ? "shared" : "fixed");
+    const pq = m !== false && m.pairsHint === 1 ? "per-queue-shared" : "per-queue";
+    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.perQueue && rng.chance(0.5) ? pq : m.sharing ? "shared" : "fixed");
     this.#inFlight.clear();
     const chosen = this.mode;
     let decline = 0n;
@@ -141,7 +145,7 @@ export abstract class Rig {
     const status = this.driver.read32("Status");
     if (status !== want) return `init: status ${status} after DRIVER_OK`;
     const msiMode = this.transport.state().msiMode;
-    if (msiMode !== (chosen === "none" ? null : chosen === "per-queue" ? "per-queue" : "table")) return `init: interrupt mode is ${msiMode}, not ${chosen}`;
+    if (msiMode !== (chosen === "none" ? null : this.#perQueue ? "per-queue" : "table")) return `init: interrupt mode is ${msiMode}, not ${chosen}`;
     this.beginEpisode();
     return null;
   }
@@ -168,7 +172,8 @@ export abstract class Rig {
     this.#wantConfig = false;
     let masked: number | null = null;
     if (this.mode !== "none" && rng.chance(0.1)) {
-      masked = rng.int(this.mode === "shared" ? 2 : this.device.queueMaxSizes.length + 1);
+      // With one shared interrupt there is one thing to mask (every target, in the per-queue mode).
+      masked = this.mode === "per-queue-shared" ? 1 : rng.int(this.mode === "shared" ? 2 : this.device.queueMaxSizes.length + 1);
       this.#mask(masked, true);
     }
     const extra = this.#driverExtras(rng);
@@ -241,21 +246,42 @@ export abstract class Rig {
     this.#wantConfig = true;
   }
 
-  /** The vector (or per-queue target) that carries queue q's events in the current mode (-1 for config). */
+  get #perQueue(): boolean {
+    return this.mode === "per-queue" || this.mode === "per-queue-shared";
+  }
+
+  /**
+   * The vector (or per-queue target, or the one shared per-queue pair) that carries queue q's
+   * events in the current mode (-1 for config).
+   */
   #vectorOf(event: number): number {
+    if (this.mode === "per-queue-shared") return 1;
     if (event < 0) return 0;
     return this.mode === "shared" ? 1 : 1 + event;
   }
 
-  /** MASK / UNMASK of vector or target `v`, in the current mode. */
+  /** MASK / UNMASK of vector or target `v` (every target with one shared pair), in the current mode. */
   #mask(v: number, on: boolean): void {
-    if (this.mode === "per-queue") this.driver.pqCommand(on ? MSI_PQ_CMD.MASK : MSI_PQ_CMD.UNMASK, v);
+    const cmd = on ? MSI_PQ_CMD.MASK : MSI_PQ_CMD.UNMASK;
+    if (this.mode === "per-queue-shared") for (let t = 0; t <= this.device.queueMaxSizes.length; t++) this.driver.pqCommand(cmd, t);
+    else if (this.mode === "per-queue") this.driver.pqCommand(cmd, v);
     else this.driver.msiCommand(on ? MSI_CMD.MASK : MSI_CMD.UNMASK, v);
   }
 
   /** The data of vector or target `v`'s message in the driver's set-up of the current mode. */
   #data(v: number): number {
-    return this.mode === "per-queue" ? testPqData(v) : testMsiData(v);
+    return this.#perQueue ? testPqData(v) : testMsiData(v);
+  }
+
+  /**
+   * How many messages UNMASK of `masked` must send: one for its vector or target if pending; with
+   * one pair in every target, one per pending target (each target sends its own).
+   */
+  #pendingMessages(masked: number): number {
+    const s = this.transport.state();
+    if (this.mode === "per-queue-shared") return s.msiPerQueue!.targets.filter((t) => t.pending).length;
+    const pending = this.mode === "per-queue" ? s.msiPerQueue!.targets[masked]!.pending : s.msi!.vectors[masked]!.pending;
+    return pending ? 1 : 0;
   }
 
   #checkEvents(masked: number | null): StepResult {
@@ -283,14 +309,18 @@ export abstract class Rig {
     }
     if (masked === null) return null;
     if (got.has(masked)) return `MSI on vector ${masked} while masked`;
-    const s = this.transport.state();
-    const pending = this.mode === "per-queue" ? s.msiPerQueue!.targets[masked]!.pending : s.msi!.vectors[masked]!.pending;
-    if (pending !== wanted.has(masked)) return `vector ${masked}: pending ${pending} after a masked step`;
+    const messages = this.#pendingMessages(masked);
+    if (messages > 0 !== wanted.has(masked)) return `vector ${masked}: pending ${messages > 0} after a masked step`;
+    // Each event the step owes is one message with one pair per target; with shared targets,
+    // at least one (events on several targets each send their own).
+    if (this.mode === "per-queue-shared" && messages > this.#wantQueues.size + (this.#wantConfig ? 1 : 0)) {
+      return `${messages} targets pending after a step that owed fewer events`;
+    }
     this.#mask(masked, false);
     d.runTasks();
     const after = this.sink.delivered.splice(0);
-    const expected = wanted.has(masked) ? [this.#data(masked)] : [];
-    if (after.length !== expected.length || after[0] !== expected[0]) {
+    const expected = new Array<number>(messages).fill(this.#data(masked));
+    if (after.length !== expected.length || after.some((x, i) => x !== expected[i])) {
       return `UNMASK of vector ${masked} sent [${after}], expected [${expected}]`;
     }
     return null;
