@@ -27,8 +27,8 @@ function rig(o: { msi?: boolean } = {}) {
     irq.msiCommand(c, 0);
   };
   const configure = (vector: number, addr: number, data: number) => {
-    msi!.stageAddrLow(addr);
-    msi!.stageData(data);
+    msi!.stage("addrLow", addr);
+    msi!.stage("data", data);
     cmd(MSI_CMD.CONFIGURE, vector);
   };
   return { irq, edges, writes, msi, counters, errors, q0, record, cmd, configure };
