@@ -30,14 +30,17 @@ export interface DeviceCounts {
   status: number;
   ack: number;
   notify: number;
-  /** Messages the device sent, and times it raised its line. */
+  /** Messages the device sent (a vector's or a target's, whichever mode), and times it raised its line. */
   msis: number;
   lineRaises: number;
 }
 
 export function deviceCounts(d: AttachedDevice): DeviceCounts {
   const c = d.transport.counters;
-  const out: DeviceCounts = { accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, msis: c.interrupts.msi, lineRaises: c.interrupts.lineRaised };
+  const sent = (xs: readonly { sent: number }[] | undefined) => (xs ?? []).reduce((sum, x) => sum + x.sent, 0);
+  // Messages, not events: one table message may carry several sources, and a masked one none.
+  const msis = sent(d.transport.msi?.counters.vectors) + sent(d.transport.msiPerQueue?.counters.targets);
+  const out: DeviceCounts = { accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, msis, lineRaises: c.interrupts.lineRaised };
   for (const side of [c.reads, c.writes] as const) {
     for (const [name, n] of Object.entries(side) as [string, number][]) {
       if (n === 0) continue;

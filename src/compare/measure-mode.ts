@@ -54,11 +54,10 @@ export type Progress = (text: string) => void;
 
 const VIRTIO_DRIVER: Record<number, string> = { 1: "virtio_net", 2: "virtio_blk" };
 
-/** The design the guest's driver chose, from the registers it wrote to get there. */
+/** The design the guest's driver left the device in. */
 export function observedMode(d: AttachedDevice): ObservedMode {
-  const c = d.transport.counters.writes;
-  if (d.transport.state().interruptMode === "line") return "line";
-  return c.MsiPqCmd > 0 ? "queue" : "table";
+  const mode = d.transport.state().msiMode;
+  return mode === "per-queue" ? "queue" : mode === "table" ? "table" : "line";
 }
 
 async function interrupts(shell: GuestShell): Promise<GuestIrq[]> {
