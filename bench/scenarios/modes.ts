@@ -81,6 +81,7 @@ function record(f: ModeFigures, key: CompareModeKey, run: number, out: ModeSecti
   s.add("… of them on MSI registers (power-on to prompt)", "", 0, key, run, f.setup.bootMsiAccesses);
   s.add("Register accesses to bind both drivers again (sysfs)", "", 0, key, run, f.setup.bindAccesses);
   s.add("… of them on MSI registers (bind)", "", 0, key, run, f.setup.bindMsiAccesses);
+  s.add("… of them table commands CONFIGURE, MAP_CONFIG, MAP_QUEUE (bind)", "", 0, key, run, f.setup.bindVectorCommands);
   s.add("Register accesses to unbind both drivers", "", 0, key, run, f.setup.unbindAccesses);
   if (f.mask) {
     s.add("MSI interrupts Linux freed and requested (both devices)", "", 0, key, run, f.mask.interrupts);

@@ -9,6 +9,7 @@
 // throughput depend on how busy the host was.
 
 import type { AttachedDevice } from "../platform/machine.ts";
+import { MSI_CMD } from "../virtio/constants.ts";
 import { addCounts, deviceCounts, guestInstructions, instructionsBetween, registerKind, subtractCounts, type DeviceCounts } from "./device-counts.ts";
 import { maskCost, perCall } from "./mask-cost.ts";
 import type { ModeMachine } from "./boot-mode.ts";
@@ -26,6 +27,8 @@ export interface SetupFigures {
   /** Both devices' drivers unbound then bound again (sysfs): the bind's accesses. */
   bindAccesses: number;
   bindMsiAccesses: number;
+  /** Of the bind's, the table's own commands (CONFIGURE, MAP_CONFIG, MAP_QUEUE): none in the per-queue mode. */
+  bindVectorCommands: number;
   /** The unbind's accesses. */
   unbindAccesses: number;
 }
@@ -85,6 +88,9 @@ async function runStep(m: ModeMachine, step: Step): Promise<StepFigures> {
   return stepFigures(step, { requests, bytes: m.disk.counters.bytesRead - bytes0, counts, guestInterrupts, instructions, hostMs });
 }
 
+const VECTOR_COMMANDS: ReadonlySet<number> = new Set([MSI_CMD.CONFIGURE, MSI_CMD.MAP_CONFIG, MSI_CMD.MAP_QUEUE]);
+const vectorCommands = (trace: readonly TraceEntry[]) => trace.filter((e) => e.write && e.reg === "MsiCmd" && VECTOR_COMMANDS.has(e.value)).length;
+
 const msiAccesses = (trace: readonly TraceEntry[]) =>
   trace.filter((e) => {
     const k = registerKind(e.reg);
@@ -116,7 +122,7 @@ async function rebind(m: ModeMachine, msi: boolean): Promise<{ setup: Omit<Setup
   const masks = maskCost(unbind);
   const unmasks = maskCost(bind);
   return {
-    setup: { bindAccesses: bind.length, bindMsiAccesses: msiAccesses(bind), unbindAccesses: unbind.length },
+    setup: { bindAccesses: bind.length, bindMsiAccesses: msiAccesses(bind), bindVectorCommands: vectorCommands(bind), unbindAccesses: unbind.length },
     mask: msi
       ? {
           interrupts: irqs,

@@ -38,6 +38,7 @@ export function summaryRows(figures: readonly ModeFigures[]): SummaryRow[] {
     row("irq-per-ping", "Interrupts / ping round trip", 2, (f) => step(f, "ping").interruptsPerRequest, true),
     row("acc-per-ping", "Register accesses / ping round trip", 2, (f) => step(f, "ping").accessesPerRequest, true),
     row("bind-msi", "MSI register accesses to bind the drivers", 0, (f) => f.setup.bindMsiAccesses, true),
+    row("bind-vector-cmds", "Table commands (CONFIGURE, MAP) to bind", 0, (f) => f.setup.bindVectorCommands),
     row("bind-all", "All register accesses to bind the drivers", 0, (f) => f.setup.bindAccesses),
     row("boot-all", "Register accesses, power-on to prompt", 0, (f) => f.setup.bootAccesses),
     row("per-mask", "Register accesses per mask", 1, (f) => f.mask?.accessesPerMask ?? Number.NaN, true),
