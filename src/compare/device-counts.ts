@@ -8,7 +8,7 @@ import type { RegisterName } from "../virtio/constants.ts";
 /** The MSI extension's vector-table registers (docs/virtio-mmio-msi.md, "Registers"). */
 const TABLE_REGS: ReadonlySet<string> = new Set(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
 
-export type RegisterKind = "table" | "perQueue" | "status" | "ack" | "notify" | "other";
+export type RegisterKind = "table" | "perQueue" | "status" | "ack" | "notify" | "generation" | "other";
 
 /** Which job a register does in this comparison. */
 export function registerKind(name: RegisterName | string): RegisterKind {
@@ -17,6 +17,8 @@ export function registerKind(name: RegisterName | string): RegisterKind {
   if (name === "InterruptStatus") return "status";
   if (name === "InterruptACK") return "ack";
   if (name === "QueueNotify") return "notify";
+  // A handler of one interrupt shared by config changes and queues reads it to tell them apart.
+  if (name === "ConfigGeneration") return "generation";
   return "other";
 }
 
@@ -30,6 +32,7 @@ export interface DeviceCounts {
   status: number;
   ack: number;
   notify: number;
+  generation: number;
   /** Messages the device sent (a vector's or a target's, whichever mode), and times it raised its line. */
   msis: number;
   lineRaises: number;
@@ -40,7 +43,7 @@ export function deviceCounts(d: AttachedDevice): DeviceCounts {
   const sent = (xs: readonly { sent: number }[] | undefined) => (xs ?? []).reduce((sum, x) => sum + x.sent, 0);
   // Messages, not events: one table message may carry several sources, and a masked one none.
   const msis = sent(d.transport.msi?.counters.vectors) + sent(d.transport.msiPerQueue?.counters.targets);
-  const out: DeviceCounts = { accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, msis, lineRaises: c.interrupts.lineRaised };
+  const out: DeviceCounts = { accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, generation: 0, msis, lineRaises: c.interrupts.lineRaised };
   for (const side of [c.reads, c.writes] as const) {
     for (const [name, n] of Object.entries(side) as [string, number][]) {
       if (n === 0) continue;

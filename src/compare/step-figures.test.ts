@@ -5,7 +5,7 @@ import { stepFigures } from "./step-figures.ts";
 import { STEPS, pingReplies } from "./workload.ts";
 
 const step = (id: string) => STEPS.find((s) => s.id === id)!;
-const counts = (c: Partial<DeviceCounts>): DeviceCounts => ({ accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, msis: 0, lineRaises: 0, ...c });
+const counts = (c: Partial<DeviceCounts>): DeviceCounts => ({ accesses: 0, table: 0, perQueue: 0, status: 0, ack: 0, notify: 0, generation: 0, msis: 0, lineRaises: 0, ...c });
 
 describe("stepFigures", () => {
   it("line: an interrupt costs its InterruptStatus read and ACK write, beside the request's notify", () => {

@@ -27,6 +27,8 @@ export interface StepFigures {
   /** Accesses other than the submission's QueueNotify, per interrupt: what taking one costs. */
   accessesPerInterrupt: number;
   statusReadsPerInterrupt: number;
+  /** ConfigGeneration reads per interrupt: how a shared handler tells a config change from a queue. */
+  generationReadsPerInterrupt: number;
   instructionsPerRequest: number;
   hostUsPerRequest: number;
   throughput: number;
@@ -49,6 +51,7 @@ export function stepFigures(step: Step, raw: StepRaw): StepFigures {
     accessesPerRequest: per(raw.counts.accesses, n),
     accessesPerInterrupt: per(raw.counts.accesses - raw.counts.notify, irqs),
     statusReadsPerInterrupt: per(raw.counts.status, irqs),
+    generationReadsPerInterrupt: per(raw.counts.generation, irqs),
     instructionsPerRequest: per(raw.instructions, n),
     hostUsPerRequest: per(raw.hostMs * 1000, n),
     throughput,

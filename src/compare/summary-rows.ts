@@ -34,6 +34,7 @@ export function summaryRows(figures: readonly ModeFigures[]): SummaryRow[] {
     row("acc-per-read", "Register accesses / 4 KiB read", 2, (f) => step(f, "qd1").accessesPerRequest, true),
     row("acc-per-irq", "Register accesses / interrupt", 2, (f) => step(f, "qd1").accessesPerInterrupt),
     row("status-per-irq", "InterruptStatus reads / interrupt", 2, (f) => step(f, "qd1").statusReadsPerInterrupt),
+    row("gen-per-irq", "ConfigGeneration reads / interrupt", 2, (f) => step(f, "qd1").generationReadsPerInterrupt),
     row("instr-per-read", "Guest instructions / 4 KiB read (k)", 1, (f) => step(f, "qd1").instructionsPerRequest / 1000),
     row("irq-per-ping", "Interrupts / ping round trip", 2, (f) => step(f, "ping").interruptsPerRequest, true),
     row("acc-per-ping", "Register accesses / ping round trip", 2, (f) => step(f, "ping").accessesPerRequest, true),

@@ -64,7 +64,11 @@ export function verdict(v: Partial<Record<CompareModeKey, VerdictFigures>>): str
     const cheaper = qs.accessesPerMask > ts.accessesPerMask ? "the table" : qs.accessesPerMask < ts.accessesPerMask ? "the per-queue mode" : null;
     out.push(
       `With shared interrupts a mask costs ${num(qs.accessesPerMask, 1)} accesses in the per-queue mode (one MASK per target the interrupt serves) against ${num(ts.accessesPerMask, 1)} with the table (one vector)` +
-        (cheaper ? `: there ${cheaper} is cheaper.` : "."),
+        (cheaper ? `: there ${cheaper} is cheaper` : "") +
+        (same(qs.accessesPerInterrupt, ts.accessesPerInterrupt)
+          ? "."
+          : `, and taking an interrupt costs ${num(qs.accessesPerInterrupt, 2)} register accesses against ${num(ts.accessesPerInterrupt, 2)}` +
+            (qs.accessesPerInterrupt > ts.accessesPerInterrupt ? " (one pair for everything: the handler reads ConfigGeneration to tell a config change from a queue)." : ".")),
     );
   }
   return out.join(" ");
