@@ -4,6 +4,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { shot } from "./screenshots.ts";
 import { run, waitForPrompt } from "./terminal.ts";
+import { recordFigure } from "../tests/reliability/record.ts";
 
 const STORE = "v86-msi-disk:guest/disk.img";
 
@@ -74,4 +75,8 @@ test("a disk kept by one tab is not written by a second; the second gets it once
   expect(await second.evaluate(() => window.v86msi!.vms[0]!.disk!.persisted)).toBe(true);
   await run(second, "cat /mnt/first.txt /mnt/first2.txt", /^still-the-first$/);
   await expect(second.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 15_000 });
+  recordFigure(
+    "disk-lock",
+    "the second tab shows the notice and its guest's writes never reach the store; after the first tab closes, a reload of the second keeps the disk and has the first tab's files",
+  );
 });

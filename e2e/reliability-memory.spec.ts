@@ -2,6 +2,7 @@
 // the JavaScript heap (after a collection) is where it was. Counters, charts and logs are bounded.
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
 import { run, waitForPrompt } from "./terminal.ts";
+import { n, recordFigure } from "../tests/reliability/record.ts";
 
 async function heapAfterGc(cdp: CDPSession): Promise<number> {
   await cdp.send("HeapProfiler.collectGarbage");
@@ -46,4 +47,8 @@ test("thousands of requests later the page's heap is flat", async ({ page }) => 
   console.log(`memory: ${requestsDone} disk requests and 400 pings; JS heap ${(heapBefore / 2 ** 20).toFixed(1)} MiB -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB (${grewKiB >= 0 ? "+" : ""}${grewKiB.toFixed(0)} KiB)`);
   expect(requestsDone).toBeGreaterThan(30_000);
   expect(grewKiB).toBeLessThan(1024);
+  recordFigure(
+    "memory",
+    `${n(requestsDone)} disk requests and 400 pings: JS heap ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB after GC (${grewKiB >= 0 ? "+" : ""}${grewKiB.toFixed(0)} KiB)`,
+  );
 });

@@ -4,6 +4,7 @@
 import { expect, test } from "@playwright/test";
 import { run, waitForPrompt } from "./terminal.ts";
 import { shot } from "./screenshots.ts";
+import { recordFigure } from "../tests/reliability/record.ts";
 
 test("a reload in the middle of writes: flushed data survives, e2fsck repairs the rest", async ({ page }) => {
   test.setTimeout(180_000);
@@ -30,5 +31,9 @@ test("a reload in the middle of writes: flushed data survives, e2fsck repairs th
   await run(page, "e2fsck -n -f /dev/vda >/dev/null 2>&1; echo recheck-exit=$?", /^recheck-exit=0$/, 120_000);
   await run(page, "mount -t ext2 /dev/vda /mnt && echo mounted", /^mounted$/);
   await run(page, "sha256sum /mnt/flushed", new RegExp(`^${flushedSum}\\s+/mnt/flushed$`));
+  recordFigure(
+    "persist-reload",
+    `the 1 MiB file flushed before the reload has its sha256; \`e2fsck -y\` exited ${code} (${code === 0 ? "clean" : "errors corrected"}), a second \`e2fsck -n\` is clean`,
+  );
   await shot(page, "persist-after-reload-fsck");
 });

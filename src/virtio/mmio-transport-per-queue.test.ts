@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FEATURE, INTERRUPT, MSI_CMD, MSI_PQ_CMD, MSI_PQ_STATUS, MSI_STATE, REG } from "./constants.ts";
 import type { MmioMsiOptions } from "./mmio-transport.ts";
 import { EchoDevice } from "./testing/echo-device.ts";
-import { TEST_MSI_ADDR, TestDriver, testMsiData } from "./testing/test-driver.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "./testing/test-driver.ts";
 
 const PQ: MmioMsiOptions = { vectors: 3, sharing: false, perQueue: true };
 const TABLE_ONLY: MmioMsiOptions = { vectors: 3, sharing: false };
@@ -104,12 +104,12 @@ describe("MmioTransport per-queue mode: enabling", () => {
     complete(d, 1);
     complete(d, 0);
     device.changeConfig(0, 1);
-    expect(d.msiWrites.map((w) => w.data)).toEqual([testMsiData(2), testMsiData(1), testMsiData(0)]);
+    expect(d.msiWrites.map((w) => w.data)).toEqual([testPqData(2), testPqData(1), testPqData(0)]);
     expect(d.read32("InterruptStatus")).toBe(0);
     expect(d.lineEvents).toEqual([]);
     const s = t.state();
     expect(s).toMatchObject({ interruptMode: "msi", msiMode: "per-queue" });
-    expect(s.msiPerQueue!.targets[2]).toEqual({ addrLow: TEST_MSI_ADDR, addrHigh: 0, data: testMsiData(2), masked: false, enabled: true, pending: false });
+    expect(s.msiPerQueue!.targets[2]).toEqual({ addrLow: TEST_MSI_ADDR, addrHigh: 0, data: testPqData(2), masked: false, enabled: true, pending: false });
     expect(t.msiPerQueue!.counters.targets.map((c) => c.delivered)).toEqual([1, 1, 1]);
     expect(t.msi!.counters.vectors.map((c) => c.sent)).toEqual([0, 0, 0]);
     expect(t.counters.interrupts.msi).toBe(3);
@@ -162,7 +162,7 @@ describe("MmioTransport per-queue mode: no event lost across mode switches", () 
     expect(d.read32("InterruptStatus")).toBe(0);
     expect(d.msiWrites).toEqual([]);
     d.pqCommand(MSI_PQ_CMD.UNMASK, 1);
-    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testMsiData(1) }]);
+    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testPqData(1) }]);
     expect(d.lineEvents).toEqual(["raise", "lower"]);
     d.msiCommand(MSI_CMD.DISABLE); // nothing owed: nothing on the line
     expect(d.lineEvents).toEqual(["raise", "lower"]);

@@ -245,6 +245,11 @@ export class MmioTransport {
     return this.#msi;
   }
 
+  /** Events leave as messages (either MSI mode is on), not on the line. */
+  get msiOn(): boolean {
+    return this.#irq.msiOn;
+  }
+
   /** The per-queue mode (for tests and counters), or null on a device that does not offer it. */
   get msiPerQueue(): MsiPerQueue | null {
     return this.#pq;

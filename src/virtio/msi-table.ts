@@ -1,7 +1,8 @@
-// The MSI extension's device state (docs/virtio-mmio-msi.md): a table of vectors (address,
-// data, mask), the staged address/data, the vector selector, the global enable, and the
-// event-to-vector mapping (fixed or dynamic). A vector's pending bit is not stored: it is set
-// while an undelivered event in the device's EventRecord is mapped to it (and MSI is on), so
+// The MSI extension's vector table (docs/virtio-mmio-msi.md): vectors (address, data, mask, in
+// MsiMessages), the staged address/data, the vector selector, whether the table mode is on
+// (InterruptDelivery turns it off when the per-queue mode takes over), and the event-to-vector
+// mapping (fixed or dynamic). A vector's pending bit is not stored: it is set while an
+// undelivered event in the device's EventRecord is mapped to it (and the table is on), so
 // it follows the record through every mode change and remapping. Every value comes from the
 // guest: out-of-range input is counted and changes nothing; nothing throws.
 //

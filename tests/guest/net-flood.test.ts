@@ -8,6 +8,7 @@ import { SwitchPort, VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { inetChecksum } from "../../src/devices/net/testing/frames.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { sh } from "./shell.ts";
+import { n, recordFigure } from "../reliability/record.ts";
 
 const GUEST = { mac: "02:00:00:00:89:02", ip: [192, 168, 89, 2] };
 const PEER = { mac: "02:00:00:00:89:01", ip: [192, 168, 89, 1] };
@@ -76,6 +77,7 @@ function answer(port: SwitchPort, frame: Uint8Array): void {
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 describe("a flood into a guest that posts few buffers", () => {
+  let floodFigure = "";
   const sw = new VirtualSwitch();
   const peer = sw.createPort("peer");
   const dev = new NetDevice({ backend: sw.createPort("guest"), name: "net0", mac: GUEST.mac, rxQueueSize: 16 });
@@ -136,10 +138,15 @@ describe("a flood into a guest that posts few buffers", () => {
     expect(c.backlogPeakBytes).toBeLessThanOrEqual(256 * 1024);
     expect(grewMiB).toBeLessThan(16);
     expect(c.internalErrors).toBe(0);
+    floodFigure =
+      `${n(FLOOD_FRAMES)} frames (${((FLOOD_FRAMES * (PAYLOAD + 42)) / 2 ** 20).toFixed(0)} MiB) in ${seconds.toFixed(1)} s: ` +
+      `${n(delivered)} delivered, ${n(dropped)} dropped and counted (delivered + dropped = sent); backlog peak ${c.backlogPeakFrames} frames / ` +
+      `${(c.backlogPeakBytes / 1024).toFixed(0)} KiB (its bounds: 64 / 256 KiB); heap and buffers ${grewMiB >= 0 ? "+" : ""}${grewMiB.toFixed(1)} MiB`;
   }, 240_000);
 
   it("the link works after the flood", async () => {
     expect(await sh(guest, `ping -c 3 -W 5 ${PEER.ip.join(".")}`)).toMatch(/3 packets received/);
     expect(await sh(guest, "cat /sys/class/net/eth0/carrier")).toBe("1\n");
+    recordFigure("net-flood", `${floodFigure}; ping works after`);
   });
 });

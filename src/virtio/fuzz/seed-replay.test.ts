@@ -5,19 +5,28 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { EchoDevice } from "../testing/echo-device.ts";
 import { runFuzz } from "./fuzzer.ts";
 import type { Rig } from "./rig.ts";
 import { SEEDS_DIR, fuzzAndRecord, loadSeeds } from "./seeds.ts";
+import { n, recordFigure } from "../../../tests/reliability/record.ts";
 
 describe("saved fuzz seeds", () => {
   // Each once failed; after its fix it must pass for good. (Seeds replay the same operations
   // while the fuzzer's choices stay the same; after a change to them they are still runs.)
-  it.each(loadSeeds(SEEDS_DIR).map((s) => [s.file, s.seed] as const))("%s replays without a failure", { timeout: 120_000 }, async (_file, s) => {
+  const seeds = loadSeeds(SEEDS_DIR);
+  let replayed = 0;
+  let ops = 0;
+  it.each(seeds.map((s) => [s.file, s.seed] as const))("%s replays without a failure", { timeout: 120_000 }, async (_file, s) => {
     const report = await runFuzz({ seed: s.seed, ops: s.ops });
     expect(report.failure).toBeNull();
     expect(report.opsRun).toBe(s.ops);
+    replayed++;
+    ops += report.opsRun;
+  });
+  afterAll(() => {
+    if (replayed === seeds.length) recordFigure("fuzz-seeds", `${replayed} saved seeds replayed (${n(ops)} operations), 0 failures`);
   });
 });
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { MODE_SCRIPTS } from "./mode-change.ts";
 import { SEEDS_DIR, fuzzAndRecord } from "./seeds.ts";
+import { n, recordFigure } from "../../../tests/reliability/record.ts";
 
 const OPS = Number(process.env.FUZZ_OPS ?? 1_000_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
@@ -15,6 +16,7 @@ const MUST_CHECK = [
   "transport.readWriteOnly", "transport.noMsi", "transport.msiWithoutFeature", "transport.badNotify",
   "transport.queueBroken", "transport.badQueueNum", "transport.ringAlign", "transport.ringOutOfRange",
   "msi.badCommand", "msi.badVector", "msi.badQueue", "msi.mapInFixedMode", "msi.dropped",
+  "msiPq.badCommand", "msiPq.badTarget", "msiPq.dropped",
   "platform.msiOutsideWindow", "platform.msiIllegalVector", "memory.msiIntoRam",
   "queue.loop", "queue.outOfRange", "queue.nextRange", "queue.headRange", "queue.availIdx", "queue.order",
   "queue.nestedIndirect", "queue.indirectLen", "queue.indirectWithNext", "queue.indirectNotNegotiated", "queue.zeroLength",
@@ -44,5 +46,13 @@ describe("device-model fuzzer", () => {
     // Issue 14's sequences first, then random mode changes interleaved with masks and completions.
     expect(report.episodes["mode-change"]).toBeGreaterThan(MODE_SCRIPTS.length + OPS / 10_000);
     if (OPS >= 200_000) expect(Object.keys(report.checkedFaults)).toEqual(expect.arrayContaining(MUST_CHECK));
+    const f = report.checkedFaults;
+    recordFigure(
+      "fuzz",
+      `seed ${SEED}: ${n(report.opsRun)} operations in ${seconds.toFixed(1)} s: ${n(report.episodes.hostile)} hostile and ` +
+        `${n(report.episodes["mode-change"])} mode-change episodes, ${n(report.verifiedSteps)} verified steps, ${n(checked)} injected faults ` +
+        `seen counted (${Object.keys(f).length} kinds); ${n(f["platform.msiOutsideWindow"] ?? 0)} MSIs outside the window and ` +
+        `${n(f["platform.msiIllegalVector"] ?? 0)} with illegal vectors refused`,
+    );
   });
 });

@@ -21,6 +21,11 @@ import { RamMemory } from "../ram-memory.ts";
 export const TEST_MSI_ADDR = 0xfee00000;
 /** MSI data of vector v in the driver's setup: vector number 0x40 + v, fixed, edge. */
 export const testMsiData = (v: number): number => 0x40 + v;
+/**
+ * MSI data of per-queue target t (0 = config, 1 + q = queue q): vector number 0x60 + t, apart
+ * from the table's, so a message tells which mode sent it.
+ */
+export const testPqData = (t: number): number => 0x60 + t;
 
 export interface TestDriverOptions {
   readonly device: VirtioDevice;
@@ -43,9 +48,10 @@ export interface InitOptions {
   readonly queueSizes?: readonly number[];
   /**
    * MSI setup as the 2020 driver does: one vector per event, or two shared ones; or the
-   * per-queue mode with one pair per target (target t gets data testMsiData(t)).
+   * per-queue mode with one pair per target (target t gets data testPqData(t)), or with one
+   * pair written into every target (data testPqData(1)), as a driver sharing one interrupt does.
    */
-  readonly msi?: "fixed" | "shared" | "per-queue" | "none";
+  readonly msi?: "fixed" | "shared" | "per-queue" | "per-queue-shared" | "none";
   /** Stop before DRIVER_OK (default true = write DRIVER_OK). */
   readonly driverOk?: boolean;
 }
@@ -202,7 +208,7 @@ export class TestDriver {
     sizes.forEach((size, i) => {
       if (size > 0) this.setupQueue(i, size);
     });
-    if (msi === "per-queue") this.setupPerQueue();
+    if (msi === "per-queue" || msi === "per-queue-shared") this.setupPerQueue(msi === "per-queue-shared");
     else if (msi !== "none") this.setupMsi(msi);
     this.#heapBase = this.#top;
     if (o.driverOk ?? true) this.addStatus(STATUS.DRIVER_OK);
@@ -269,11 +275,14 @@ export class TestDriver {
     return target === 0 ? MSI_PQ_TARGET_CONFIG : target - 1;
   }
 
-  /** The per-queue mode: every target gets its own pair (data testMsiData(t)), enabled, then ENABLE_PER_QUEUE. */
-  setupPerQueue(): void {
+  /**
+   * The per-queue mode: every target gets its own pair (data testPqData(t)), or with `shared`
+   * all the same one (testPqData(1)), is enabled, then ENABLE_PER_QUEUE.
+   */
+  setupPerQueue(shared = false): void {
     const targets = 1 + this.device.queueMaxSizes.length;
     for (let t = 0; t < targets; t++) {
-      this.setTarget(t, TEST_MSI_ADDR, testMsiData(t));
+      this.setTarget(t, TEST_MSI_ADDR, testPqData(shared ? 1 : t));
       this.pqCommand(MSI_PQ_CMD.TARGET_ENABLE);
     }
     this.write32("MsiCmd", MSI_CMD.ENABLE_PER_QUEUE);
