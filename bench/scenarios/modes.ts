@@ -42,7 +42,7 @@ export function modeSections() {
 }
 export type ModeSections = ReturnType<typeof modeSections>;
 
-const STEP_NAME: Record<StepId, string> = { qd1: "4 KiB read (QD1)", seq: "1 MiB read", ping: "ping round trip" };
+const STEP_NAME: Record<StepId, string> = { qd1: "4 KiB reads, QD1", seq: "1 MiB reads", ping: "pings" };
 
 function images() {
   const buf = (path: string) => {
@@ -91,16 +91,17 @@ function record(f: ModeFigures, key: CompareModeKey, run: number, out: ModeSecti
   }
   for (const step of f.steps) {
     const name = STEP_NAME[step.step];
-    out.io.add(`${name}: interrupts / request`, "", 3, key, run, step.interruptsPerRequest);
-    out.io.add(`${name}: register accesses / request`, "", 3, key, run, step.accessesPerRequest);
+    const per = STEPS.find((s) => s.id === step.step)!.per;
+    out.io.add(`${name}: interrupts / ${per}`, "", 3, key, run, step.interruptsPerRequest);
+    out.io.add(`${name}: register accesses / ${per}`, "", 3, key, run, step.accessesPerRequest);
     out.io.add(`${name}: register accesses / interrupt`, "", 3, key, run, step.accessesPerInterrupt);
-    // The large reads' split moves with timing; their per-interrupt detail adds nothing to QD1's.
+    // The large reads' per-interrupt detail adds nothing to QD1's.
     if (step.step !== "seq") {
       out.io.add(`${name}: InterruptStatus reads / interrupt`, "", 3, key, run, step.statusReadsPerInterrupt);
       out.io.add(`${name}: ConfigGeneration reads / interrupt`, "", 3, key, run, step.generationReadsPerInterrupt);
     }
-    out.io.add(`${name}: guest instructions / request`, "k instr", 1, key, run, step.instructionsPerRequest / 1000);
-    out.time.add(`${name}: host time / request`, "µs", 0, key, run, step.hostUsPerRequest);
+    out.io.add(`${name}: guest instructions / ${per}`, "k instr", 1, key, run, step.instructionsPerRequest / 1000);
+    out.time.add(`${name}: host time / ${per}`, "µs", 0, key, run, step.hostUsPerRequest);
     out.time.add(`${name}: throughput`, step.throughputUnit, step.throughputUnit === "MB/s" ? 1 : 0, key, run, step.throughput);
   }
   out.time.add("Boot to prompt", "ms", 0, key, run, f.bootMs);

@@ -83,9 +83,10 @@ async function runStep(m: ModeMachine, step: Step): Promise<StepFigures> {
   const instructions = instructionsBetween(i0, guestInstructions(m.machine));
   const counts = subtractCounts(deviceCounts(dev), counts0);
   const guestInterrupts = irqCount(await interrupts(m.shell), index) - irq0;
-  const requests = step.device === "blk" ? m.disk.counters.completed - completed0 : pingReplies(output);
+  const bytes = m.disk.counters.bytesRead - bytes0;
+  const requests = step.per === "read" ? m.disk.counters.completed - completed0 : step.per === "MiB" ? bytes / 1048576 : pingReplies(output);
   if (requests === 0) throw new Error(`${step.id}: no request completed\n${output}`);
-  return stepFigures(step, { requests, bytes: m.disk.counters.bytesRead - bytes0, counts, guestInterrupts, instructions, hostMs });
+  return stepFigures(step, { requests, bytes, counts, guestInterrupts, instructions, hostMs });
 }
 
 const VECTOR_COMMANDS: ReadonlySet<number> = new Set([MSI_CMD.CONFIGURE, MSI_CMD.MAP_CONFIG, MSI_CMD.MAP_QUEUE]);

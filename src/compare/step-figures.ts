@@ -6,7 +6,7 @@ import type { Step, StepId } from "./workload.ts";
 
 /** What was measured around one step, on the device it exercised. */
 export interface StepRaw {
-  /** Completed requests: block requests, or ping round trips. */
+  /** What the figures are per (Step.per): block requests, MiB read, or ping round trips. */
   requests: number;
   /** Bytes the requests moved (throughput of the sequential read). */
   bytes: number;

@@ -25,6 +25,11 @@ export interface Step {
   /** Which device it exercises. */
   readonly device: "blk" | "net";
   readonly command: string;
+  /**
+   * What its figures are "per": a block request, a MiB (the large reads: how the block layer
+   * splits and merges them moves with timing, so per request would not compare), a ping.
+   */
+  readonly per: "read" | "MiB" | "round trip";
   /** What throughput means for it, and its unit. */
   readonly throughputUnit: "IOPS" | "MB/s" | "round trips/s";
 }
@@ -35,6 +40,7 @@ export const STEPS: readonly Step[] = [
     label: `Disk: ${WORKLOAD.qd1Reads} × 4 KiB O_DIRECT reads, QD1`,
     device: "blk",
     command: `dd if=/dev/vda of=/dev/null bs=4k count=${WORKLOAD.qd1Reads} iflag=direct 2>/dev/null`,
+    per: "read",
     throughputUnit: "IOPS",
   },
   {
@@ -42,6 +48,7 @@ export const STEPS: readonly Step[] = [
     label: `Disk: ${WORKLOAD.seqMiB} MiB sequential O_DIRECT read, bs=1M`,
     device: "blk",
     command: `dd if=/dev/vda of=/dev/null bs=1M count=${WORKLOAD.seqMiB} iflag=direct 2>/dev/null`,
+    per: "MiB",
     throughputUnit: "MB/s",
   },
   {
@@ -49,6 +56,7 @@ export const STEPS: readonly Step[] = [
     label: `Network: ${WORKLOAD.pings} pings to the router, ${WORKLOAD.pingInterval} s apart`,
     device: "net",
     command: `ping -q -c ${WORKLOAD.pings} -i ${WORKLOAD.pingInterval} ${WORKLOAD.router}`,
+    per: "round trip",
     throughputUnit: "round trips/s",
   },
 ];
