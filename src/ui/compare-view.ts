@@ -135,7 +135,7 @@ function render(el: HTMLElement, figures: readonly ModeFigures[], answer: string
 function chart(rows: readonly SummaryRow[], modes: readonly CompareModeKey[]): string {
   const barH = 10;
   const groupH = modes.length * barH + 22;
-  const width = 360;
+  const width = 300;
   const labelW = 0;
   const parts: string[] = [];
   rows.forEach((r, g) => {
