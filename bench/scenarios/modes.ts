@@ -145,11 +145,11 @@ export function modeNotes(out: ModeSections): void {
   out.io.note(
     `Workload (src/compare/workload.ts), in this order on each machine: ${STEPS.map((s) => s.label).join("; ")}. Interrupts: messages the device sent, or ` +
       "times it raised its line. Register accesses per interrupt: every access but the submission's QueueNotify, over the interrupts. Guest instructions: v86's " +
-      "instruction counter around the command (the shell's start of it included). Exact counts; the 1 MiB reads' request count depends on how the block layer " +
-      "split and merged them, which moves with timing.",
+      "instruction counter around the command (the shell's start of it included). Exact counts. The 1 MiB reads are counted per MiB: how the block layer splits " +
+      "and merges them into requests (one or two per MiB here) moves with timing, so per request they would not compare; that also moves their instructions per MiB.",
   );
   out.time.note(
-    `Host wall-clock time around each command, through the serial console (its echo and markers included), over the requests; throughput from the same time (MB/s: ${WORKLOAD.seqMiB} MiB read). Only as quiet as the shared host was.`,
+    `Host wall-clock time around each command, through the serial console (its echo and markers included), over the reads, MiB or round trips; throughput from the same time (MB/s: ${WORKLOAD.seqMiB} MiB read). Only as quiet as the shared host was.`,
   );
 }
 

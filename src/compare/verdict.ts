@@ -34,6 +34,7 @@ export function verdictFigures(f: ModeFigures): VerdictFigures {
 }
 
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits).replace(/\.0+$/, "") : "n/a");
+const accesses = (x: number) => `${num(x, 2)} register access${num(x, 2) === "1" ? "" : "es"}`;
 /** Within 2 %: guest instruction counts move a little with timer ticks. */
 const same = (a: number, b: number) => Math.abs(a - b) <= 0.02 * Math.max(Math.abs(a), Math.abs(b));
 
@@ -67,7 +68,7 @@ export function verdict(v: Partial<Record<CompareModeKey, VerdictFigures>>): str
         (cheaper ? `: there ${cheaper} is cheaper` : "") +
         (same(qs.accessesPerInterrupt, ts.accessesPerInterrupt)
           ? "."
-          : `, and taking an interrupt costs ${num(qs.accessesPerInterrupt, 2)} register accesses against ${num(ts.accessesPerInterrupt, 2)}` +
+          : `, and taking an interrupt costs ${accesses(qs.accessesPerInterrupt)} against ${num(ts.accessesPerInterrupt, 2)}` +
             (qs.accessesPerInterrupt > ts.accessesPerInterrupt ? " (one pair for everything: the handler reads ConfigGeneration to tell a config change from a queue)." : ".")),
     );
   }
