@@ -17,6 +17,9 @@
 //   window.v86msi.switch           the VirtualSwitch with net=switch, else null
 //   window.v86msi.panelCost         { renders, scriptMs }: the live panels' sampling renders so far and
 //                                  the script time they took (src/ui/panel-cost.ts); 0 with charts=0
+//   window.v86msi.comparison       the last "Compare interrupt modes" run, once one started: { running,
+//                                  progress, figures (src/compare/measure-mode.ts ModeFigures per mode),
+//                                  verdict, error } (src/ui/compare-view.ts)
 //   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate):
 //     { at: performance.now() ms, vms: [{ name, state, router: MsiRouter counters (perVector as
 //       { vector: count } for non-zero vectors), devices: [{ name, mode ("msi" | "line"), msiMode:
