@@ -10,6 +10,8 @@
 //   disk     virtio-blk MSI / line / v86's IDE disk: interrupt path, latency, dd, random IOPS
 //   net      two guests on a switch: our virtio-net MSI / line, v86's virtio-net (PCI)
 //   hotpath  host-side micro-benchmark of the device code, no guest (bench/hot-path.ts)
+//   modes    "Do we need the vector table?": per-queue MSI vs vector table vs line (and both
+//            MSI designs with shared interrupts) on one short workload (src/compare/)
 //   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off
 
 import { dirname, join } from "node:path";
@@ -22,13 +24,14 @@ import { Section } from "./lib/table.ts";
 import { BOOT_VARIANTS, runBoot } from "./scenarios/boot.ts";
 import { DISK, DISK_VARIANTS, makeImage, runDisk } from "./scenarios/disk.ts";
 import { runHotPath } from "./scenarios/hot-path.ts";
+import { MODE_VARIANTS, modeNotes, modeSections, modesVerdict, recordCodeSize, runMode } from "./scenarios/modes.ts";
 import { NET, NET_VARIANTS, runNet } from "./scenarios/net.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
-    only: { type: "string", default: "boot,disk,net,hotpath" },
+    only: { type: "string", default: "boot,disk,net,hotpath,modes" },
     browser: { type: "boolean", default: false },
     out: { type: "string", default: join(HERE, "results") },
     "no-readme": { type: "boolean", default: false },
@@ -64,6 +67,7 @@ const sections = {
     { label: "MSI / v86", num: "msi", den: "v86" },
   ]),
 };
+const modes = modeSections();
 
 function notes(): void {
   sections.boot.note("Host time from creating the emulator to the shell prompt (160 MB RAM). The devices: a 96 MiB in-memory virtio-blk (random bytes: nothing to mount) and a virtio-net on a switch port with nobody else on it; `guest.ip=` on every command line so init sets an address instead of waiting for DHCP.");
@@ -100,6 +104,13 @@ async function main(): Promise<void> {
       for (const v of rotate(NET_VARIANTS, run)) log(`run ${run + 1} net ${v}: ${await runNet(v, run, sections.net)}`);
     }
     if (only.has("hotpath")) log(`run ${run + 1} hot path: ${runHotPath(run, sections.hotpath)}`);
+    if (only.has("modes")) {
+      for (const v of rotate(MODE_VARIANTS, run)) log(`run ${run + 1} modes ${v}: ${await runMode(v, run, modes)}`);
+    }
+  }
+  if (only.has("modes")) {
+    modeNotes(modes);
+    recordCodeSize(modes);
   }
   const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.net, sections.hotpath];
   if (only.has("browser")) {
@@ -116,6 +127,7 @@ async function main(): Promise<void> {
       totalSeconds: (performance.now() - started) / 1000,
       config: { only: [...only], disk: DISK, net: NET },
       sections: all,
+      ...(only.has("modes") ? { modes: { verdict: modesVerdict(), sections: [modes.setup, modes.io, modes.time, modes.code] } } : {}),
       preamble: [
         `Each cell: median of ${RUNS} runs (min–max). Variants run one after another in one process, their order rotating per run; ratio columns are per-run ratios, then their median. Guest: Linux 6.12 i386 on v86 ${"0.5.462"}.`,
       ],

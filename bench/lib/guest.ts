@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { irqTotal, parseInterrupts } from "../../src/compare/proc-interrupts.ts";
+import { run, type GuestShell } from "../../src/compare/shell.ts";
 import type { GuestConsole } from "../../src/node/guest-console.ts";
 
 const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "vbench");
@@ -12,19 +14,14 @@ const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "
 export const VBENCH = "/tmp/vbench";
 
 /** Anything with a console that runs shell commands: a Node guest here, the page in --browser. */
-export interface Shell {
-  exec(command: string, timeoutMs: number): Promise<{ output: string; status: number }>;
-}
+export type Shell = GuestShell;
 
 export function consoleShell(c: GuestConsole): Shell {
   return { exec: (command, timeoutMs) => c.exec(command, timeoutMs) };
 }
 
-export async function sh(shell: Shell, command: string, timeoutMs = 120_000): Promise<string> {
-  const r = await shell.exec(command, timeoutMs);
-  if (r.status !== 0) throw new Error(`guest command failed (${r.status}): ${command}\n${r.output}`);
-  return r.output;
-}
+/** Runs a command; a non-zero status is an error. */
+export const sh = run;
 
 /** The committed static i386 build of bench/guest-tool/vbench.c (rebuild: guest-tool/build.sh). */
 export function toolBinary(): Buffer {
@@ -56,14 +53,7 @@ export function parseKv(out: string): Record<string, number> {
   return kv;
 }
 
-/** Sum of the guest's /proc/interrupts counts on lines whose name matches `name`. */
+/** Sum of the guest's /proc/interrupts counts of the interrupts whose handler name matches `name`. */
 export async function guestIrqCount(shell: Shell, name: RegExp): Promise<number> {
-  const out = await sh(shell, "cat /proc/interrupts");
-  let total = 0;
-  for (const line of out.split("\n")) {
-    if (!name.test(line)) continue;
-    const m = /^\s*\S+:\s+(\d+)/.exec(line);
-    if (m) total += Number(m[1]);
-  }
-  return total;
+  return irqTotal(parseInterrupts(await sh(shell, "cat /proc/interrupts")), name);
 }

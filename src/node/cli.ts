@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import { bootGuest, type BootOptions } from "./boot.ts";
 import { createDevices, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
 import { createNetwork, parseNetworkChoice } from "../platform/network.ts";
+import { machineStats } from "./machine-stats.ts";
+import { parseMsiMode } from "./msi-mode-option.ts";
 
 const USAGE = `usage: guest exec "<shell command>" [options]
        guest shell [options]
@@ -24,8 +26,12 @@ options:
   --no-disk          attach no disk
   --net BACKEND      virtio-net on v86's adapter: fetch (default: DHCP, DNS and HTTP through
                      Node's fetch), inbrowser, wisp://HOST/ or wisps://HOST/ (a relay), none
-  --no-msi           devices do not offer VIRTIO_F_MMIO_MSI: the interrupt line only
-  --stats            after exec, print device and interrupt counters to stderr as JSON
+  --msi-mode MODE    interrupts: queue (an MSI address/data pair per queue), table (the MSI
+                     vector table) or line (devices offer no MSI); default: the driver's
+                     choice, which is queue when the device offers it
+  --no-msi           the same as --msi-mode line
+  --stats            after exec, print device and interrupt counters to stderr as JSON, with
+                     each device's interrupt mode in use and its MSI vectors or per-queue targets
 `;
 
 function fail(message: string, code = 2): never {
@@ -45,6 +51,7 @@ async function main(): Promise<void> {
         memory: { type: "string" },
         timeout: { type: "string" },
         "no-msi": { type: "boolean" },
+        "msi-mode": { type: "string" },
         net: { type: "string", default: "fetch" },
         stats: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -77,11 +84,17 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
+  let msiMode;
+  try {
+    msiMode = parseMsiMode(values["msi-mode"], values["no-msi"] === true, values.append);
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const disks = await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message));
   const boot: BootOptions = {
     memoryMB: number("memory", values.memory, 128),
     timeoutS,
-    msi: !values["no-msi"],
+    ...(msiMode ? { msiMode } : {}),
     devices: network ? [...disks, network.device] : disks,
   };
   if (network) {
@@ -131,18 +144,6 @@ async function runShell(boot: BootOptions): Promise<void> {
     guest.machine.sendSerial(data.toString("latin1"));
   });
   process.stdin.on("end", () => void guest.shutdown().then(() => process.exit(0)));
-}
-
-function machineStats(machine: import("../platform/machine.ts").Machine): unknown {
-  return {
-    msi: { ...machine.msiRouter.counters, perVector: undefined },
-    devices: machine.devices.map((d) => ({
-      name: d.device.name,
-      device: d.device.counters,
-      transport: d.transport.counters,
-      line: d.line.counters,
-    })),
-  };
 }
 
 void main();

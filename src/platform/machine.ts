@@ -59,6 +59,13 @@ export interface MachineMsiOptions {
   vectors?: number;
   /** Tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
   allowShortFixedTable?: boolean;
+  /**
+   * The devices also offer the per-queue mode (docs/virtio-mmio-msi.md, "The per-queue mode"),
+   * which our driver prefers. Default true; the table is offered unchanged either way.
+   */
+  perQueue?: boolean;
+  /** MsiPqHint: distinct address/data pairs the device would like. Default 1 + queues. */
+  pairsHint?: number;
 }
 
 export interface AttachedDevice {
@@ -167,6 +174,8 @@ export class Machine {
         vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
         sharing: options.msi.sharing ?? false,
         allowShortFixedTable: options.msi.allowShortFixedTable ?? false,
+        perQueue: options.msi.perQueue ?? true,
+        pairsHint: options.msi.pairsHint ?? device.queueMaxSizes.length + 1,
       };
       const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi });
       const address = this.mmio.attach(slot, transport);

@@ -17,17 +17,26 @@
 //   window.v86msi.switch           the VirtualSwitch with net=switch, else null
 //   window.v86msi.panelCost         { renders, scriptMs }: the live panels' sampling renders so far and
 //                                  the script time they took (src/ui/panel-cost.ts); 0 with charts=0
+//   window.v86msi.comparison       the last "Compare interrupt modes" run, once one started: { running,
+//                                  progress, figures (src/compare/measure-mode.ts ModeFigures per mode),
+//                                  verdict, error } (src/ui/compare-view.ts)
 //   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate):
 //     { at: performance.now() ms, vms: [{ name, state, router: MsiRouter counters (perVector as
-//       { vector: count } for non-zero vectors), devices: [{ name, mode, transport: MmioTransport
-//       counters, device: the device's counters, line: IrqLine counters, msiVectors: the MSI
-//       table's per-vector counters or null }], network: { name, counters } of the NIC's backend
-//       or null }], switch: VirtualSwitch counters or null }
+//       { vector: count } for non-zero vectors), devices: [{ name, mode ("msi" | "line"), msiMode:
+//       the mode its driver took ("queue" | "table" | "line", "none" before the driver set it
+//       up; src/ui/irq-mode.ts), transport: MmioTransport counters, device: the device's
+//       counters, line: IrqLine counters, msiVectors: the MSI table's per-vector counters or
+//       null, msiTargets: the per-queue mode's per-target counters (0 = config, 1 + q = queue
+//       q) or null where the device does not offer it, msi: the rows the panel shows for the
+//       mode in use (src/ui/msi-rows.ts) or null on the line }], network: { name, counters } of
+//       the NIC's backend or null }], switch: VirtualSwitch counters or null }
 
 import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
 import type { PageDisk } from "./page-devices.ts";
+import { irqModeOf } from "./irq-mode.ts";
+import { msiRows } from "./msi-rows.ts";
 import { panelCost, type PanelCost } from "./panel-cost.ts";
 import type { PageSettings } from "./settings.ts";
 import type { MachineState } from "./status-line.ts";
@@ -85,14 +94,20 @@ export function snapshotVm(vm: DebugVm): unknown {
     // Deferred device work and where it drained: v86's timer hook, or the host-task fallback.
     tasks: m ? { ran: m.tasks.ran, hookCalls: m.tasks.hookCalls, hookDrains: m.tasks.hookDrains, hostDrains: m.tasks.hostDrains } : null,
     faults: m ? m.faults.map((f) => f.where) : null,
-    devices: vm.devices.map((d) => ({
-      name: d.device.name,
-      mode: d.transport.state().interruptMode,
-      transport: plain(d.transport.counters),
-      device: plain(d.device.counters),
-      line: plain(d.line.counters),
-      msiVectors: d.transport.msi ? plain(d.transport.msi.counters.vectors) : null,
-    })),
+    devices: vm.devices.map((d) => {
+      const st = d.transport.state();
+      return {
+        name: d.device.name,
+        mode: st.interruptMode,
+        msiMode: irqModeOf(st),
+        transport: plain(d.transport.counters),
+        device: plain(d.device.counters),
+        line: plain(d.line.counters),
+        msiVectors: d.transport.msi ? plain(d.transport.msi.counters.vectors) : null,
+        msiTargets: d.transport.msiPerQueue ? plain(d.transport.msiPerQueue.counters.targets) : null,
+        msi: plain(msiRows(d, st)),
+      };
+    }),
     network: vm.network ? { name: vm.network.name, counters: plain((vm.network as { counters?: unknown }).counters ?? null) } : null,
   };
 }

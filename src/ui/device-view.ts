@@ -1,15 +1,17 @@
-// One virtio-mmio device in the panel: interrupt mode, negotiated features, queues, each MSI
-// vector (address/data, mask, pending, messages and messages/s), the line, MMIO accesses by
+// One virtio-mmio device in the panel: interrupt mode, negotiated features, queues, the MSI
+// messages of the mode the driver took (the table's vectors, or the per-queue mode's targets:
+// address/data, enable, mask, pending, messages and messages/s), the line, MMIO accesses by
 // register, and live charts (interrupts/s, MMIO/s, disk MB/s and IOPS or packets/s). Built
 // once; each sample rewrites only the parts whose text changed.
 
 import type { AttachedDevice } from "../platform/machine.ts";
 import { decodeMsi } from "../platform/msi-message.ts";
 import { esc, fmtBytes, fmtRate, hex, setHtml } from "./html.ts";
+import { IRQ_MODE_LABEL, irqModeOf } from "./irq-mode.ts";
+import { msiRows, type MsiRow, type MsiRows } from "./msi-rows.ts";
 import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "./rates.ts";
 import { Sparkline } from "./sparkline.ts";
 
-const NO_VECTOR = 0xffffffff;
 const VIRTIO_ID = { NET: 1, BLOCK: 2 } as const;
 
 const bits = (names: Record<number, string>): Array<[bigint, string]> =>
@@ -80,10 +82,15 @@ export class DeviceView {
 
     const st = d.transport.state();
     const msi = st.interruptMode === "msi";
+    const inUse = irqModeOf(st);
     this.element.dataset["mode"] = st.interruptMode;
+    this.element.dataset["msiMode"] = inUse;
+    const design = inUse === "queue" ? "per-queue" : inUse === "table" ? "vector table" : "";
     setHtml(
       this.#slots.summary,
-      `interrupts: <strong data-testid="mode">${msi ? "MSI" : "line"}</strong>; ` +
+      `interrupts: <strong data-testid="mode">${msi ? "MSI" : "line"}</strong>` +
+        (design ? ` <span data-testid="msi-mode" title="the MSI design the driver took">(${design})</span>` : "") +
+        "; " +
         `line raised <span data-testid="line-raised">${d.line.counters.raised}</span> (${fmtRate(r.line)}/s); ` +
         `MMIO ${fmtRate(r.mmio)}/s`,
     );
@@ -118,33 +125,64 @@ export class DeviceView {
   }
 
   #vectorsHtml(st: ReturnType<AttachedDevice["transport"]["state"]>, r: DeviceRates): string {
-    const name = esc(this.#d.device.name);
     // MSI rows only when the driver took MSI: with msi=0 the table exists but nothing uses it.
-    if (!st.msi || st.interruptMode !== "msi") {
-      return `<p class="dim" data-testid="no-msi">No MSI vectors in use: the device interrupts on IRQ ${this.#d.irq} ` +
+    const msi = msiRows(this.#d, st);
+    if (!msi) {
+      const why = irqModeOf(st) === "none" ? "the driver has not set the device up yet" : `the device interrupts on IRQ ${this.#d.irq}`;
+      return `<p class="dim" data-testid="no-msi">No MSI messages in use: ${why} ` +
         `(InterruptStatus read, InterruptACK written per interrupt).</p>`;
     }
-    const table = st.msi;
-    const counters = this.#d.transport.msi?.counters.vectors ?? [];
-    const rows = table.vectors.map((v, i) => {
-      const m = decodeMsi(v.addrLow, v.data);
-      const target = m ? `vector ${m.vector} → ${m.logical ? "logical" : "physical"} ${m.destination}` : "not configured";
-      const use =
-        table.configVector === i
-          ? "config"
-          : table.queueVectors.map((qv, q) => (qv === i ? `q${q}` : "")).filter(Boolean).join(",") || "-";
-      const state = [v.masked ? "masked" : "", v.pending ? "pending" : ""].filter(Boolean).join(" ") || "-";
-      return (
-        `<tr data-vector="${i}"><td>${i}</td><td>${esc(use)}</td>` +
-        `<td class="wrap"><span class="mono">${hex(v.addrLow)} ${hex(v.data, 4)}</span> <span class="dim">${esc(target)}</span></td>` +
-        `<td>${state}</td><td class="num">${counters[i]?.sent ?? 0}</td><td class="num">${fmtRate(r.msiPerVector[i] ?? 0)}</td></tr>`
-      );
-    });
-    const unmapped = table.configVector === NO_VECTOR ? " (config unmapped)" : "";
+    return msi.mode === "queue" ? this.#targetsHtml(msi, r) : this.#tableHtml(msi, r);
+  }
+
+  /** The address/data cell: the raw pair, and what it means to the local APIC. */
+  #messageHtml(m: MsiRow): string {
+    const decoded = m.addrHigh === 0 ? decodeMsi(m.addrLow, m.data) : null;
+    const target = decoded ? `vector ${decoded.vector} → ${decoded.logical ? "logical" : "physical"} ${decoded.destination}` : "not configured";
+    return `<td class="wrap"><span class="mono">${hex(m.addrLow)} ${hex(m.data, 4)}</span> <span class="dim">${esc(target)}</span></td>`;
+  }
+
+  /** The state cell: its words, each explained on hover. */
+  #stateHtml(m: MsiRow): string {
+    const words: Array<[string, string]> = [];
+    if (m.enabled === false) words.push(["off", "not enabled by the driver: its events wait here"]);
+    if (m.masked) words.push(["masked", "masked: its events wait in the pending bit"]);
+    if (m.pending) words.push(["pending", "an event waits to be sent"]);
+    if (words.length === 0) words.push(m.enabled ? ["on", "enabled and unmasked: its events are sent at once"] : ["-", ""]);
+    return `<td title="${esc(words.map(([, why]) => why).filter(Boolean).join("; "))}">${words.map(([w]) => w).join(" ")}</td>`;
+  }
+
+  #tableHtml(msi: MsiRows, r: DeviceRates): string {
+    const rows = msi.rows.map(
+      (v) =>
+        `<tr data-vector="${v.index}"><td>${v.index}</td><td>${esc(v.events)}</td>${this.#messageHtml(v)}` +
+        `${this.#stateHtml(v)}<td class="num">${v.sent}</td><td class="num">${fmtRate(r.msiPerVector[v.index] ?? 0)}</td></tr>`,
+    );
     return (
-      `<table aria-label="${name} MSI vectors"><thead><tr><th>vec</th><th>event</th><th>address/data</th><th>state</th>` +
+      `<table aria-label="${esc(this.#d.device.name)} MSI vectors"><thead><tr><th>vec</th><th>event</th><th>address/data</th><th>state</th>` +
       `<th>sent</th><th>/s</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
-      `<p class="dim">MSI ${table.enabled ? "enabled" : "not enabled"}, ${table.sharing ? "sharing" : "fixed"} mapping${unmapped}</p>`
+      `<p class="dim">${IRQ_MODE_LABEL.table}: ${msi.rows.length} vectors, ${msi.sharing ? "sharing" : "fixed"} mapping${msi.configUnmapped ? " (config unmapped)" : ""}</p>`
+    );
+  }
+
+  /**
+   * The per-queue mode: one row per target (config, then each queue), each with its own pair.
+   * No vector numbers: there is no table, and no mapping to show.
+   */
+  #targetsHtml(msi: MsiRows, r: DeviceRates): string {
+    const rows = msi.rows.map(
+      (t) =>
+        `<tr data-target="${t.index === 0 ? "config" : `q${t.index - 1}`}"><td>${esc(t.events)}</td>${this.#messageHtml(t)}` +
+        `${this.#stateHtml(t)}<td class="num">${t.sent}</td><td class="num">${fmtRate(r.msiPerTarget[t.index] ?? 0)}</td></tr>`,
+    );
+    // The driver gives every target one pair when it has too few interrupts (or the hint asks for one).
+    const used = msi.rows.filter((t) => t.enabled);
+    const shared = used.length > 1 && used.every((t) => t.addrLow === used[0]!.addrLow && t.data === used[0]!.data);
+    return (
+      `<table aria-label="${esc(this.#d.device.name)} MSI targets"><thead><tr><th>target</th><th>address/data</th><th>state</th>` +
+      `<th>sent</th><th>/s</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
+      `<p class="dim" data-testid="pq-summary">${IRQ_MODE_LABEL.queue}: ${msi.rows.length} targets, ${used.length} on` +
+      `${shared ? ", all sharing one address/data pair" : ""}; the device asks for ${msi.pairsHint} distinct pair${msi.pairsHint === 1 ? "" : "s"} (MsiPqHint)</p>`
     );
   }
 

@@ -5,6 +5,8 @@
 import { randomMac } from "../devices/net/mac.ts";
 import { VirtualSwitch } from "../devices/net/switch.ts";
 import { createNetwork, createSwitchedNetwork, type GuestNetwork } from "../platform/network.ts";
+import type { MachineImages } from "../platform/machine.ts";
+import { setUpCompare } from "./compare-view.ts";
 import { installDebugHandle } from "./debug-handle.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
 import { setUpPageControls } from "./page-controls.ts";
@@ -39,7 +41,7 @@ const halted = (why: string): void => {
 window.addEventListener("error", (e) => halted(String(e.message)));
 window.addEventListener("unhandledrejection", (e) => halted(String(e.reason?.message ?? e.reason)));
 
-void boot(settings);
+setUpCompare($<HTMLButtonElement>("compare-open"), $<HTMLDialogElement>("compare"), { vms: () => vms, images: boot(settings) });
 
 /** Each VM keeps one MAC for the page's life, so a VM restarted in place is the same host to its peers. */
 function networkFor(s: PageSettings, index: number): () => GuestNetwork | null {
@@ -49,7 +51,8 @@ function networkFor(s: PageSettings, index: number): () => GuestNetwork | null {
   return () => createNetwork(net, { dohServer: s.doh, ...(net === "inbrowser" ? { mac } : {}) });
 }
 
-async function boot(s: PageSettings): Promise<void> {
+/** Loads the images and starts the VMs; resolves with the images (null when they failed to load). */
+async function boot(s: PageSettings): Promise<MachineImages | null> {
   let images;
   try {
     images = await fetchImages(
@@ -73,10 +76,11 @@ async function boot(s: PageSettings): Promise<void> {
         `Check that ${url} exists next to this page (the default guest lives in guest/), or fix the URL parameter that names it.`,
       );
     }
-    return;
+    return null;
   }
   const machineImages = { bios: images["bios"]!, vgaBios: images["vgaBios"]!, kernel: images["kernel"]!, initrd: images["initrd"]! };
   // Each VM gets its own overlay over the one image (the image itself is only read).
   const disk = s.disk ? { kind: "url" as const, url: s.disk, ...(images["disk"] ? { image: images["disk"] } : {}) } : null;
   await Promise.all(vms.map((vm) => vm.start(machineImages, disk)));
+  return machineImages;
 }

@@ -3,7 +3,7 @@
 // of VMs are all fixed when a machine is built.
 
 import { parseNetworkChoice } from "../platform/network.ts";
-import { settingsQuery, type PageSettings } from "./settings.ts";
+import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "./settings.ts";
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -12,7 +12,8 @@ function $<T extends HTMLElement>(id: string): T {
 }
 
 function go(s: PageSettings): void {
-  location.search = settingsQuery(s);
+  // Not `location.search = ""`, which leaves a bare "?" on the default settings' link.
+  location.assign(`${location.pathname}${settingsQuery(s)}`);
 }
 
 export function setUpPageControls(s: PageSettings): void {
@@ -25,7 +26,23 @@ export function setUpPageControls(s: PageSettings): void {
 
   const msi = $<HTMLButtonElement>("msi-toggle");
   msi.textContent = s.msi ? "Restart with MSI off" : "Restart with MSI on";
-  msi.addEventListener("click", () => go({ ...s, msi: !s.msi }));
+  msi.addEventListener("click", () => go(withInterrupts(s, s.msi ? "line" : "auto")));
+
+  // The interrupt mode: a choice, then a restart (a select that reloaded the page as soon as
+  // it changed would restart it while someone moves through the options with the arrow keys).
+  const irqForm = $<HTMLFormElement>("irq-form");
+  const irqChoice = $<HTMLSelectElement>("irq-choice");
+  const irqApply = $<HTMLButtonElement>("irq-apply");
+  irqChoice.value = pageInterrupts(s);
+  const showApply = (): void => {
+    irqApply.disabled = irqChoice.value === pageInterrupts(s);
+  };
+  showApply();
+  irqChoice.addEventListener("change", showApply);
+  irqForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    go(withInterrupts(s, irqChoice.value as PageInterrupts));
+  });
 
   const form = $<HTMLFormElement>("net-form");
   const choice = $<HTMLSelectElement>("net-choice");

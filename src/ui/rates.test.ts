@@ -4,6 +4,7 @@ import { deviceRates, type DeviceSample } from "./rates.ts";
 const base: DeviceSample = {
   at: 1000,
   msiSent: [0, 10],
+  targetSent: [],
   lineRaised: 4,
   mmio: { "write:QueueNotify": 10, "read:Status": 3 },
   bytesRead: 0,
@@ -44,6 +45,14 @@ describe("device rates", () => {
     expect(r.writeMBs).toBe(1);
     expect(r.iops).toBe(100);
     expect([r.rxPps, r.txPps]).toEqual([20, 2]);
+  });
+
+  it("count the per-queue mode's targets apart from the table's vectors, and both in the total", () => {
+    const pq: DeviceSample = { ...base, targetSent: [0, 30, 4] };
+    const r = deviceRates(pq, { ...pq, at: 2000, msiSent: [0, 10], targetSent: [1, 130, 4] });
+    expect(r.msiPerTarget).toEqual([1, 100, 0]);
+    expect(r.msiPerVector).toEqual([0, 0]);
+    expect(r.msi).toBe(101);
   });
 
   it("never go negative when a device was reset and its counters started again", () => {

@@ -1,14 +1,18 @@
-// Per-second rates from two samples of a device's counters: MSIs per vector, line interrupts,
+// Per-second rates from two samples of a device's counters: MSIs per vector (table mode) and
+// per target (per-queue mode), line interrupts,
 // MMIO accesses per register, disk MB/s and IOPS, packets/s. Sampling copies a few numbers
 // (no allocation proportional to guest work), so it can run a few times a second beside the
 // guest; the arithmetic is pure and unit-tested.
 
 import type { AttachedDevice } from "../platform/machine.ts";
+import { msiSentCounts } from "./msi-rows.ts";
 
 export interface DeviceSample {
   /** performance.now() in ms. */
   at: number;
+  /** Messages sent per table vector, and per per-queue target (0 = config, 1 + q = queue q). */
   msiSent: number[];
+  targetSent: number[];
   lineRaised: number;
   /** Accesses by register, "read:Name" / "write:Name". */
   mmio: Record<string, number>;
@@ -29,6 +33,8 @@ export interface RegisterRate {
 
 export interface DeviceRates {
   msiPerVector: number[];
+  msiPerTarget: number[];
+  /** Both modes' messages together. */
   msi: number;
   line: number;
   mmio: number;
@@ -47,9 +53,11 @@ export function sampleDevice(d: AttachedDevice, at: number): DeviceSample {
   for (const k in reads) if (reads[k as keyof typeof reads] > 0) mmio[`read:${k}`] = reads[k as keyof typeof reads];
   for (const k in writes) if (writes[k as keyof typeof writes] > 0) mmio[`write:${k}`] = writes[k as keyof typeof writes];
   const c = d.device.counters;
+  const sent = msiSentCounts(d);
   return {
     at,
-    msiSent: (d.transport.msi?.counters.vectors ?? []).map((v) => v.sent),
+    msiSent: sent.vectors,
+    targetSent: sent.targets,
     lineRaised: d.line.counters.raised,
     mmio,
     bytesRead: c["bytesRead"] ?? 0,
@@ -68,6 +76,8 @@ export function deviceRates(prev: DeviceSample, cur: DeviceSample): DeviceRates 
   // A counter that went down was reset with its device: count from zero, never negative.
   const per = (a: number, b: number): number => (a >= b ? (a - b) / secs : a / secs);
   const msiPerVector = cur.msiSent.map((n, i) => per(n, prev.msiSent[i] ?? n));
+  const msiPerTarget = cur.targetSent.map((n, i) => per(n, prev.targetSent[i] ?? n));
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   let mmio = 0;
   const registers: RegisterRate[] = [];
   for (const key in cur.mmio) {
@@ -80,7 +90,8 @@ export function deviceRates(prev: DeviceSample, cur: DeviceSample): DeviceRates 
   registers.sort((a, b) => b.count - a.count || a.register.localeCompare(b.register));
   return {
     msiPerVector,
-    msi: msiPerVector.reduce((a, b) => a + b, 0),
+    msiPerTarget,
+    msi: sum(msiPerVector) + sum(msiPerTarget),
     line: per(cur.lineRaised, prev.lineRaised),
     mmio,
     registers,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS, guestIp, kernelCmdline, parseSettings, settingsQuery, vmCount } from "./settings.ts";
+import { DEFAULT_SETTINGS, PAGE_INTERRUPTS, guestIp, kernelCmdline, pageInterrupts, parseSettings, settingsQuery, vmCount, withInterrupts } from "./settings.ts";
 
 describe("page settings", () => {
   it("defaults to the committed guest with MSI on", () => {
@@ -23,11 +23,50 @@ describe("page settings", () => {
       append: "quiet loglevel=3",
       memoryMB: 256,
       msi: false,
+      msiMode: "auto",
       net: "none",
       doh: "dns.example",
       charts: false,
     });
     expect(kernelCmdline(settings)).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init virtio_mmio.msi=0 quiet loglevel=3");
+  });
+
+  it("asks the driver for the MSI mode chosen, and leaves the choice to it by default", () => {
+    const mode = (search: string) => {
+      const { settings, warnings } = parseSettings(search);
+      return { interrupts: pageInterrupts(settings), cmdline: kernelCmdline(settings).replace("console=ttyS0 no_timer_check initcall_blacklist=piix_init", "").trim(), msi: settings.msi, warnings };
+    };
+    expect(mode("")).toEqual({ interrupts: "auto", cmdline: "", msi: true, warnings: [] });
+    expect(mode("?msimode=queue")).toEqual({ interrupts: "queue", cmdline: "virtio_mmio.msi_mode=queue", msi: true, warnings: [] });
+    expect(mode("?msimode=table")).toEqual({ interrupts: "table", cmdline: "virtio_mmio.msi_mode=table", msi: true, warnings: [] });
+    expect(mode("?msimode=auto")).toEqual({ interrupts: "auto", cmdline: "", msi: true, warnings: [] });
+    // The line two ways: msi=0 (as before the modes) and msimode=line.
+    expect(mode("?msi=0")).toEqual({ interrupts: "line", cmdline: "virtio_mmio.msi=0", msi: false, warnings: [] });
+    expect(mode("?msimode=line")).toEqual({ interrupts: "line", cmdline: "virtio_mmio.msi=0", msi: false, warnings: [] });
+  });
+
+  it("refuses an unknown MSI mode, and a mode with MSI off, with a warning", () => {
+    const unknown = parseSettings("?msimode=vectors");
+    expect(pageInterrupts(unknown.settings)).toBe("auto");
+    expect(unknown.warnings).toEqual(["msimode=vectors ignored: give auto, queue, table, line"]);
+    const contradiction = parseSettings("?msi=0&msimode=table");
+    expect(pageInterrupts(contradiction.settings)).toBe("line");
+    expect(kernelCmdline(contradiction.settings)).toContain("virtio_mmio.msi=0");
+    expect(kernelCmdline(contradiction.settings)).not.toContain("msi_mode");
+    expect(contradiction.warnings).toEqual(["msimode=table ignored: msi=0 turns MSI off"]);
+  });
+
+  it("writes each interrupt choice as a link that reads back to it, the line as msi=0", () => {
+    const queries = PAGE_INTERRUPTS.map((c) => settingsQuery(withInterrupts(DEFAULT_SETTINGS, c)));
+    expect(queries).toEqual(["", "?msimode=queue", "?msimode=table", "?msi=0"]);
+    for (const c of PAGE_INTERRUPTS) {
+      const s = withInterrupts({ ...DEFAULT_SETTINGS, memoryMB: 256 }, c);
+      expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
+      expect(pageInterrupts(s)).toBe(c);
+    }
+    // Turning MSI off forgets the mode: turning it on again is the driver's choice.
+    const off = withInterrupts(withInterrupts(DEFAULT_SETTINGS, "table"), "line");
+    expect(off.msiMode).toBe("auto");
   });
 
   it("refuses an unknown network backend, with a warning", () => {

@@ -2,13 +2,25 @@
 // shared as a link. Pure: no DOM, unit-tested.
 
 import { parseNetworkChoice, type NetworkChoice } from "../platform/network.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";
 
 export function parsePageNetwork(text: string): PageNetwork {
   return text === "switch" ? "switch" : parseNetworkChoice(text);
 }
+
+/**
+ * Which MSI design the guest's driver is asked for when MSI is on (docs/virtio-mmio-msi.md, "The
+ * per-queue mode"): "auto" asks nothing, so the driver takes the per-queue mode when the device
+ * offers it, then the vector table.
+ */
+export type PageMsiMode = "auto" | Exclude<MsiMode, "line">;
+
+/** The page's interrupt choice as one value: an MSI mode, or the line (msi=0). */
+export type PageInterrupts = PageMsiMode | "line";
+
+export const PAGE_INTERRUPTS: readonly PageInterrupts[] = ["auto", "queue", "table", "line"];
 
 export interface PageSettings {
   /** Image URLs, relative to the page unless absolute. */
@@ -25,6 +37,8 @@ export interface PageSettings {
   memoryMB: number;
   /** Devices offer VIRTIO_F_MMIO_MSI and the guest driver uses it. */
   msi: boolean;
+  /** The MSI design asked of the driver while `msi` is on; "auto" (and ignored) when it is off. */
+  msiMode: PageMsiMode;
   /**
    * Behind our virtio-net: one of v86's adapters (fetch, inbrowser, a wisp relay), none, or
    * "switch": two VMs side by side on a VirtualSwitch in this page.
@@ -54,6 +68,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   append: "",
   memoryMB: 128,
   msi: true,
+  msiMode: "auto",
   net: "fetch",
   doh: null,
   charts: true,
@@ -81,6 +96,18 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.diskLazy = flag(q.get("lazy"), s.diskLazy);
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
+  const mode = q.get("msimode");
+  if (mode !== null && mode !== "") {
+    if (!(PAGE_INTERRUPTS as readonly string[]).includes(mode)) {
+      warnings.push(`msimode=${mode} ignored: give ${PAGE_INTERRUPTS.join(", ")}`);
+    } else if (mode === "line") {
+      s.msi = false;
+    } else if (!s.msi) {
+      warnings.push(`msimode=${mode} ignored: msi=0 turns MSI off`);
+    } else {
+      s.msiMode = mode as PageMsiMode;
+    }
+  }
   s.charts = flag(q.get("charts"), s.charts);
   s.channelYield = flag(q.get("channelyield"), s.channelYield);
   const doh = q.get("doh");
@@ -118,6 +145,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.append !== d.append) q.set("append", s.append);
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
+  if (s.msi && s.msiMode !== d.msiMode) q.set("msimode", s.msiMode);
   if (s.net !== d.net) q.set("net", s.net);
   if (s.doh !== d.doh) q.set("doh", s.doh ?? "");
   if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
@@ -126,12 +154,23 @@ export function settingsQuery(s: PageSettings): string {
   return text ? `?${text}` : "";
 }
 
+/** The interrupt choice `s` makes, as the page's mode control shows it. */
+export function pageInterrupts(s: PageSettings): PageInterrupts {
+  return s.msi ? s.msiMode : "line";
+}
+
+/** `s` with the interrupt choice `choice`: MSI off for the line, else on in that mode. */
+export function withInterrupts(s: PageSettings, choice: PageInterrupts): PageSettings {
+  return choice === "line" ? { ...s, msi: false, msiMode: "auto" } : { ...s, msi: true, msiMode: choice };
+}
+
 /**
- * The kernel command line a VM boots with: console, the MSI switch, its static address where
+ * The kernel command line a VM boots with: console, the MSI switch or the MSI mode asked for, its static address where
  * nobody answers DHCP (`guest.ip`, read by the guest's init), the user's additions.
  */
 export function kernelCmdline(s: PageSettings, guestIp: string | null = null): string {
-  return [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, s.msi ? "" : "virtio_mmio.msi=0", guestIp ? `guest.ip=${guestIp}` : "", s.append]
+  const msi = !s.msi ? "virtio_mmio.msi=0" : s.msiMode === "auto" ? "" : msiModeCmdline(s.msiMode);
+  return [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msi, guestIp ? `guest.ip=${guestIp}` : "", s.append]
     .filter(Boolean)
     .join(" ");
 }

@@ -1,5 +1,6 @@
 // A VM's status line: machine state, how long the guest has run (pauses not counted, so the
-// figure stops while the VM is paused), guest memory, interrupt mode, its address.
+// figure stops while the VM is paused), guest memory, the interrupt mode its drivers took, its
+// address.
 
 export type MachineState = "loading" | "booting" | "running" | "paused" | "stopped" | "error";
 
@@ -47,15 +48,21 @@ export class StatusLine {
     this.#showUptime();
   }
 
-  /** A new machine: the clock starts again from zero. */
-  begin(memoryMB: number, msi: boolean, ip: string | null): void {
+  /** A new machine: the clock starts again from zero. `asked`: the interrupts the page asked for. */
+  begin(memoryMB: number, asked: string, ip: string | null): void {
     this.#ranMs = 0;
     this.#since = null;
     this.#el.memory.textContent = `${memoryMB} MiB RAM`;
-    this.#el.mode.textContent = msi ? "MSI offered" : "MSI off (line)";
+    this.showMode(`asking for ${asked}`, "none");
     this.#el.ip.textContent = ip ? `IP ${ip}` : "";
     clearInterval(this.#timer);
     this.#timer = setInterval(() => this.#showUptime(), 1000);
+  }
+
+  /** The interrupt mode the drivers took (`mode` for tests and styles: queue, table, line, mixed, none). */
+  showMode(text: string, mode: string): void {
+    if (this.#el.mode.textContent !== text) this.#el.mode.textContent = text;
+    this.#el.mode.dataset["mode"] = mode;
   }
 
   #showUptime(): void {

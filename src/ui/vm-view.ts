@@ -13,7 +13,8 @@ import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
-import { kernelCmdline, type PageSettings } from "./settings.ts";
+import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "./irq-mode.ts";
+import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
 import { StatusLine, type MachineState } from "./status-line.ts";
 import { createTerminal, type ConsoleTerminal } from "./terminal.ts";
 
@@ -173,6 +174,7 @@ export class VmView implements DebugVm {
         memoryMB: s.memoryMB,
         cmdline: kernelCmdline(s, this.guestIp),
         devices,
+        // Devices offer both MSI modes; the kernel argument (kernelCmdline) tells the driver which.
         msi: s.msi ? {} : false,
         channelYield: s.channelYield,
         ...(this.#network ? { v86Options: this.#network.v86Options } : {}),
@@ -187,7 +189,8 @@ export class VmView implements DebugVm {
       return;
     }
     this.#part('[data-testid="progress"]').hidden = true;
-    this.#status.begin(s.memoryMB, s.msi, this.guestIp);
+    const asked = pageInterrupts(s);
+    this.#status.begin(s.memoryMB, asked === "auto" ? "MSI" : IRQ_MODE_LABEL[asked], this.guestIp);
     this.#status.set("booting");
     this.#wire(this.machine);
     if (this.#o.index === 0) this.terminal.focus();
@@ -221,6 +224,14 @@ export class VmView implements DebugVm {
         "Restart this VM; if it stops again, reload the page. The browser console may say why.",
       );
     });
+
+    // The mode the drivers took, as they take it (a few seconds into the boot).
+    const showMode = (): void => {
+      const { text, mode } = summariseIrqModes(m.devices.map((d) => ({ name: d.device.name, mode: deviceIrqMode(d) })), this.#o.settings.msi ? this.#o.settings.msiMode : "line");
+      if (mode !== "none") this.#status.showMode(text, mode);
+    };
+    const modeTimer = setInterval(showMode, 500);
+    signal.addEventListener("abort", () => clearInterval(modeTimer));
 
     this.#panel = new DevicePanel(this.#part('[data-testid="devices"]'), m, this.disk, this.#o.settings.charts);
     if (this.#o.settings.charts) this.#panel.start();

@@ -1,25 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { INTERRUPT, MSI_CMD } from "./constants.ts";
+import { INTERRUPT, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG } from "./constants.ts";
 import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
 import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
+import { MsiPerQueue } from "./msi-per-queue.ts";
 import { MsiTable } from "./msi-table.ts";
 import { RamMemory } from "./ram-memory.ts";
 
 const ADDR = 0xfee00000;
 
-function rig(o: { msi?: boolean } = {}) {
+function rig(o: { msi?: boolean; perQueue?: boolean } = {}) {
   const edges: string[] = [];
   const writes: { addr: number; data: number }[] = [];
   const memory = new RamMemory(new Uint8Array(4096), {
     busWrite: (addr, data) => (writes.push({ addr, data }), true),
   });
   const record = new EventRecord(1);
-  const msi = o.msi ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }) : null;
+  const msi = o.msi || o.perQueue ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }) : null;
+  const pq = o.perQueue ? new MsiPerQueue({ queues: 1, pairsHint: 2, memory, record }) : null;
   const counters: InterruptCounters = { lineRaised: 0, usedBuffer: 0, perQueue: [0], config: 0, msi: 0 };
   const errors = { ackWhileMsi: 0 };
   const irq = new InterruptDelivery({
     line: { raise: () => edges.push("raise"), lower: () => edges.push("lower") },
-    msi, record, counters, errors,
+    msi, perQueue: pq, record, counters, errors,
   });
   const q0 = record.queue(0)!;
   const cmd = (c: number, vector = 0) => {
@@ -27,11 +29,22 @@ function rig(o: { msi?: boolean } = {}) {
     irq.msiCommand(c, 0);
   };
   const configure = (vector: number, addr: number, data: number) => {
-    msi!.stageAddrLow(addr);
-    msi!.stageData(data);
+    msi!.stage("addrLow", addr);
+    msi!.stage("data", data);
     cmd(MSI_CMD.CONFIGURE, vector);
   };
-  return { irq, edges, writes, msi, counters, errors, q0, record, cmd, configure };
+  /** Target 0 is config (MsiPqSel 0xffffffff), target 1 queue 0 (MsiPqSel 0). */
+  const pqCmd = (c: number, target: number) => {
+    pq!.select(target === 0 ? MSI_PQ_TARGET_CONFIG : target - 1);
+    irq.perQueueCommand(c);
+  };
+  const target = (t: number, addr: number, data: number) => {
+    pq!.stage("addrLow", addr);
+    pq!.stage("data", data);
+    pqCmd(MSI_PQ_CMD.SET_MESSAGE, t);
+    pqCmd(MSI_PQ_CMD.TARGET_ENABLE, t);
+  };
+  return { irq, edges, writes, msi, pq, counters, errors, q0, record, cmd, configure, pqCmd, target };
 }
 
 describe("InterruptDelivery on the line", () => {
@@ -130,5 +143,87 @@ describe("InterruptDelivery with MSI", () => {
     r.irq.reset();
     expect(r.irq.msiOn).toBe(false);
     expect(r.msi!.enabled).toBe(false);
+  });
+});
+
+describe("InterruptDelivery with the per-queue mode", () => {
+  it("switches line -> table -> per-queue -> line -> per-queue -> table, one mode at a time", () => {
+    const r = rig({ perQueue: true });
+    const seen: string[] = [r.irq.mode];
+    for (const c of [MSI_CMD.ENABLE, MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.DISABLE, MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.ENABLE]) {
+      r.cmd(c);
+      seen.push(r.irq.mode);
+      expect(r.msi!.enabled && r.pq!.enabled).toBe(false);
+    }
+    expect(seen).toEqual(["line", "table", "per-queue", "line", "per-queue", "table"]);
+    expect(r.msi!.counters.badCommand).toBe(0);
+  });
+
+  it("an event goes to the mode that is on: the line, a vector, or its own target", () => {
+    const r = rig({ perQueue: true });
+    r.configure(1, ADDR, 0x41);
+    r.target(1, ADDR, 0x61);
+    r.irq.event(r.q0);
+    expect(r.edges).toEqual(["raise"]);
+    r.irq.ack(INTERRUPT.USED_BUFFER);
+    r.cmd(MSI_CMD.ENABLE);
+    r.irq.event(r.q0);
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.irq.event(r.q0);
+    expect(r.writes.map((w) => w.data)).toEqual([0x41, 0x61]);
+    expect(r.counters.msi).toBe(2);
+    expect(r.irq.interruptStatus).toBe(0);
+  });
+
+  it("MASK target, event, DISABLE, ENABLE_PER_QUEUE, UNMASK: exactly one message", () => {
+    const r = rig({ perQueue: true });
+    r.target(1, ADDR, 0x61);
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.pqCmd(MSI_PQ_CMD.MASK, 1);
+    r.irq.event(r.q0);
+    r.cmd(MSI_CMD.DISABLE);
+    expect(r.irq.interruptStatus).toBe(INTERRUPT.USED_BUFFER);
+    expect(r.edges).toEqual(["raise"]);
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    expect(r.edges).toEqual(["raise", "lower"]);
+    expect(r.writes).toEqual([]);
+    r.pqCmd(MSI_PQ_CMD.UNMASK, 1);
+    expect(r.writes).toEqual([{ addr: ADDR, data: 0x61 }]);
+    r.pqCmd(MSI_PQ_CMD.UNMASK, 1);
+    r.cmd(MSI_CMD.ENABLE);
+    r.cmd(MSI_CMD.DISABLE);
+    expect(r.writes).toHaveLength(1);
+    expect(r.edges).toEqual(["raise", "lower"]);
+    expect(r.record.size).toBe(0);
+  });
+
+  it("a target command while the table is on changes the target and sends nothing", () => {
+    const r = rig({ perQueue: true });
+    r.cmd(MSI_CMD.ENABLE);
+    r.cmd(MSI_CMD.MASK, 0);
+    r.irq.event(CONFIG_CHANGE);
+    r.target(0, ADDR, 0x60);
+    expect(r.writes).toEqual([]);
+    expect(r.pq!.state().targets[0]).toMatchObject({ enabled: true, pending: false });
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    expect(r.writes).toEqual([{ addr: ADDR, data: 0x60 }]);
+  });
+
+  it("without the per-queue mode, MsiCmd 8 is the table's unknown command and MsiPqCmd does nothing", () => {
+    const r = rig({ msi: true });
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    expect(r.msi!.counters.badCommand).toBe(1);
+    expect(r.irq.mode).toBe("line");
+    r.irq.perQueueCommand(MSI_PQ_CMD.TARGET_ENABLE);
+    expect(r.irq.mode).toBe("line");
+  });
+
+  it("reset turns the per-queue mode off with the rest", () => {
+    const r = rig({ perQueue: true });
+    r.target(1, ADDR, 0x61);
+    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.irq.reset();
+    expect(r.irq.mode).toBe("line");
+    expect(r.pq!.state().targets[1]).toMatchObject({ enabled: false, addrLow: 0 });
   });
 });

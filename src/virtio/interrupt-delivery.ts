@@ -1,10 +1,13 @@
-// How a device's events reach the driver: as messages through the MSI table (when the driver
-// enabled the extension) or on the classic interrupt line with InterruptStatus and
-// InterruptACK. Both show one EventRecord of undelivered events, so switching modes moves and
-// loses nothing (docs/virtio-mmio-msi.md, "Undelivered events"):
-//   line   InterruptStatus = the record's bits; the line is asserted exactly while it is non-zero
-//   MSI    InterruptStatus reads 0, the line is low; each recorded event is a pending bit on
-//          its vector until a message goes out for it
+// How a device's events reach the driver: as messages through the MSI table or the per-queue
+// targets (when the driver enabled one of the extension's two modes) or on the classic
+// interrupt line with InterruptStatus and InterruptACK. All three show one EventRecord of
+// undelivered events, so switching modes, in any order, moves and loses nothing
+// (docs/virtio-mmio-msi.md, "Undelivered events" and "The per-queue mode"):
+//   line       InterruptStatus = the record's bits; the line is asserted exactly while it is non-zero
+//   table      InterruptStatus reads 0, the line is low; each recorded event is a pending bit on
+//              its vector until a message goes out for it
+//   per-queue  the same, with the pending bit on the event's own target
+// At most one of the table and the per-queue mode is on; this class owns the switch.
 // Everything happens at once, inside the caller: when the CPU may take the resulting interrupt
 // is the platform's one rule (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
 // Nothing here throws on guest input.
@@ -12,7 +15,10 @@
 import type { InterruptLine } from "./interfaces.ts";
 import { INTERRUPT, MSI_CMD } from "./constants.ts";
 import { CONFIG_CHANGE, type EventRecord, type InterruptEvent } from "./event-record.ts";
+import type { MsiPerQueue } from "./msi-per-queue.ts";
 import type { MsiTable } from "./msi-table.ts";
+
+export type InterruptMode = "line" | "table" | "per-queue";
 
 /** What the transport counts about interrupts (its `counters.interrupts`). */
 export interface InterruptCounters {
@@ -22,14 +28,16 @@ export interface InterruptCounters {
   usedBuffer: number;
   perQueue: number[];
   config: number;
-  /** Events handed to the MSI table (its own counters say sent / delivered / held). */
+  /** Events handed to the MSI table or the per-queue targets (their own counters say sent / delivered / held). */
   msi: number;
 }
 
 export interface InterruptDeliveryOptions {
   readonly line: InterruptLine;
   readonly msi: MsiTable | null;
-  /** The device's undelivered events; the MSI table shares it. */
+  /** The per-queue mode, on a device that offers it (only with the table). */
+  readonly perQueue?: MsiPerQueue | null;
+  /** The device's undelivered events; the MSI table and the per-queue targets share it. */
   readonly record: EventRecord;
   /** Counted in place: the transport's counter objects, so readers see one set. */
   readonly counters: InterruptCounters;
@@ -39,6 +47,7 @@ export interface InterruptDeliveryOptions {
 export class InterruptDelivery {
   readonly #line: InterruptLine;
   readonly #msi: MsiTable | null;
+  readonly #pq: MsiPerQueue | null;
   readonly #record: EventRecord;
   readonly #counters: InterruptCounters;
   readonly #errors: { ackWhileMsi: number };
@@ -47,6 +56,7 @@ export class InterruptDelivery {
   constructor(o: InterruptDeliveryOptions) {
     this.#line = o.line;
     this.#msi = o.msi;
+    this.#pq = o.msi === null ? null : (o.perQueue ?? null);
     this.#record = o.record;
     this.#counters = o.counters;
     this.#errors = o.errors;
@@ -62,9 +72,14 @@ export class InterruptDelivery {
     return this.#lineHigh;
   }
 
-  /** Events leave as messages (MSI enabled), not on the line. */
+  /** Events leave as messages (either MSI mode), not on the line. */
   get msiOn(): boolean {
-    return this.#msi !== null && this.#msi.enabled;
+    return (this.#msi !== null && this.#msi.enabled) || (this.#pq !== null && this.#pq.enabled);
+  }
+
+  get mode(): InterruptMode {
+    if (this.#pq?.enabled) return "per-queue";
+    return this.#msi?.enabled ? "table" : "line";
   }
 
   /** The device signalled `e`: recorded, then shown to the driver in the current mode. */
@@ -75,12 +90,13 @@ export class InterruptDelivery {
       this.#counters.usedBuffer++;
       this.#counters.perQueue[e.queue]!++;
     }
-    if (this.msiOn) {
-      this.#counters.msi++;
-      this.#msi!.signal(e);
+    if (!this.msiOn) {
+      this.#raiseLine();
       return;
     }
-    this.#raiseLine();
+    this.#counters.msi++;
+    if (this.#pq?.enabled) this.#pq.signal(e);
+    else this.#msi!.signal(e);
   }
 
   /** An InterruptACK write: the driver has seen the events of the bits it acknowledges. */
@@ -101,22 +117,43 @@ export class InterruptDelivery {
   }
 
   /**
-   * An MsiCmd the transport let through (ENABLE only once the driver negotiated the feature).
-   * Needs the MSI table; the transport refuses MSI registers on a device without one.
+   * An MsiCmd the transport let through (ENABLE and ENABLE_PER_QUEUE only once the driver
+   * negotiated the feature). Needs the MSI table; the transport refuses MSI registers on a
+   * device without one. ENABLE_PER_QUEUE is a command only where the device offers the mode;
+   * elsewhere the table counts it as unknown.
    */
   msiCommand(cmd: number, queueSel: number): void {
     const msi = this.#msi;
     if (msi === null) return;
-    msi.command(cmd, queueSel);
+    const pq = this.#pq;
+    if (cmd === MSI_CMD.ENABLE_PER_QUEUE && pq !== null) {
+      // Leaving the table is its DISABLE (counted as the one MsiCmd it is); the record stays.
+      msi.command(MSI_CMD.DISABLE, queueSel);
+      pq.setEnabled(true);
+    } else {
+      msi.command(cmd, queueSel);
+      // ENABLE switches from the per-queue mode to the table, DISABLE from either to the line.
+      if (cmd === MSI_CMD.ENABLE || cmd === MSI_CMD.DISABLE) pq?.setEnabled(false);
+    }
     if (cmd === MSI_CMD.DISABLE) {
       // Undelivered events are InterruptStatus bits now: the driver must hear of them.
       this.#raiseLine();
       return;
     }
-    if (!msi.enabled) return;
-    if (cmd === MSI_CMD.ENABLE) this.#lowerLine(); // InterruptStatus reads 0 from now on
-    // Recorded events whose vector can send now (after ENABLE, UNMASK, CONFIGURE, MAP) go out.
-    msi.flush();
+    if (!this.msiOn) return;
+    // InterruptStatus reads 0 from now on.
+    if (cmd === MSI_CMD.ENABLE || cmd === MSI_CMD.ENABLE_PER_QUEUE) this.#lowerLine();
+    // Recorded events whose vector or target can send now (after ENABLE*, UNMASK, CONFIGURE, MAP) go out.
+    this.#flush();
+  }
+
+  /** An MsiPqCmd (the transport has it only on devices that offer the per-queue mode). */
+  perQueueCommand(cmd: number): void {
+    const pq = this.#pq;
+    if (pq === null) return;
+    pq.command(cmd);
+    // A target that is pending and can send now (after SET_MESSAGE, TARGET_ENABLE, UNMASK) sends.
+    pq.flush();
   }
 
   /** Device reset: every event forgotten, line lowered, MSI table back to power-on. */
@@ -124,6 +161,12 @@ export class InterruptDelivery {
     this.#record.clear();
     this.#lowerLine();
     this.#msi?.reset();
+    this.#pq?.reset();
+  }
+
+  #flush(): void {
+    if (this.#pq?.enabled) this.#pq.flush();
+    else this.#msi?.flush();
   }
 
   #raiseLine(): void {

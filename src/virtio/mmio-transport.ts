@@ -8,11 +8,12 @@
 
 import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
 import {
-  FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, REG, STATUS,
+  FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, MSI_STATE, REG, STATUS,
   type RegisterName,
 } from "./constants.ts";
 import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
 import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
+import { MsiPerQueue, type MsiPerQueueState } from "./msi-per-queue.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
 import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
 
@@ -23,7 +24,20 @@ export interface MmioTransportOptions {
   /** Runs a function after the current MMIO access has returned (the platform's task queue). */
   readonly schedule: (fn: () => void) => void;
   /** The MSI extension: table size and mapping mode; false or absent = classic device. */
-  readonly msi?: { readonly vectors: number; readonly sharing: boolean; readonly allowShortFixedTable?: boolean } | false;
+  readonly msi?: MmioMsiOptions | false;
+}
+
+export interface MmioMsiOptions {
+  /** MsiVecNum. */
+  readonly vectors: number;
+  /** msi_sharing: the driver maps events to vectors itself. */
+  readonly sharing: boolean;
+  /** Tests only: a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
+  readonly allowShortFixedTable?: boolean;
+  /** The device also offers the per-queue mode (registers 0x0e0-0x0f8, MsiCmd 8). Default false. */
+  readonly perQueue?: boolean;
+  /** MsiPqHint with the per-queue mode: 1..1 + queues; default 1 + queues (one pair per target). */
+  readonly pairsHint?: number;
 }
 
 export type AccessCounterName = RegisterName;
@@ -90,13 +104,18 @@ export interface MmioTransportState {
   /** The driver's features once FEATURES_OK stuck, else 0. */
   readonly negotiatedFeatures: bigint;
   readonly active: boolean;
+  /** "msi" in either MSI mode; `msiMode` says which. */
   readonly interruptMode: "line" | "msi";
+  /** The MSI mode on: the vector table, the per-queue targets, or none (the line). */
+  readonly msiMode: "table" | "per-queue" | null;
   readonly interruptStatus: number;
   readonly lineHigh: boolean;
   readonly configGeneration: number;
   readonly lastError: string | null;
   readonly queues: readonly MmioQueueState[];
   readonly msi: MsiTableState | null;
+  /** The per-queue mode's targets, on a device that offers it. */
+  readonly msiPerQueue: MsiPerQueueState | null;
 }
 
 interface QueueConfig {
@@ -110,15 +129,19 @@ interface QueueConfig {
 const READABLE = new Set<RegisterName>([
   "MagicValue", "Version", "DeviceID", "VendorID", "DeviceFeatures", "QueueNumMax", "QueueReady",
   "InterruptStatus", "Status", "ConfigGeneration", "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh",
-  "MsiVecNum", "MsiState",
+  "MsiVecNum", "MsiState", "MsiPqHint", "MsiPqStatus",
 ]);
 const WRITABLE = new Set<RegisterName>([
   "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueReady",
   "QueueNotify", "InterruptACK", "Status", "QueueDescLow", "QueueDescHigh", "QueueDriverLow",
   "QueueDriverHigh", "QueueDeviceLow", "QueueDeviceHigh", "SHMSel", "MsiCmd", "MsiVecSel", "MsiAddrLow",
-  "MsiAddrHigh", "MsiData",
+  "MsiAddrHigh", "MsiData", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd",
 ]);
 const MSI_REGS = new Set<RegisterName>(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
+/** The per-queue mode's registers: unknown offsets (badOffset) on a device that does not offer it. */
+const MSI_PQ_REGS = new Set<RegisterName>([
+  "MsiPqHint", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd", "MsiPqStatus",
+]);
 
 /** Register name by word index (offset / 4) below the config space. */
 const REG_BY_WORD: (RegisterName | undefined)[] = new Array(REG.Config / 4).fill(undefined);
@@ -148,6 +171,7 @@ export class MmioTransport {
   readonly #record: EventRecord;
   readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
+  readonly #pq: MsiPerQueue | null;
   readonly #queueCount: number;
   readonly #queueCfg: QueueConfig[];
   readonly #queues: (SplitQueue | null)[];
@@ -170,8 +194,12 @@ export class MmioTransport {
     this.#schedule = o.schedule;
     this.#queueCount = o.device.queueMaxSizes.length;
     this.#record = new EventRecord(this.#queueCount);
-    this.#msi = o.msi
-      ? new MsiTable({ ...o.msi, queues: this.#queueCount, memory: o.memory, record: this.#record })
+    const msi = o.msi || null;
+    this.#msi = msi
+      ? new MsiTable({ vectors: msi.vectors, sharing: msi.sharing, allowShortFixedTable: msi.allowShortFixedTable ?? false, queues: this.#queueCount, memory: o.memory, record: this.#record })
+      : null;
+    this.#pq = msi?.perQueue
+      ? new MsiPerQueue({ queues: this.#queueCount, pairsHint: msi.pairsHint ?? 1 + this.#queueCount, memory: o.memory, record: this.#record })
       : null;
     this.offeredFeatures =
       (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 | (this.#msi ? FEATURE.MMIO_MSI : 0n);
@@ -195,6 +223,7 @@ export class MmioTransport {
     this.#irq = new InterruptDelivery({
       line: o.line,
       msi: this.#msi,
+      perQueue: this.#pq,
       record: this.#record,
       counters: this.counters.interrupts,
       errors: this.counters.errors,
@@ -214,6 +243,16 @@ export class MmioTransport {
   /** The MSI table (for tests and counters), or null on a classic device. */
   get msi(): MsiTable | null {
     return this.#msi;
+  }
+
+  /** Events leave as messages (either MSI mode is on), not on the line. */
+  get msiOn(): boolean {
+    return this.#irq.msiOn;
+  }
+
+  /** The per-queue mode (for tests and counters), or null on a device that does not offer it. */
+  get msiPerQueue(): MsiPerQueue | null {
+    return this.#pq;
   }
 
   /** A guest read of `width` bytes at `offset` in the window. Never throws. */
@@ -274,6 +313,7 @@ export class MmioTransport {
       negotiatedFeatures: this.#status & STATUS.FEATURES_OK ? driverFeatures : 0n,
       active: this.#active,
       interruptMode: this.#irq.msiOn ? "msi" : "line",
+      msiMode: this.#irq.mode === "line" ? null : this.#irq.mode,
       interruptStatus: this.#irq.interruptStatus,
       lineHigh: this.#irq.lineHigh,
       configGeneration: this.#generation(),
@@ -292,6 +332,7 @@ export class MmioTransport {
         };
       }),
       msi: this.#msi?.state() ?? null,
+      msiPerQueue: this.#pq?.state() ?? null,
     };
   }
 
@@ -303,7 +344,8 @@ export class MmioTransport {
       return null;
     }
     const name = REG_BY_WORD[offset >>> 2];
-    if (name === undefined) {
+    // Without the per-queue mode its offsets are what they were before it: no register.
+    if (name === undefined || (this.#pq === null && MSI_PQ_REGS.has(name))) {
       this.counters.errors.badOffset++;
       return null;
     }
@@ -330,7 +372,9 @@ export class MmioTransport {
       // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
       case "SHMLenLow": case "SHMLenHigh": case "SHMBaseLow": case "SHMBaseHigh": return 0xffffffff;
       case "MsiVecNum": return this.#msi?.vectorCount ?? 0;
-      case "MsiState": return this.#msi?.stateRegister ?? 0;
+      case "MsiState": return this.#msiState();
+      case "MsiPqHint": return this.#pq?.pairsHint ?? 0;
+      case "MsiPqStatus": return this.#pq?.statusRegister ?? 0;
       default: return 0;
     }
   }
@@ -352,9 +396,14 @@ export class MmioTransport {
       case "SHMSel": return;
       case "MsiCmd": return this.#msiCommand(value);
       case "MsiVecSel": this.#msi?.selectVector(value); return;
-      case "MsiAddrLow": this.#msi?.stageAddrLow(value); return;
-      case "MsiAddrHigh": this.#msi?.stageAddrHigh(value); return;
-      case "MsiData": this.#msi?.stageData(value); return;
+      case "MsiAddrLow": this.#msi?.stage("addrLow", value); return;
+      case "MsiAddrHigh": this.#msi?.stage("addrHigh", value); return;
+      case "MsiData": this.#msi?.stage("data", value); return;
+      case "MsiPqSel": this.#pq?.select(value); return;
+      case "MsiPqAddrLow": this.#pq?.stage("addrLow", value); return;
+      case "MsiPqAddrHigh": this.#pq?.stage("addrHigh", value); return;
+      case "MsiPqData": this.#pq?.stage("data", value); return;
+      case "MsiPqCmd": return this.#irq.perQueueCommand(value);
       default: return;
     }
   }
@@ -622,8 +671,16 @@ export class MmioTransport {
 
   // ---- MSI commands ----
 
+  /** MsiState: the table's bits, and msi_enabled with per_queue while the per-queue mode is on. */
+  #msiState(): number {
+    const pq = this.#pq?.enabled ? MSI_STATE.ENABLED | MSI_STATE.PER_QUEUE : 0;
+    return ((this.#msi?.stateRegister ?? 0) | pq) >>> 0;
+  }
+
   #msiCommand(cmd: number): void {
-    if (cmd === MSI_CMD.ENABLE) {
+    // Either mode's enable needs the feature; 8 on a device without the per-queue mode is an
+    // unknown command, which the table counts.
+    if (cmd === MSI_CMD.ENABLE || (cmd === MSI_CMD.ENABLE_PER_QUEUE && this.#pq !== null)) {
       const negotiated = this.#status & STATUS.FEATURES_OK && this.#driverFeatureBits() & FEATURE.MMIO_MSI;
       if (!negotiated) {
         this.counters.errors.msiWithoutFeature++;

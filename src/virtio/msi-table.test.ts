@@ -26,9 +26,9 @@ function rig(o: { vectors?: number; sharing?: boolean; queues?: number; accept?:
   });
   const configure = (v: number, addr: number, data: number, high = 0): void => {
     t.selectVector(v);
-    t.stageAddrLow(addr);
-    t.stageAddrHigh(high);
-    t.stageData(data);
+    t.stage("addrLow", addr);
+    t.stage("addrHigh", high);
+    t.stage("data", data);
     irq.msiCommand(CONFIGURE, 0);
   };
   const cmd = (c: number, v: number, queueSel = 0) => {
@@ -305,7 +305,7 @@ describe("MsiTable addresses, drops and guest errors", () => {
   ])("%s with MsiVecSel out of range counts badVector and changes nothing", (_n, c) => {
     const { t, cmd } = rig();
     const before = t.state();
-    t.stageAddrLow(APIC);
+    t.stage("addrLow", APIC);
     cmd(c, 3);
     cmd(c, NO_VECTOR);
     expect(t.counters.badVector).toBe(2);

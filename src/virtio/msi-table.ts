@@ -1,7 +1,8 @@
-// The MSI extension's device state (docs/virtio-mmio-msi.md): a table of vectors (address,
-// data, mask), the staged address/data, the vector selector, the global enable, and the
-// event-to-vector mapping (fixed or dynamic). A vector's pending bit is not stored: it is set
-// while an undelivered event in the device's EventRecord is mapped to it (and MSI is on), so
+// The MSI extension's vector table (docs/virtio-mmio-msi.md): vectors (address, data, mask, in
+// MsiMessages), the staged address/data, the vector selector, whether the table mode is on
+// (InterruptDelivery turns it off when the per-queue mode takes over), and the event-to-vector
+// mapping (fixed or dynamic). A vector's pending bit is not stored: it is set while an
+// undelivered event in the device's EventRecord is mapped to it (and the table is on), so
 // it follows the record through every mode change and remapping. Every value comes from the
 // guest: out-of-range input is counted and changes nothing; nothing throws.
 //
@@ -17,6 +18,7 @@
 import type { GuestMemory } from "./interfaces.ts";
 import { MSI_CMD, MSI_STATE, NO_VECTOR } from "./constants.ts";
 import type { EventRecord, InterruptEvent } from "./event-record.ts";
+import { MsiMessages, type MsiMessage, type MsiMessageCounters, type MsiStagedMessage, type MsiStagedRegister } from "./msi-messages.ts";
 
 export interface MsiTableOptions {
   /** MsiVecNum: how many vectors the table has (1..2048). */
@@ -36,16 +38,7 @@ export interface MsiTableOptions {
   readonly record: EventRecord;
 }
 
-export interface MsiVectorCounters {
-  sent: number;
-  delivered: number;
-  /** Messages the bus refused (no MSI target, no RAM there). */
-  dropped: number;
-  /** Events that found the vector masked and left its pending bit set. */
-  pendingWhileMasked: number;
-  /** Events held on the vector because its address is not usable (0, or above 4 GiB). */
-  heldNoAddress: number;
-}
+export type MsiVectorCounters = MsiMessageCounters;
 
 export interface MsiTableCounters {
   commands: number;
@@ -60,11 +53,7 @@ export interface MsiTableCounters {
   vectors: MsiVectorCounters[];
 }
 
-export interface MsiVectorState {
-  readonly addrLow: number;
-  readonly addrHigh: number;
-  readonly data: number;
-  readonly masked: boolean;
+export interface MsiVectorState extends MsiMessage {
   readonly pending: boolean;
 }
 
@@ -72,7 +61,7 @@ export interface MsiTableState {
   readonly enabled: boolean;
   readonly sharing: boolean;
   readonly vecSel: number;
-  readonly staged: { readonly addrLow: number; readonly addrHigh: number; readonly data: number };
+  readonly staged: MsiStagedMessage;
   /** Vector of config events and of each queue (NO_VECTOR = none). */
   readonly configVector: number;
   readonly queueVectors: readonly number[];
@@ -86,19 +75,12 @@ export class MsiTable {
   readonly sharing: boolean;
   readonly queueCount: number;
   readonly counters: MsiTableCounters;
-  readonly #memory: GuestMemory;
   readonly #record: EventRecord;
-  readonly #addrLow: Uint32Array;
-  readonly #addrHigh: Uint32Array;
-  readonly #data: Uint32Array;
-  readonly #masked: Uint8Array;
+  readonly #vectors: MsiMessages<MsiVectorCounters>;
   readonly #queueVector: Uint32Array;
   #configVector = NO_VECTOR;
   #enabled = false;
   #vecSel = 0;
-  #stagedLow = 0;
-  #stagedHigh = 0;
-  #stagedData = 0;
 
   constructor(o: MsiTableOptions) {
     // Host configuration errors, not guest input: fail loudly at construction.
@@ -111,18 +93,14 @@ export class MsiTable {
     this.vectorCount = o.vectors;
     this.sharing = o.sharing;
     this.queueCount = o.queues;
-    this.#memory = o.memory;
     this.#record = o.record;
-    this.#addrLow = new Uint32Array(o.vectors);
-    this.#addrHigh = new Uint32Array(o.vectors);
-    this.#data = new Uint32Array(o.vectors);
-    this.#masked = new Uint8Array(o.vectors);
     this.#queueVector = new Uint32Array(o.queues);
     this.counters = {
       commands: 0, badCommand: 0, badVector: 0, badQueue: 0, mapInFixedMode: 0,
       addrHighNonZero: 0, unmapped: 0,
       vectors: Array.from({ length: o.vectors }, () => ({ sent: 0, delivered: 0, dropped: 0, pendingWhileMasked: 0, heldNoAddress: 0 })),
     };
+    this.#vectors = new MsiMessages(o.vectors, o.memory, this.counters.vectors, this.counters);
     this.reset();
   }
 
@@ -138,14 +116,8 @@ export class MsiTable {
   /** Everything back to power-on: disabled, vectors cleared, unmasked, mappings reset (the record is the caller's). */
   reset(): void {
     this.#enabled = false;
-    this.#addrLow.fill(0);
-    this.#addrHigh.fill(0);
-    this.#data.fill(0);
-    this.#masked.fill(0);
+    this.#vectors.reset();
     this.#vecSel = 0;
-    this.#stagedLow = 0;
-    this.#stagedHigh = 0;
-    this.#stagedData = 0;
     if (this.sharing) {
       this.#configVector = NO_VECTOR;
       this.#queueVector.fill(NO_VECTOR);
@@ -160,14 +132,8 @@ export class MsiTable {
   selectVector(value: number): void {
     this.#vecSel = value >>> 0;
   }
-  stageAddrLow(value: number): void {
-    this.#stagedLow = value >>> 0;
-  }
-  stageAddrHigh(value: number): void {
-    this.#stagedHigh = value >>> 0;
-  }
-  stageData(value: number): void {
-    this.#stagedData = value >>> 0;
+  stage(register: MsiStagedRegister, value: number): void {
+    this.#vectors.stage(register, value);
   }
 
   /**
@@ -186,16 +152,11 @@ export class MsiTable {
         this.#enabled = false;
         return;
       case MSI_CMD.CONFIGURE:
-        if (!this.#validVector(v)) return;
-        this.#addrLow[v] = this.#stagedLow;
-        this.#addrHigh[v] = this.#stagedHigh;
-        this.#data[v] = this.#stagedData;
+        if (this.#validVector(v)) this.#vectors.latch(v);
         return;
       case MSI_CMD.MASK:
-        if (this.#validVector(v)) this.#masked[v] = 1;
-        return;
       case MSI_CMD.UNMASK:
-        if (this.#validVector(v)) this.#masked[v] = 0;
+        if (this.#validVector(v)) this.#vectors.setMasked(v, cmd === MSI_CMD.MASK);
         return;
       case MSI_CMD.MAP_CONFIG:
         if (this.#mapAllowed(v)) this.#configVector = v;
@@ -230,13 +191,7 @@ export class MsiTable {
       this.counters.unmapped++;
       return;
     }
-    const c = this.counters.vectors[v]!;
-    if (this.#masked[v]) c.pendingWhileMasked++;
-    else if (this.#addrHigh[v] !== 0) {
-      this.counters.addrHighNonZero++;
-      c.heldNoAddress++;
-    } else if (this.#addrLow[v] === 0) c.heldNoAddress++;
-    else this.#send(v);
+    if (!this.#vectors.held(v)) this.#send(v);
   }
 
   /** Sends every vector that is pending and may send now (after ENABLE, UNMASK, CONFIGURE, MAP). */
@@ -245,7 +200,7 @@ export class MsiTable {
     for (const e of this.#record.sources) {
       if (!this.#record.has(e)) continue;
       const v = this.vectorOf(e);
-      if (v !== NO_VECTOR && this.#ready(v)) this.#send(v);
+      if (v !== NO_VECTOR && this.#vectors.ready(v)) this.#send(v);
     }
   }
 
@@ -257,20 +212,12 @@ export class MsiTable {
 
   state(): MsiTableState {
     const vectors: MsiVectorState[] = [];
-    for (let v = 0; v < this.vectorCount; v++) {
-      vectors.push({
-        addrLow: this.#addrLow[v]!,
-        addrHigh: this.#addrHigh[v]!,
-        data: this.#data[v]!,
-        masked: this.#masked[v] === 1,
-        pending: this.pending(v),
-      });
-    }
+    for (let v = 0; v < this.vectorCount; v++) vectors.push({ ...this.#vectors.message(v), pending: this.pending(v) });
     return {
       enabled: this.#enabled,
       sharing: this.sharing,
       vecSel: this.#vecSel,
-      staged: { addrLow: this.#stagedLow, addrHigh: this.#stagedHigh, data: this.#stagedData },
+      staged: this.#vectors.staged,
       configVector: this.#configVector,
       queueVectors: Array.from(this.#queueVector),
       vectors,
@@ -291,17 +238,9 @@ export class MsiTable {
     return v === NO_VECTOR || this.#validVector(v);
   }
 
-  /** Unmasked, with a usable address. */
-  #ready(v: number): boolean {
-    return this.#masked[v] === 0 && this.#addrHigh[v] === 0 && this.#addrLow[v] !== 0;
-  }
-
   /** Writes vector v's message; every event mapped to v has now reached the driver. */
   #send(v: number): void {
     for (const e of this.#record.sources) if (this.vectorOf(e) === v) this.#record.delete(e);
-    const c = this.counters.vectors[v]!;
-    c.sent++;
-    if (this.#memory.busWrite32(this.#addrLow[v]!, this.#data[v]!)) c.delivered++;
-    else c.dropped++;
+    this.#vectors.write(v);
   }
 }

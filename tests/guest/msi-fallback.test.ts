@@ -6,7 +6,8 @@
 // - the local APIC off (`nolapic`): the line, and bit 40 not even accepted;
 // - queues without a callback (virtio-net's control queue) get no vector;
 // - the dynamic mapping: one vector per queue where the table is big enough, else one for all.
-// Every case keeps data round-tripping on the disk and over the network.
+// Every case keeps data round-tripping on the disk and over the network. The devices offer only
+// the table (perQueue: false): tests/guest/msi-per-queue.test.ts has the per-queue mode.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
@@ -42,7 +43,7 @@ async function boot(msiOptions: MachineMsiOptions, append?: string): Promise<Rig
   });
   const guest = await bootGuest({
     devices: [disk, network.device],
-    msiOptions,
+    msiOptions: { perQueue: false, ...msiOptions },
     ...(append ? { append } : {}),
     v86Options: network.v86Options,
     onMachine: network.onMachine,

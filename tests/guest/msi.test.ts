@@ -2,7 +2,9 @@
 // per-queue vectors (fixed mapping), the line fallback with virtio_mmio.msi=0, the dynamic
 // mapping (2 vectors), and a vector masked from the host while the guest waits for its I/O.
 // tests/guest/msi-fallback.test.ts has the cases where the driver must not use MSI, and the
-// dynamic mapping with fewer vectors than queues.
+// dynamic mapping with fewer vectors than queues. The devices here offer only the table
+// (perQueue: false); tests/guest/msi-per-queue.test.ts has the per-queue mode and the driver's
+// choice between the two.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
@@ -11,6 +13,9 @@ import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
 import { countOf, interrupts, type IrqLine } from "./proc-interrupts.ts";
 import { sh } from "./shell.ts";
+
+/** A device with the vector table and without the per-queue mode. */
+const TABLE_ONLY = { perQueue: false } as const;
 
 const byName = (lines: IrqLine[], name: string) => lines.find((l) => l.name === name);
 
@@ -25,7 +30,7 @@ describe("MSI on (default): one vector per queue plus config", () => {
   beforeAll(async () => {
     const devices = await createDevices({});
     device = devices[0] as BlockDevice;
-    guest = await bootGuest({ devices });
+    guest = await bootGuest({ devices, msiOptions: TABLE_ONLY });
   });
   afterAll(() => guest?.shutdown());
 
@@ -201,7 +206,7 @@ describe("MSI with sharing (2 vectors): the driver maps config to vector 0 and i
   beforeAll(async () => {
     const devices = await createDevices({});
     device = devices[0] as BlockDevice;
-    guest = await bootGuest({ devices, msiOptions: { sharing: true, vectors: 2 } });
+    guest = await bootGuest({ devices, msiOptions: { ...TABLE_ONLY, sharing: true, vectors: 2 } });
   });
   afterAll(() => guest?.shutdown());
 

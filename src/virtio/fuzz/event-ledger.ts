@@ -5,8 +5,10 @@
 // operation: every event that happened has been delivered (a message went out on a vector it
 // was mapped to), or the driver acknowledged it (InterruptACK of its bit, or a reset), or it is
 // visible to the driver now: its InterruptStatus bit with the line high, or the pending bit of
-// its vector. The one exception is the driver's own choice: with MSI on, an event whose source
-// it mapped to NO_VECTOR waits unseen until it maps it or disables MSI.
+// its vector, or in the per-queue mode the pending bit of its own target (disabled targets
+// included: TARGET_DISABLE keeps the event, pending). The one exception is the driver's own
+// choice: with the table on, an event whose source it mapped to NO_VECTOR waits unseen until it
+// maps it or leaves the table.
 
 import { INTERRUPT, NO_VECTOR, REG } from "../constants.ts";
 import type { MmioTransport } from "../mmio-transport.ts";
@@ -21,8 +23,19 @@ export class EventLedger {
     this.#covered = this.#counts();
   }
 
-  /** A message went out on the bus: it covers the sources mapped to every vector that could send it. */
+  /**
+   * A message went out on the bus: it covers the sources mapped to every vector that could send
+   * it, or in the per-queue mode the sources of every target that could.
+   */
   busWrite(addr: number, data: number): void {
+    const pq = this.#t.msiPerQueue;
+    if (pq !== null && pq.enabled) {
+      const counts = this.#counts();
+      pq.state().targets.forEach((x, s) => {
+        if (x.enabled && !x.masked && x.addrHigh === 0 && x.addrLow === addr >>> 0 && x.data === data >>> 0) this.#covered[s] = counts[s]!;
+      });
+      return;
+    }
     const table = this.#t.msi;
     if (table === null || !table.enabled) return;
     const msi = table.state();
@@ -39,7 +52,7 @@ export class EventLedger {
   /** Call around every register write: the driver's ACKs and resets acknowledge events. */
   write(offset: number, width: number, value: number, doWrite: () => void): void {
     const t = this.#t;
-    const acked = offset === REG.InterruptACK && width === 4 && !(t.msi?.enabled ?? false) ? (value >>> 0) & t.interruptStatus : 0;
+    const acked = offset === REG.InterruptACK && width === 4 && !t.msiOn ? (value >>> 0) & t.interruptStatus : 0;
     const reset = offset === REG.Status && width === 4 && value >>> 0 === 0;
     doWrite();
     const counts = this.#counts();
@@ -59,9 +72,14 @@ export class EventLedger {
     if (owed.length === 0) return null;
     const table = this.#t.msi;
     const msi = table !== null && table.enabled ? table.state() : null;
+    const pq = this.#t.msiPerQueue?.enabled ? this.#t.msiPerQueue.state() : null;
     const status = this.#t.interruptStatus;
     for (const src of owed) {
       const name = src === 0 ? "config" : `queue ${src - 1}`;
+      if (pq !== null) {
+        if (!pq.targets[src]?.pending) return `lost event: ${name} undelivered, per-queue mode on, but its target is not pending`;
+        continue;
+      }
       if (msi !== null) {
         const v = src === 0 ? msi.configVector : msi.queueVectors[src - 1]!;
         if (v === NO_VECTOR) continue; // parked by the driver's own mapping

@@ -6,8 +6,10 @@
 //                 chains and requests; injected faults whose counting is certain are checked
 //   recovery      after every hostile episode: a reset and a well-behaved episode must work
 //   mode-change   on the echo rigs with MSI: MASK / DISABLE / ENABLE / MAP_* interleaved with
-//                 completions; every run starts with the fixed MODE_SCRIPTS (issue 14's seeds),
-//                 then plays a random interleaving every MODE_EVERY episodes
+//                 completions, and in per-queue episodes ENABLE_PER_QUEUE and the target
+//                 commands (switching line, table and per-queue in any order); every run starts
+//                 with the fixed MODE_SCRIPTS (issue 14's seeds and the per-queue ones), then
+//                 plays a random interleaving every MODE_EVERY episodes
 // After every operation the rig's invariants are checked (guards, no access outside RAM, no
 // internal errors, line and MSI rules). The run stops at the first failure and reports it;
 // the same seed and op count replay it exactly (no clock, no Math.random, no async work).
@@ -19,7 +21,9 @@ import { BlkAsyncRig } from "./blk-async-rig.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { EchoRig } from "./echo-rig.ts";
 import { hostileOp } from "./hostile-ops.ts";
-import { MODE_SCRIPTS, applyModeAction, randomModeActions, settleModeEpisode, type ModeAction } from "./mode-change.ts";
+import {
+  MODE_SCRIPTS, applyModeAction, modeRigName, randomModeActions, settleModeEpisode, type ModeAction, type ModeMapping,
+} from "./mode-change.ts";
 import { NetRig } from "./net-rig.ts";
 import { Prng } from "./prng.ts";
 import type { Expectation, Rig, StepResult } from "./rig.ts";
@@ -62,14 +66,15 @@ export function makeRigs(rng: Prng): Rig[] {
   const disk = () => MemoryBackend.blank(256 * 1024);
   const base = new Uint8Array(192 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
   return [
-    new EchoRig("echo-fixed", { vectors: 3, sharing: false }),
-    new EchoRig("echo-shared", { vectors: 2, sharing: true }),
+    // Devices that also offer the per-queue mode, one asking for a single shared pair (MsiPqHint 1).
+    new EchoRig("echo-fixed", { vectors: 3, sharing: false, perQueue: true }),
+    new EchoRig("echo-shared", { vectors: 2, sharing: true, perQueue: true, pairsHint: 1 }),
     new EchoRig("echo-classic", false),
-    new BlkRig("blk-fixed", { vectors: 3, sharing: false }, disk()),
+    new BlkRig("blk-fixed", { vectors: 3, sharing: false, perQueue: true }, disk()),
     new BlkAsyncRig("blk-async-shared", { vectors: 2, sharing: true }, rng),
     new BlkAsyncRig("blk-overlay-on-late-base", { vectors: 3, sharing: false }, rng, true),
     new BlkRig("blk-overlay-shared", { vectors: 4, sharing: true }, new OverlayBackend(new MemoryBackend(base, { readOnly: true }))),
-    new NetRig("net-fixed", { vectors: 4, sharing: false }),
+    new NetRig("net-fixed", { vectors: 4, sharing: false, perQueue: true }),
     new NetRig("net-shared", { vectors: 2, sharing: true }),
   ];
 }
@@ -158,8 +163,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   };
 
   /** A probe with MSI in the given mapping, the actions one operation each, then the settling check. */
-  const modeChange = async (mapping: "fixed" | "shared", actions: readonly ModeAction[]): Promise<void> => {
-    const rig = rigs.find((r) => r.name === `echo-${mapping}`) as EchoRig;
+  const modeChange = async (mapping: ModeMapping, actions: readonly ModeAction[]): Promise<void> => {
+    const rig = rigs.find((r) => r.name === modeRigName(mapping)) as EchoRig;
     episodes["mode-change"]++;
     await run(rig, "mode-change", "init", () => rig.init(rng, mapping));
     rig.sink.delivered.length = 0;
@@ -179,7 +184,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     while (op < o.ops) {
       episode++;
       if (episode % MODE_EVERY === 7) {
-        const mapping = rng.chance(0.5) ? "fixed" : "shared";
+        const mapping = rng.pick<ModeMapping>(["fixed", "shared", "per-queue"]);
         await modeChange(mapping, randomModeActions(rng, mapping, rng.range(10, 60)));
         continue;
       }
@@ -223,6 +228,11 @@ function violationsOf(rigs: readonly Rig[]): Record<string, number> {
     if (m) {
       for (const k of ["badCommand", "badVector", "badQueue", "mapInFixedMode", "addrHighNonZero", "unmapped"] as const) add(`msi.${k}`, m[k]);
       for (const v of m.vectors) add("msi.dropped", v.dropped);
+    }
+    const pq = rig.transport.msiPerQueue?.counters;
+    if (pq) {
+      for (const k of ["badCommand", "badTarget", "addrHighNonZero"] as const) add(`msiPq.${k}`, pq[k]);
+      for (const t of pq.targets) add("msiPq.dropped", t.dropped);
     }
     for (const [k, v] of Object.entries(rig.allQueueErrors())) add(`queue.${k}`, v);
     add("memory.refusedReads", rig.memory.counters.refusedReads);

@@ -1,10 +1,11 @@
 // What a hostile driver does, one operation at a time: register accesses anywhere in the window
 // (unaligned, 8- and 16-bit, as the platform may deliver them), status transitions in any order,
-// MSI commands with wild vectors, addresses and data, queue layouts that do not fit, scribbles
-// over the rings, malformed chains and requests. Each returns the faults whose counting is
+// MSI commands with wild vectors, addresses and data, per-queue target commands with wild
+// targets, switches between the line, the table and the per-queue mode, queue layouts that do
+// not fit, scribbles over the rings, malformed chains and requests. Each returns the faults whose counting is
 // certain in the state it found, so the fuzzer can check that they were counted.
 
-import { FEATURE, MSI_CMD, NO_VECTOR, REG, STATUS, type RegisterName } from "../constants.ts";
+import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, NO_VECTOR, REG, STATUS, type RegisterName } from "../constants.ts";
 import { checkLayout } from "../split-queue.ts";
 import { sendEvilChain } from "./evil-chains.ts";
 import { MIN_MSI_VECTOR, MSI_WINDOW_BASE, MSI_WINDOW_END } from "./msi-sink.ts";
@@ -19,14 +20,17 @@ const REGISTER_OFFSETS = new Set<number>(Object.values(REG).filter((o) => o < RE
 const OFFSETS = [...Object.values(REG)];
 const READ_ONLY = names(
   "MagicValue", "Version", "DeviceID", "VendorID", "DeviceFeatures", "QueueNumMax", "InterruptStatus", "ConfigGeneration",
-  "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh", "MsiVecNum", "MsiState",
+  "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh", "MsiVecNum", "MsiState", "MsiPqHint", "MsiPqStatus",
 );
 const WRITE_ONLY = names(
   "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueNotify", "InterruptACK",
   "QueueDescLow", "QueueDescHigh", "QueueDriverLow", "QueueDriverHigh", "QueueDeviceLow", "QueueDeviceHigh", "SHMSel",
-  "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData",
+  "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData",
+  "MsiPqCmd",
 );
 const MSI_OFFSETS = names("MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData");
+/** The per-queue mode's registers: no register at all on a device that does not offer it. */
+const PQ_OFFSETS = names("MsiPqHint", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd", "MsiPqStatus");
 const { ACKNOWLEDGE: ACK, DRIVER, FEATURES_OK, DRIVER_OK, FAILED, DEVICE_NEEDS_RESET } = STATUS;
 const STATUSES = [
   0, ACK, ACK | DRIVER, ACK | DRIVER | FEATURES_OK, ACK | DRIVER | FEATURES_OK | DRIVER_OK, FAILED, DRIVER, DRIVER_OK,
@@ -56,7 +60,7 @@ function accessFault(rig: Rig, off: number, w: 1 | 2 | 4, write: boolean): Expec
     return c % w !== 0 || c + w > rig.device.configSize ? rise("badConfigAccess") : null;
   }
   if (w !== 4 || off % 4 !== 0) return rise("badWidth");
-  if (!REGISTER_OFFSETS.has(off)) return rise("badOffset");
+  if (!REGISTER_OFFSETS.has(off) || (PQ_OFFSETS.has(off) && rig.transport.msiPerQueue === null)) return rise("badOffset");
   if (rig.msiLayout === false && MSI_OFFSETS.has(off)) return rise("noMsi");
   if (write && READ_ONLY.has(off)) return rise("writeReadOnly");
   if (!write && WRITE_ONLY.has(off)) return rise("readWriteOnly");
@@ -96,7 +100,8 @@ const msiCommand: Op = (rig, rng) => {
   d.write32("MsiData", rng.chance(0.5) ? rng.int(MIN_MSI_VECTOR) : rng.u32());
   const queueSel = rng.chance(0.8) ? rng.int(rig.device.queueMaxSizes.length) : rng.u32();
   d.write32("QueueSel", queueSel);
-  const cmd = rng.chance(0.85) ? rng.range(1, 7) : rng.pick([0, 8, 9, 0x100, rng.u32()]);
+  const pq = rig.transport.msiPerQueue !== null;
+  const cmd = rng.chance(0.85) ? rng.range(1, pq ? 8 : 7) : rng.pick([0, 8, 9, 0x100, rng.u32()]);
   const e = rig.transport.counters.errors;
   const out: Expectation[] = [];
   const m = rig.transport.msi;
@@ -106,15 +111,40 @@ const msiCommand: Op = (rig, rng) => {
     const c = m.counters;
     const rise = (k: "badCommand" | "badVector" | "badQueue" | "mapInFixedMode") => out.push(expectRise(`msi.${k}`, () => c[k]));
     const isMap = cmd === MSI_CMD.MAP_CONFIG || cmd === MSI_CMD.MAP_QUEUE;
-    if (cmd < MSI_CMD.ENABLE || cmd > MSI_CMD.MAP_QUEUE) rise("badCommand");
+    const enables = cmd === MSI_CMD.ENABLE || (pq && cmd === MSI_CMD.ENABLE_PER_QUEUE);
+    if ((cmd < MSI_CMD.ENABLE || cmd > MSI_CMD.MAP_QUEUE) && !enables) rise("badCommand");
     else if ((cmd === MSI_CMD.CONFIGURE || cmd === MSI_CMD.MASK || cmd === MSI_CMD.UNMASK) && vec >= n) rise("badVector");
     else if (isMap && !m.sharing) rise("mapInFixedMode");
     else if (isMap && vec !== NO_VECTOR && vec >= n) rise("badVector");
     else if (cmd === MSI_CMD.MAP_QUEUE && vec !== NO_VECTOR && queueSel >= rig.device.queueMaxSizes.length) rise("badQueue");
     const negotiated = (s.status & FEATURES_OK) !== 0 && (s.driverFeatures & FEATURE.MMIO_MSI) !== 0n;
-    if (cmd === MSI_CMD.ENABLE && !negotiated) out.push(expectRise("transport.msiWithoutFeature", () => e.msiWithoutFeature));
+    if (enables && !negotiated) out.push(expectRise("transport.msiWithoutFeature", () => e.msiWithoutFeature));
   }
   d.write32("MsiCmd", cmd);
+  return out;
+};
+
+/** Selects a wild target, stages a wild message and runs a wild MsiPqCmd. */
+const pqCommand: Op = (rig, rng) => {
+  const d = rig.driver;
+  const nq = rig.device.queueMaxSizes.length;
+  const sel = rng.pick([rng.int(nq), MSI_PQ_TARGET_CONFIG, nq + rng.int(4), MSI_PQ_TARGET_CONFIG - 1, rng.u32()]);
+  const cmd = rng.chance(0.85) ? rng.range(MSI_PQ_CMD.SET_MESSAGE, MSI_PQ_CMD.UNMASK) : rng.pick([0, 6, 8, 0x100, rng.u32()]);
+  const pq = rig.transport.msiPerQueue;
+  const out: Expectation[] = [];
+  if (pq === null) {
+    const e = rig.transport.counters.errors;
+    out.push(expectRise("transport.badOffset", () => e.badOffset));
+  } else if (cmd < MSI_PQ_CMD.SET_MESSAGE || cmd > MSI_PQ_CMD.UNMASK) {
+    out.push(expectRise("msiPq.badCommand", () => pq.counters.badCommand));
+  } else if (sel !== MSI_PQ_TARGET_CONFIG && sel >= nq) {
+    out.push(expectRise("msiPq.badTarget", () => pq.counters.badTarget));
+  }
+  d.write32("MsiPqSel", sel);
+  d.write32("MsiPqAddrLow", wildMsiAddress(rig, rng));
+  d.write32("MsiPqAddrHigh", rng.chance(0.1) ? rng.u32() : 0);
+  d.write32("MsiPqData", rng.chance(0.5) ? rng.int(MIN_MSI_VECTOR) : rng.u32());
+  d.write32("MsiPqCmd", cmd);
   return out;
 };
 
@@ -138,25 +168,28 @@ function wildMsiAddress(rig: Rig, rng: Prng): number {
 const msiToWrongPlace: Op = (rig, rng) => {
   const s = rig.transport.state();
   const msi = s.msi;
-  if (msi === null || !msi.enabled) return [];
-  const v = msi.configVector;
-  const vector = msi.vectors[v];
-  if (vector === undefined) return [];
+  const pq = s.msiPerQueue?.enabled ? s.msiPerQueue : null;
+  if (pq === null && (msi === null || !msi.enabled)) return [];
+  const v = pq !== null ? 0 : msi!.configVector;
+  // The config target, or the config event's vector; it sends when it is unmasked (and enabled).
+  const slot = pq !== null ? pq.targets[0] : msi!.vectors[v] && { ...msi!.vectors[v]!, enabled: true };
+  if (slot === undefined) return [];
   const shape = rng.int(3);
   const addr = shape === 0 ? rng.pick([MSI_WINDOW_END + 4 * rng.int(1 << 20), MSI_WINDOW_BASE - 4 - 4 * rng.int(1 << 20)])
     : shape === 1 ? MSI_WINDOW_BASE | (rng.int(256) << 12) : 4 * rng.range(1, rig.ram.size / 4 - 1);
   const data = shape === 1 ? rng.int(MIN_MSI_VECTOR) | (rng.u32() & ~0xff) : rng.u32();
-  rig.driver.configureVector(v, addr, data);
+  if (pq !== null) rig.driver.setTarget(0, addr, data);
+  else rig.driver.configureVector(v, addr, data);
   const sink = rig.sink.counters;
   const mem = rig.memory.counters;
-  const dropped = rig.transport.msi!.counters.vectors[v]!;
+  const dropped = pq !== null ? rig.transport.msiPerQueue!.counters.targets[0]! : rig.transport.msi!.counters.vectors[v]!;
   const out = [
     shape === 0 ? expectRise("platform.msiOutsideWindow", () => sink.outsideWindow)
       : shape === 1 ? expectRise("platform.msiIllegalVector", () => sink.illegalVector)
         : expectRise("memory.msiIntoRam", () => mem.busWritesIntoRam),
   ];
-  if (shape !== 2) out.push(expectRise("msi.dropped", () => dropped.dropped));
-  const certain = rig.triggerConfig() && !vector.masked;
+  if (shape !== 2) out.push(expectRise(pq !== null ? "msiPq.dropped" : "msi.dropped", () => dropped.dropped));
+  const certain = rig.triggerConfig() && !slot.masked && slot.enabled;
   rig.driver.runTasks();
   return certain ? out : [];
 };
@@ -261,7 +294,7 @@ const probe: Op = (rig, rng) => {
 };
 
 const OPS: readonly [Op, number][] = [
-  [regWrite, 18], [regRead, 10], [statusWrite, 5], [msiCommand, 10], [msiToWrongPlace, 3], [queueSetup, 5],
+  [regWrite, 18], [regRead, 10], [statusWrite, 5], [msiCommand, 10], [pqCommand, 5], [msiToWrongPlace, 3], [queueSetup, 5],
   [scribble, 10], [evilChain, 12], [badRequest, 10], [notify, 6], [service, 6], [probe, 2],
 ];
 const TOTAL = OPS.reduce((n, [, w]) => n + w, 0);

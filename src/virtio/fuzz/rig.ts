@@ -5,17 +5,21 @@
 
 import { concatBytes } from "../bytes.ts";
 import type { VirtioDevice } from "../interfaces.ts";
-import { FEATURE, INTERRUPT, MSI_CMD, STATUS } from "../constants.ts";
-import type { MmioTransport } from "../mmio-transport.ts";
+import { FEATURE, INTERRUPT, MSI_CMD, MSI_PQ_CMD, STATUS } from "../constants.ts";
+import type { MmioMsiOptions, MmioTransport } from "../mmio-transport.ts";
 import type { SplitQueueCounters, SplitQueueErrors } from "../split-queue.ts";
-import { TestDriver, testMsiData, type AddedChain } from "../testing/test-driver.ts";
+import { TestDriver, testMsiData, testPqData, type AddedChain } from "../testing/test-driver.ts";
 import { EventLedger } from "./event-ledger.ts";
 import { GuardedRam, WatchedMemory } from "./guarded-memory.ts";
 import { MsiSink } from "./msi-sink.ts";
 import type { Prng } from "./prng.ts";
 
-export type MsiLayout = { readonly vectors: number; readonly sharing: boolean } | false;
-export type IrqMode = "none" | "fixed" | "shared";
+export type MsiLayout = MmioMsiOptions | false;
+/**
+ * The line, the table with a fixed or shared mapping, or the per-queue mode with one pair per
+ * target or one pair in every target (what a device with MsiPqHint 1 gets from our driver).
+ */
+export type IrqMode = "none" | "fixed" | "shared" | "per-queue" | "per-queue-shared";
 
 /** A fault the fuzzer injected whose counting is certain: `read()` must rise above `before`. */
 export interface Expectation {
@@ -120,7 +124,8 @@ export abstract class Rig {
   /** Reset and the Linux-like probe with random (or the given) interrupt mode and features; verified. */
   init(rng: Prng, mode?: IrqMode): StepResult {
     const m = this.msiLayout;
-    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.sharing ? "shared" : "fixed");
+    const pq = m !== false && m.pairsHint === 1 ? "per-queue-shared" : "per-queue";
+    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.perQueue && rng.chance(0.5) ? pq : m.sharing ? "shared" : "fixed");
     this.#inFlight.clear();
     const chosen = this.mode;
     let decline = 0n;
@@ -139,7 +144,8 @@ export abstract class Rig {
     const want = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK;
     const status = this.driver.read32("Status");
     if (status !== want) return `init: status ${status} after DRIVER_OK`;
-    if (this.transport.state().interruptMode !== (chosen === "none" ? "line" : "msi")) return `init: interrupt mode is not ${chosen}`;
+    const msiMode = this.transport.state().msiMode;
+    if (msiMode !== (chosen === "none" ? null : this.#perQueue ? "per-queue" : "table")) return `init: interrupt mode is ${msiMode}, not ${chosen}`;
     this.beginEpisode();
     return null;
   }
@@ -166,8 +172,9 @@ export abstract class Rig {
     this.#wantConfig = false;
     let masked: number | null = null;
     if (this.mode !== "none" && rng.chance(0.1)) {
-      masked = rng.int(this.mode === "fixed" ? this.device.queueMaxSizes.length + 1 : 2);
-      this.driver.msiCommand(MSI_CMD.MASK, masked);
+      // With one shared interrupt there is one thing to mask (every target, in the per-queue mode).
+      masked = this.mode === "per-queue-shared" ? 1 : rng.int(this.mode === "shared" ? 2 : this.device.queueMaxSizes.length + 1);
+      this.#mask(masked, true);
     }
     const extra = this.#driverExtras(rng);
     if (extra !== null) return extra;
@@ -239,10 +246,42 @@ export abstract class Rig {
     this.#wantConfig = true;
   }
 
-  /** The vector that carries queue q's events in the current mode (-1 for config). */
+  get #perQueue(): boolean {
+    return this.mode === "per-queue" || this.mode === "per-queue-shared";
+  }
+
+  /**
+   * The vector (or per-queue target, or the one shared per-queue pair) that carries queue q's
+   * events in the current mode (-1 for config).
+   */
   #vectorOf(event: number): number {
+    if (this.mode === "per-queue-shared") return 1;
     if (event < 0) return 0;
-    return this.mode === "fixed" ? 1 + event : 1;
+    return this.mode === "shared" ? 1 : 1 + event;
+  }
+
+  /** MASK / UNMASK of vector or target `v` (every target with one shared pair), in the current mode. */
+  #mask(v: number, on: boolean): void {
+    const cmd = on ? MSI_PQ_CMD.MASK : MSI_PQ_CMD.UNMASK;
+    if (this.mode === "per-queue-shared") for (let t = 0; t <= this.device.queueMaxSizes.length; t++) this.driver.pqCommand(cmd, t);
+    else if (this.mode === "per-queue") this.driver.pqCommand(cmd, v);
+    else this.driver.msiCommand(on ? MSI_CMD.MASK : MSI_CMD.UNMASK, v);
+  }
+
+  /** The data of vector or target `v`'s message in the driver's set-up of the current mode. */
+  #data(v: number): number {
+    return this.#perQueue ? testPqData(v) : testMsiData(v);
+  }
+
+  /**
+   * How many messages UNMASK of `masked` must send: one for its vector or target if pending; with
+   * one pair in every target, one per pending target (each target sends its own).
+   */
+  #pendingMessages(masked: number): number {
+    const s = this.transport.state();
+    if (this.mode === "per-queue-shared") return s.msiPerQueue!.targets.filter((t) => t.pending).length;
+    const pending = this.mode === "per-queue" ? s.msiPerQueue!.targets[masked]!.pending : s.msi!.vectors[masked]!.pending;
+    return pending ? 1 : 0;
   }
 
   #checkEvents(masked: number | null): StepResult {
@@ -261,7 +300,7 @@ export abstract class Rig {
       if (d.lineHigh) return "line: still high after the ACK of everything";
       return null;
     }
-    const got = new Set(this.sink.delivered.map((data) => data - testMsiData(0)));
+    const got = new Set(this.sink.delivered.map((data) => data - this.#data(0)));
     this.sink.delivered.length = 0;
     for (const v of got) if (!wanted.has(v)) return `MSI on vector ${v}, which no event of this step uses`;
     for (const v of wanted) {
@@ -270,13 +309,18 @@ export abstract class Rig {
     }
     if (masked === null) return null;
     if (got.has(masked)) return `MSI on vector ${masked} while masked`;
-    const pending = this.transport.state().msi!.vectors[masked]!.pending;
-    if (pending !== wanted.has(masked)) return `vector ${masked}: pending ${pending} after a masked step`;
-    d.msiCommand(MSI_CMD.UNMASK, masked);
+    const messages = this.#pendingMessages(masked);
+    if (messages > 0 !== wanted.has(masked)) return `vector ${masked}: pending ${messages > 0} after a masked step`;
+    // Each event the step owes is one message with one pair per target; with shared targets,
+    // at least one (events on several targets each send their own).
+    if (this.mode === "per-queue-shared" && messages > this.#wantQueues.size + (this.#wantConfig ? 1 : 0)) {
+      return `${messages} targets pending after a step that owed fewer events`;
+    }
+    this.#mask(masked, false);
     d.runTasks();
     const after = this.sink.delivered.splice(0);
-    const expected = wanted.has(masked) ? [testMsiData(masked)] : [];
-    if (after.length !== expected.length || after[0] !== expected[0]) {
+    const expected = new Array<number>(messages).fill(this.#data(masked));
+    if (after.length !== expected.length || after.some((x, i) => x !== expected[i])) {
       return `UNMASK of vector ${masked} sent [${after}], expected [${expected}]`;
     }
     return null;
@@ -368,15 +412,19 @@ export abstract class Rig {
     }
     d.lineEvents.length = 0;
     d.msiWrites.length = 0;
-    const msiOn = t.msi?.enabled ?? false;
-    if (msiOn && (this.#lineHigh || t.interruptStatus !== 0)) return `MSI on, but line ${this.#lineHigh ? "high" : "low"}, InterruptStatus ${t.interruptStatus}`;
-    if (!msiOn && (t.interruptStatus !== 0) !== this.#lineHigh) {
+    const on = t.msiOn;
+    if (on && (this.#lineHigh || t.interruptStatus !== 0)) return `MSI on, but line ${this.#lineHigh ? "high" : "low"}, InterruptStatus ${t.interruptStatus}`;
+    if (!on && (t.interruptStatus !== 0) !== this.#lineHigh) {
       return `InterruptStatus ${t.interruptStatus} but the line is ${this.#lineHigh ? "high" : "low"}`;
     }
-    // An unmasked vector with a usable address holds nothing: whatever made it sendable sent it.
-    if (msiOn) {
-      const v = t.msi!.state().vectors.findIndex((x) => x.pending && !x.masked && x.addrHigh === 0 && x.addrLow !== 0);
-      if (v >= 0) return `vector ${v} pending while it could send`;
+    // At most one MSI mode; an unmasked (and, per queue, enabled) vector or target with a usable
+    // address holds nothing: whatever made it sendable sent it.
+    if ((t.msi?.enabled ?? false) && (t.msiPerQueue?.enabled ?? false)) return "the table and the per-queue mode are both on";
+    if (on) {
+      const pq = t.msiPerQueue?.enabled ? t.msiPerQueue.state().targets : null;
+      const list = pq ?? t.msi!.state().vectors.map((v) => ({ ...v, enabled: true }));
+      const v = list.findIndex((x) => x.pending && x.enabled && !x.masked && x.addrHigh === 0 && x.addrLow !== 0);
+      if (v >= 0) return `${pq ? "target" : "vector"} ${v} pending while it could send`;
     }
     const lost = this.ledger.check(this.#lineHigh);
     if (lost !== null) return lost;
@@ -386,12 +434,21 @@ export abstract class Rig {
     return null;
   }
 
-  /** A delivered message must come from an enabled table and match an unmasked vector. */
+  /**
+   * A delivered message must come from the MSI mode that is on and match an unmasked vector of
+   * the table, or an enabled, unmasked target of the per-queue mode.
+   */
   #checkMsi(addr: number, data: number): string | null {
-    const msi = this.transport.msi?.state() ?? null;
-    if (msi === null || !msi.enabled) return `MSI ${addr.toString(16)}/${data} sent while MSI is disabled`;
-    const match = msi.vectors.some((v) => !v.masked && v.addrHigh === 0 && v.addrLow === addr && v.data === data);
-    return match ? null : `MSI ${addr.toString(16)}/${data} matches no unmasked vector`;
+    const t = this.transport;
+    const what = `MSI ${addr.toString(16)}/${data}`;
+    const matches = (x: { masked: boolean; addrHigh: number; addrLow: number; data: number }) =>
+      !x.masked && x.addrHigh === 0 && x.addrLow === addr && x.data === data;
+    if (t.msiPerQueue?.enabled) {
+      return t.msiPerQueue.state().targets.some((x) => x.enabled && matches(x)) ? null : `${what} matches no enabled, unmasked target`;
+    }
+    const msi = t.msi?.state() ?? null;
+    if (msi === null || !msi.enabled) return `${what} sent while MSI is disabled`;
+    return msi.vectors.some(matches) ? null : `${what} matches no unmasked vector`;
   }
 
   /**
@@ -426,6 +483,8 @@ export abstract class Rig {
     for (const v of Object.values(this.transport.counters.errors)) n += v;
     const m = this.transport.msi?.counters;
     if (m) n += m.badCommand + m.badVector + m.badQueue + m.mapInFixedMode + m.addrHighNonZero;
+    const pq = this.transport.msiPerQueue?.counters;
+    if (pq) n += pq.badCommand + pq.badTarget + pq.addrHighNonZero;
     for (const q of this.transport.state().queues) {
       if (q.live === null) continue;
       for (const v of Object.values(q.live.counters.errors as SplitQueueErrors)) n += v;

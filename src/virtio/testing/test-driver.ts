@@ -14,13 +14,18 @@
 // number of bytes in flight well under the RAM size.
 
 import type { GuestMemory, InterruptLine, VirtioDevice } from "../interfaces.ts";
-import { FEATURE, MSI_CMD, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../constants.ts";
-import { MmioTransport } from "../mmio-transport.ts";
+import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../constants.ts";
+import { MmioTransport, type MmioMsiOptions } from "../mmio-transport.ts";
 import { RamMemory } from "../ram-memory.ts";
 
 export const TEST_MSI_ADDR = 0xfee00000;
 /** MSI data of vector v in the driver's setup: vector number 0x40 + v, fixed, edge. */
 export const testMsiData = (v: number): number => 0x40 + v;
+/**
+ * MSI data of per-queue target t (0 = config, 1 + q = queue q): vector number 0x60 + t, apart
+ * from the table's, so a message tells which mode sent it.
+ */
+export const testPqData = (t: number): number => 0x60 + t;
 
 export interface TestDriverOptions {
   readonly device: VirtioDevice;
@@ -29,7 +34,7 @@ export interface TestDriverOptions {
   /** Use this array as guest RAM instead (for example a subarray with a guard after it). */
   readonly ram?: Uint8Array;
   /** The transport's MSI extension (default: none). */
-  readonly msi?: { readonly vectors: number; readonly sharing: boolean } | false;
+  readonly msi?: MmioMsiOptions | false;
   /** What the bus does with a non-RAM write; default: accept 0xFEExxxxx. */
   readonly busWrite?: (addr: number, value: number) => boolean;
   /** What the transport sees as guest memory, built on the driver's RAM (the fuzzer instruments it). */
@@ -41,8 +46,12 @@ export interface InitOptions {
   readonly features?: bigint | ((offered: bigint) => bigint);
   /** Queue sizes to set up (default: each queue's max, capped at 256); 0 skips a queue. */
   readonly queueSizes?: readonly number[];
-  /** MSI setup as the 2020 driver does: one vector per event, or two shared ones. */
-  readonly msi?: "fixed" | "shared" | "none";
+  /**
+   * MSI setup as the 2020 driver does: one vector per event, or two shared ones; or the
+   * per-queue mode with one pair per target (target t gets data testPqData(t)), or with one
+   * pair written into every target (data testPqData(1)), as a driver sharing one interrupt does.
+   */
+  readonly msi?: "fixed" | "shared" | "per-queue" | "per-queue-shared" | "none";
   /** Stop before DRIVER_OK (default true = write DRIVER_OK). */
   readonly driverOk?: boolean;
 }
@@ -199,7 +208,8 @@ export class TestDriver {
     sizes.forEach((size, i) => {
       if (size > 0) this.setupQueue(i, size);
     });
-    if (msi !== "none") this.setupMsi(msi);
+    if (msi === "per-queue" || msi === "per-queue-shared") this.setupPerQueue(msi === "per-queue-shared");
+    else if (msi !== "none") this.setupMsi(msi);
     this.#heapBase = this.#top;
     if (o.driverOk ?? true) this.addStatus(STATUS.DRIVER_OK);
     return { ok: true, features };
@@ -258,6 +268,39 @@ export class TestDriver {
   msiCommand(cmd: number, vector?: number): void {
     if (vector !== undefined) this.write32("MsiVecSel", vector);
     this.write32("MsiCmd", cmd);
+  }
+
+  /** MsiPqSel value of target t (0 = configuration changes, 1 + q = queue q). */
+  static pqSel(target: number): number {
+    return target === 0 ? MSI_PQ_TARGET_CONFIG : target - 1;
+  }
+
+  /**
+   * The per-queue mode: every target gets its own pair (data testPqData(t)), or with `shared`
+   * all the same one (testPqData(1)), is enabled, then ENABLE_PER_QUEUE.
+   */
+  setupPerQueue(shared = false): void {
+    const targets = 1 + this.device.queueMaxSizes.length;
+    for (let t = 0; t < targets; t++) {
+      this.setTarget(t, TEST_MSI_ADDR, testPqData(shared ? 1 : t));
+      this.pqCommand(MSI_PQ_CMD.TARGET_ENABLE);
+    }
+    this.write32("MsiCmd", MSI_CMD.ENABLE_PER_QUEUE);
+  }
+
+  /** Selects target t and gives it a message (SET_MESSAGE). */
+  setTarget(t: number, addr: number, data: number, addrHigh = 0): void {
+    this.write32("MsiPqSel", TestDriver.pqSel(t));
+    this.write32("MsiPqAddrLow", addr);
+    this.write32("MsiPqAddrHigh", addrHigh);
+    this.write32("MsiPqData", data);
+    this.pqCommand(MSI_PQ_CMD.SET_MESSAGE);
+  }
+
+  /** An MsiPqCmd, on target t when given (else on the one selected). */
+  pqCommand(cmd: number, t?: number): void {
+    if (t !== undefined) this.write32("MsiPqSel", TestDriver.pqSel(t));
+    this.write32("MsiPqCmd", cmd);
   }
 
   // ---- RAM ----
