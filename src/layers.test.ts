@@ -15,6 +15,7 @@
 
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
@@ -92,7 +93,7 @@ function importsOf(path: string): { specifier: string; line: number }[] {
   }));
 }
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), "..");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 describe("layers", () => {
   const files = sourceFiles(join(ROOT, "src")).map((path) => relative(ROOT, path));
