@@ -5,10 +5,10 @@
 import wasmUrl from "v86/build/v86.wasm?url";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import type { GuestNetwork } from "../platform/network.ts";
+import type { GuestNetwork } from "../machine/network.ts";
 import { downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
-import type { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
+import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
