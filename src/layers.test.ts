@@ -7,8 +7,10 @@
 //              it attaches any VirtioDevice but never constructs a particular one
 //   browser    backends that need the web platform (IndexedDB, fetch): on virtio and devices
 //
-// Above them machine/ (which device with which backend), ui/, node/, compare/ and fuzz/ may use
-// any of these. The core (virtio, devices, platform) is also compiled without the DOM library
+// Above them: machine/ (which device with which backend, the serial console, what a machine's
+// interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
+// the page and under Node), and the two front ends ui/ (the page) and node/ (the `guest`
+// command), which never import each other. fuzz/ (tests only) may use anything. The core (virtio, devices, platform) is also compiled without the DOM library
 // (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
 // under Node, but no folder of ours beyond what their layer may use.
@@ -31,6 +33,15 @@ const LAYERS: Readonly<Record<string, Layer>> = {
   devices: { folders: ["virtio", "devices"], packages: [] },
   platform: { folders: ["virtio", "platform"], packages: ["v86"] },
   browser: { folders: ["virtio", "devices", "browser"], packages: [] },
+  // Above the core: what assembles machines and reads their state (no DOM, no Node), then the
+  // comparison, then the two front ends, which never import each other.
+  machine: { folders: ["virtio", "devices", "platform", "browser", "machine"], packages: [] },
+  compare: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare"], packages: [] },
+  ui: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
+  node: {
+    folders: ["virtio", "devices", "platform", "machine", "node"],
+    packages: ["node:child_process", "node:fs", "node:os", "node:path", "node:url", "node:util"],
+  },
 };
 
 /**
@@ -128,5 +139,11 @@ describe("layers", () => {
     expect(layerViolations("src/platform/machine.ts", at("v86"))).toEqual([]);
     expect(layerViolations("src/platform/x.test.ts", at("node:fs"))).toEqual([]);
     expect(layerViolations("src/machine/network.ts", at("../devices/net/device.ts"))).toEqual([]);
+    // The front ends never import each other; machine and compare import neither.
+    expect(layerViolations("src/node/machine-stats.ts", at("../ui/irq-mode.ts"))).toHaveLength(1);
+    expect(layerViolations("src/ui/vm-view.ts", at("../node/boot.ts"))).toHaveLength(1);
+    expect(layerViolations("src/compare/boot-mode.ts", at("../node/guest-console.ts"))).toHaveLength(1);
+    expect(layerViolations("src/machine/msi-rows.ts", at("../ui/html.ts"))).toHaveLength(1);
+    expect(layerViolations("src/ui/terminal.ts", at("@xterm/xterm"))).toEqual([]);
   });
 });

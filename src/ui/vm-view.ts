@@ -13,7 +13,7 @@ import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
-import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "./irq-mode.ts";
+import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "../machine/irq-mode.ts";
 import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
 import { StatusLine, type MachineState } from "./status-line.ts";
 import { createTerminal, type ConsoleTerminal } from "./terminal.ts";
