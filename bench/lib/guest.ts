@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { irqTotal, parseInterrupts } from "../../src/compare/proc-interrupts.ts";
 import { run, type GuestShell } from "../../src/compare/shell.ts";
-import type { GuestConsole } from "../../src/node/guest-console.ts";
+import type { GuestConsole } from "../../src/machine/guest-console.ts";
 
 const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "vbench");
 /** Where the tool lives in the guest. */

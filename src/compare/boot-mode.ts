@@ -5,10 +5,10 @@
 
 import { BlockDevice } from "../devices/blk/device.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
-import { GuestConsole } from "../node/guest-console.ts";
+import { GuestConsole } from "../machine/guest-console.ts";
 import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline } from "../platform/guest-cmdline.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
-import { createNetwork } from "../platform/network.ts";
+import { createNetwork } from "../machine/network.ts";
 import type { CompareMode } from "./modes.ts";
 import type { GuestShell } from "./shell.ts";
 import { WORKLOAD } from "./workload.ts";

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { bootGuest, type BootOptions } from "./boot.ts";
 import { createDevices, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
-import { createNetwork, parseNetworkChoice } from "../platform/network.ts";
+import { createNetwork, parseNetworkChoice } from "../machine/network.ts";
 import { machineStats } from "./machine-stats.ts";
 import { parseMsiMode } from "./msi-mode-option.ts";
 

@@ -3,8 +3,8 @@
 // vectors, or the per-queue mode's targets), as plain JSON.
 
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
-import { irqModeOf } from "../ui/irq-mode.ts";
-import { msiRows } from "../ui/msi-rows.ts";
+import { irqModeOf } from "../machine/irq-mode.ts";
+import { msiRows } from "../machine/msi-rows.ts";
 
 function deviceStats(d: AttachedDevice): unknown {
   const st = d.transport.state();

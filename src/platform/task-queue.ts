@@ -92,7 +92,9 @@ export class TaskQueue {
 
 /** A host-task scheduler that does not suffer the 4 ms clamp of nested setTimeout(0). */
 export function hostTaskArm(): (drain: () => void) => void {
-  if (typeof setImmediate === "function") return (drain) => void setImmediate(drain);
+  // Node's setImmediate where there is one (browsers have none: taken once, as a value).
+  const immediate = typeof setImmediate === "function" ? setImmediate : undefined;
+  if (immediate !== undefined) return (drain) => void immediate(drain);
   const channel = new MessageChannel();
   const waiting: Array<() => void> = [];
   channel.port1.onmessage = () => waiting.shift()?.();

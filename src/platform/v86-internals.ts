@@ -2,11 +2,19 @@
 // but their names survive the minifier; `probeV86` checks each one at start-up so a v86 upgrade
 // that renames something fails loudly, not strangely (apic-layout.ts checks the APIC struct).
 
-import type { V86Bus } from "../devices/net/v86-bus-backend.ts";
 import type { V86Io } from "./mmio-bus.ts";
 import type { V86IrqPins } from "./irq-line.ts";
 
-export type { V86Bus };
+/**
+ * v86's BusConnector (`emulator.bus`, `emulator.emulator_bus`): named messages between its
+ * devices and adapters. Declared here, not taken from the network device's backend, because the
+ * platform does not depend on devices; devices/net/v86-bus-backend.ts asks for the same shape.
+ */
+export interface V86MessageBus {
+  send(name: string, value?: unknown): void;
+  register(name: string, fn: (value: unknown) => void, thisValue?: unknown): void;
+  unregister?(name: string, fn: (value: unknown) => void): void;
+}
 
 /**
  * The v86 release these internals were checked against, pinned exactly in package.json: the
@@ -36,9 +44,9 @@ export interface V86Cpu extends V86IrqPins {
 export interface V86Emulator {
   v86: { cpu: V86Cpu };
   /** The adapters' side of v86's bus (network adapters listen here). */
-  bus: V86Bus;
+  bus: V86MessageBus;
   /** The devices' side: a NIC sends "net0-send" here and hears "net0-receive". */
-  emulator_bus: V86Bus;
+  emulator_bus: V86MessageBus;
   add_listener(event: string, fn: (value: never) => void): void;
   remove_listener(event: string, fn: (value: never) => void): void;
   serial0_send(text: string): void;

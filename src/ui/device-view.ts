@@ -7,8 +7,8 @@
 import type { AttachedDevice } from "../platform/machine.ts";
 import { decodeMsi } from "../platform/msi-message.ts";
 import { esc, fmtBytes, fmtRate, hex, setHtml } from "./html.ts";
-import { IRQ_MODE_LABEL, irqModeOf } from "./irq-mode.ts";
-import { msiRows, type MsiRow, type MsiRows } from "./msi-rows.ts";
+import { IRQ_MODE_LABEL, irqModeOf } from "../machine/irq-mode.ts";
+import { msiRows, type MsiRow, type MsiRows } from "../machine/msi-rows.ts";
 import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "./rates.ts";
 import { Sparkline } from "./sparkline.ts";
 

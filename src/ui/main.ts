@@ -4,7 +4,7 @@
 
 import { randomMac } from "../devices/net/mac.ts";
 import { VirtualSwitch } from "../devices/net/switch.ts";
-import { createNetwork, createSwitchedNetwork, type GuestNetwork } from "../platform/network.ts";
+import { createNetwork, createSwitchedNetwork, type GuestNetwork } from "../machine/network.ts";
 import type { MachineImages } from "../platform/machine.ts";
 import { setUpCompare } from "./compare-view.ts";
 import { installDebugHandle } from "./debug-handle.ts";

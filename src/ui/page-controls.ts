@@ -2,7 +2,7 @@
 // link) and loads the page with it, since MSI, the network adapter, persistence and the number
 // of VMs are all fixed when a machine is built.
 
-import { parseNetworkChoice } from "../platform/network.ts";
+import { parseNetworkChoice } from "../machine/network.ts";
 import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "./settings.ts";
 
 function $<T extends HTMLElement>(id: string): T {

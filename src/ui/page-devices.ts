@@ -5,8 +5,8 @@
 
 import { BlockDevice } from "../devices/blk/device.ts";
 import type { BlockBackend } from "../devices/blk/backend.ts";
-import { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
-import { IdbBlockStore } from "../devices/blk/idb-store.ts";
+import { HttpRangeBackend } from "../browser/http-range-backend.ts";
+import { IdbBlockStore } from "../browser/idb-store.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
 import { takeDiskLock } from "./disk-lock.ts";

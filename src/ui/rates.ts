@@ -5,7 +5,7 @@
 // guest; the arithmetic is pure and unit-tested.
 
 import type { AttachedDevice } from "../platform/machine.ts";
-import { msiSentCounts } from "./msi-rows.ts";
+import { msiSentCounts } from "../machine/msi-rows.ts";
 
 export interface DeviceSample {
   /** performance.now() in ms. */

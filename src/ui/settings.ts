@@ -1,7 +1,7 @@
 // The page's settings, read from (and written back to) the URL so a configuration can be
 // shared as a link. Pure: no DOM, unit-tested.
 
-import { parseNetworkChoice, type NetworkChoice } from "../platform/network.ts";
+import { parseNetworkChoice, type NetworkChoice } from "../machine/network.ts";
 import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";

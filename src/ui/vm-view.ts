@@ -5,15 +5,15 @@
 import wasmUrl from "v86/build/v86.wasm?url";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import type { GuestNetwork } from "../platform/network.ts";
+import type { GuestNetwork } from "../machine/network.ts";
 import { downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
-import type { HttpRangeBackend } from "../devices/blk/http-range-backend.ts";
+import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
-import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "./irq-mode.ts";
+import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "../machine/irq-mode.ts";
 import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
 import { StatusLine, type MachineState } from "./status-line.ts";
 import { createTerminal, type ConsoleTerminal } from "./terminal.ts";

@@ -1,9 +1,9 @@
 // The guest tests' network: our NIC on one of v86's adapters, wired the way the `guest` command
-// and the page wire it (src/platform/network.ts), optionally with the test answering the fetch
+// and the page wire it (src/machine/network.ts), optionally with the test answering the fetch
 // adapter's HTTP requests itself instead of the outside world.
 import type { NetDevice } from "../../src/devices/net/device.ts";
 import type { Machine } from "../../src/platform/machine.ts";
-import { createNetwork, type NetworkChoice, type NetworkOptions } from "../../src/platform/network.ts";
+import { createNetwork, type NetworkChoice, type NetworkOptions } from "../../src/machine/network.ts";
 
 export type FetchHandler = (url: string, init?: unknown) => Promise<Response>;
 

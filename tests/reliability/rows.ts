@@ -17,12 +17,12 @@ export const ROWS: readonly ReliabilityRow[] = [
       "MSI commands in both MSI modes with addresses outside 0xFEE00000-0xFEEFFFFF and vectors below 16, and mode changes between the line, the vector table and the per-queue mode. " +
       "After every operation: nothing thrown, 256 guard bytes on each side of RAM intact, no device write outside a buffer it was given, no interrupt lost or sent while masked; " +
       "after each hostile episode a reset and a verified episode",
-    test: "`src/virtio/fuzz/transport-fuzz.test.ts` (`FUZZ_OPS`, `FUZZ_SEED`; `npm run fuzz` runs 20M)",
+    test: "`src/fuzz/transport-fuzz.test.ts` (`FUZZ_OPS`, `FUZZ_SEED`; `npm run fuzz` runs 20M)",
     figures: ["fuzz"],
   },
   {
     what:
-      "Failing seeds are saved to `src/virtio/fuzz/seeds/` and replayed. Bugs the fuzzer found, since fixed: in virtio-blk, a write from before a reset " +
+      "Failing seeds are saved to `src/fuzz/seeds/` and replayed. Bugs the fuzzer found, since fixed: in virtio-blk, a write from before a reset " +
       "landing over a newer one, and a queue hung when another queue had filled the in-flight budget; in the split queue, a chain reused while its head was still in flight",
     test: "`seed-replay.test.ts`",
     figures: ["fuzz-seeds"],

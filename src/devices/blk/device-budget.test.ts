@@ -1,5 +1,5 @@
 // A queue held back by the in-flight budget resumes by itself once there is room (found by the
-// device-model fuzzer, seed src/virtio/fuzz/seeds/seed-1-op-32027.json): its driver notified
+// device-model fuzzer, seed src/fuzz/seeds/seed-1-op-32027.json): its driver notified
 // once and will not again for chains already in the ring.
 
 import { describe, expect, it } from "vitest";

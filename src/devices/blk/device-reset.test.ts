@@ -1,5 +1,5 @@
 // I/O that a reset cannot take back: requests of the next life wait for it (found by the
-// device-model fuzzer, seed src/virtio/fuzz/seeds/seed-4-op-195548.json).
+// device-model fuzzer, seed src/fuzz/seeds/seed-4-op-195548.json).
 
 import { describe, expect, it } from "vitest";
 import { TestDriver } from "../../virtio/testing/test-driver.ts";

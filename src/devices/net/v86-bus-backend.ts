@@ -28,8 +28,9 @@ import type { NetBackend } from "./backend.ts";
 import { formatMac } from "./mac.ts";
 
 /**
- * The part of v86's BusConnector we use: the one definition of it (the platform's V86Emulator
- * types `emulator.bus` and `emulator.emulator_bus` with it too).
+ * The part of v86's BusConnector this backend uses. The platform describes the emulator's buses
+ * on its own (`V86MessageBus` in platform/v86-internals.ts: the platform must not import
+ * devices); the two agree by shape, so the assembling layer passes one where the other is asked.
  */
 export interface V86Bus {
   send(name: string, value?: unknown): void;

@@ -1,7 +1,7 @@
 // A BlockStore in the browser's IndexedDB, so a page reload keeps what the guest wrote.
 // Browser-only: nothing here runs until open() is called.
 
-import type { BlockStore, OverlayMeta, SavedOverlay, StoredBlock } from "./store.ts";
+import type { BlockStore, OverlayMeta, SavedOverlay, StoredBlock } from "../devices/blk/store.ts";
 
 const META = "meta";
 const BLOCKS = "blocks";

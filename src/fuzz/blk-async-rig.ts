@@ -2,11 +2,11 @@
 // hostile register writes, resets and republished heads, and complete (or fail) between
 // operations. The well-behaved driver waits for each completion as Linux would.
 
-import { MemoryBackend } from "../../devices/blk/memory-backend.ts";
-import { OverlayBackend } from "../../devices/blk/overlay-backend.ts";
+import { MemoryBackend } from "../devices/blk/memory-backend.ts";
+import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { DeferredDisk, drainMicrotasks } from "./deferred-disk.ts";
-import type { Prng } from "./prng.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 import type { MsiLayout } from "./rig.ts";
 
 export class BlkAsyncRig extends BlkRig {

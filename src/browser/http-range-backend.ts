@@ -7,8 +7,11 @@
 // or Last-Modified) from the first answer is sent as If-Range and checked on every answer, so a
 // changed image fails every read from then on rather than mixing bytes of two images; and the
 // chunk cache has a byte budget.
+//
+// In src/browser because it needs the web platform's fetch, AbortController and URL (Node 20 has
+// them too: its tests run there), which the DOM-free core does not assume.
 
-import type { BlockBackend } from "./backend.ts";
+import type { BlockBackend } from "../devices/blk/backend.ts";
 
 /** The part of a fetch Response this backend uses (so tests can serve bytes from a buffer). */
 export interface ResponseLike {

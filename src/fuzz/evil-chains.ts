@@ -2,8 +2,8 @@
 // kicked. When the queue is clean the split queue must count exactly that kind (and break,
 // except for a zero-length descriptor, which is only noted).
 
-import type { SplitQueueErrorKind } from "../split-queue.ts";
-import type { Prng } from "./prng.ts";
+import type { SplitQueueErrorKind } from "../virtio/split-queue.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 import { kick, pickIndices, publish, rawBuffer, type RawQueue } from "./raw-queue.ts";
 import { expectRise, type Expectation, type Rig } from "./rig.ts";
 

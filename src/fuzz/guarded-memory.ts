@@ -4,8 +4,8 @@
 // that driver allowed the device to write. Bytes past RAM exist only as guards, so a stray
 // write through any path that escaped the checks shows up as a changed guard byte.
 
-import type { GuestMemory } from "../interfaces.ts";
-import { RamMemory, inRange } from "../ram-memory.ts";
+import type { GuestMemory } from "../virtio/interfaces.ts";
+import { RamMemory, inRange } from "../virtio/ram-memory.ts";
 
 /** Not zero, so a stray write of zeros shows too. */
 const GUARD_BYTE = 0xa5;

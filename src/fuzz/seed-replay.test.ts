@@ -6,11 +6,11 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { EchoDevice } from "../testing/echo-device.ts";
+import { EchoDevice } from "../virtio/testing/echo-device.ts";
 import { runFuzz } from "./fuzzer.ts";
 import type { Rig } from "./rig.ts";
 import { SEEDS_DIR, fuzzAndRecord, loadSeeds } from "./seeds.ts";
-import { n, recordFigure } from "../../../tests/reliability/record.ts";
+import { n, recordFigure } from "../../tests/reliability/record.ts";
 
 describe("saved fuzz seeds", () => {
   // Each once failed; after its fix it must pass for good. (Seeds replay the same operations

@@ -10,8 +10,8 @@
 // choice: with the table on, an event whose source it mapped to NO_VECTOR waits unseen until it
 // maps it or leaves the table.
 
-import { INTERRUPT, NO_VECTOR, REG } from "../constants.ts";
-import type { MmioTransport } from "../mmio-transport.ts";
+import { INTERRUPT, NO_VECTOR, REG } from "../virtio/constants.ts";
+import type { MmioTransport } from "../virtio/mmio-transport.ts";
 
 export class EventLedger {
   readonly #t: MmioTransport;

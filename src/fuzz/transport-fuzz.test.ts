@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { MODE_SCRIPTS } from "./mode-change.ts";
 import { SEEDS_DIR, fuzzAndRecord } from "./seeds.ts";
-import { n, recordFigure } from "../../../tests/reliability/record.ts";
+import { n, recordFigure } from "../../tests/reliability/record.ts";
 
 const OPS = Number(process.env.FUZZ_OPS ?? 1_000_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);

@@ -3,9 +3,9 @@
 // "clean" when the outcome of the next chain is certain: the device runs, the queue is not
 // broken, nothing else waits in the avail ring, and no two ring areas overlap.
 
-import { FEATURE, RING } from "../constants.ts";
-import type { SplitQueueCounters } from "../split-queue.ts";
-import type { Prng } from "./prng.ts";
+import { FEATURE, RING } from "../virtio/constants.ts";
+import type { SplitQueueCounters } from "../virtio/split-queue.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 import type { Rig } from "./rig.ts";
 
 export interface RawQueue {

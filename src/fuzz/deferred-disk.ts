@@ -3,8 +3,8 @@
 // failing, when asked), the way a slow network or IndexedDB finishes I/O out of order. A write
 // reads its source only when it runs: the device promised to leave the buffer alone until then.
 
-import type { BlockBackend } from "../../devices/blk/backend.ts";
-import type { Prng } from "./prng.ts";
+import type { BlockBackend } from "../devices/blk/backend.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 
 interface Call {
   readonly run: () => void;

@@ -2,12 +2,12 @@
 // base. The well-behaved driver keeps a shadow of the disk (taken from the backend when its
 // episode starts) and checks every read against it: what it wrote it must read back.
 
-import { FEATURE } from "../constants.ts";
-import type { BlockBackend } from "../../devices/blk/backend.ts";
-import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../../devices/blk/constants.ts";
-import { BlockDevice } from "../../devices/blk/device.ts";
+import { FEATURE } from "../virtio/constants.ts";
+import type { BlockBackend } from "../devices/blk/backend.ts";
+import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../devices/blk/constants.ts";
+import { BlockDevice } from "../devices/blk/device.ts";
 import { split } from "./echo-rig.ts";
-import type { Prng } from "./prng.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 import { kick, publish, rawQueue, sendRaw } from "./raw-queue.ts";
 import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 

@@ -14,9 +14,9 @@
 // internal errors, line and MSI rules). The run stops at the first failure and reports it;
 // the same seed and op count replay it exactly (no clock, no Math.random, no async work).
 
-import { MemoryBackend } from "../../devices/blk/memory-backend.ts";
-import { OverlayBackend } from "../../devices/blk/overlay-backend.ts";
-import { STATUS } from "../constants.ts";
+import { MemoryBackend } from "../devices/blk/memory-backend.ts";
+import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
+import { STATUS } from "../virtio/constants.ts";
 import { BlkAsyncRig } from "./blk-async-rig.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { EchoRig } from "./echo-rig.ts";
@@ -25,7 +25,7 @@ import {
   MODE_SCRIPTS, applyModeAction, modeRigName, randomModeActions, settleModeEpisode, type ModeAction, type ModeMapping,
 } from "./mode-change.ts";
 import { NetRig } from "./net-rig.ts";
-import { Prng } from "./prng.ts";
+import { Prng } from "../virtio/testing/prng.ts";
 import type { Expectation, Rig, StepResult } from "./rig.ts";
 
 export type Phase = "well-behaved" | "hostile" | "recovery" | "mode-change";

@@ -2,12 +2,12 @@
 // lazy HttpRangeBackend, driven through the real transport.
 
 import { describe, expect, it } from "vitest";
-import { TestDriver, type AddedChain } from "../../virtio/testing/test-driver.ts";
-import { BLK_S, BLK_T } from "./constants.ts";
-import { BlockDevice } from "./device.ts";
+import { TestDriver, type AddedChain } from "../virtio/testing/test-driver.ts";
+import { BLK_S, BLK_T } from "../devices/blk/constants.ts";
+import { BlockDevice } from "../devices/blk/device.ts";
 import { HttpRangeBackend, type FetchLike } from "./http-range-backend.ts";
-import { MemoryBlockStore } from "./memory-store.ts";
-import { OverlayBackend } from "./overlay-backend.ts";
+import { MemoryBlockStore } from "../devices/blk/memory-store.ts";
+import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
 
 const IMAGE = new Uint8Array(512 * 1024).map((_, i) => (i * 7 + (i >> 12)) & 0xff);
 

@@ -5,11 +5,11 @@
 // not fit, scribbles over the rings, malformed chains and requests. Each returns the faults whose counting is
 // certain in the state it found, so the fuzzer can check that they were counted.
 
-import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, NO_VECTOR, REG, STATUS, type RegisterName } from "../constants.ts";
-import { checkLayout } from "../split-queue.ts";
+import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, NO_VECTOR, REG, STATUS, type RegisterName } from "../virtio/constants.ts";
+import { checkLayout } from "../virtio/split-queue.ts";
 import { sendEvilChain } from "./evil-chains.ts";
 import { MIN_MSI_VECTOR, MSI_WINDOW_BASE, MSI_WINDOW_END } from "./msi-sink.ts";
-import type { Prng } from "./prng.ts";
+import type { Prng } from "../virtio/testing/prng.ts";
 import { rawQueue } from "./raw-queue.ts";
 import { expectRise, type Expectation, type Rig } from "./rig.ts";
 

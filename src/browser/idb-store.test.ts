@@ -5,7 +5,7 @@
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
 import { IdbBlockStore } from "./idb-store.ts";
-import type { OverlayMeta } from "./store.ts";
+import type { OverlayMeta } from "../devices/blk/store.ts";
 
 const META: OverlayMeta = { imageId: "guest/disk.img#8388608", size: 8 * 1024 * 1024, blockSize: 4096 };
 const block = (fill: number) => new Uint8Array(4096).fill(fill);

@@ -1,0 +1,149 @@
+// The layers of src/, checked from the imports themselves so that a wrong dependency fails the
+// unit tests instead of waiting for a reviewer:
+//
+//   virtio     the virtio core: depends on nothing else of ours and on no package
+//   devices    virtio-blk, virtio-net and their portable backends: on virtio only
+//   platform   v86 glue (MMIO bus, MSI routing, the Machine): on virtio and the v86 package;
+//              it attaches any VirtioDevice but never constructs a particular one
+//   browser    backends that need the web platform (IndexedDB, fetch): on virtio and devices
+//
+// Above them: machine/ (which device with which backend, the serial console, what a machine's
+// interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
+// the page and under Node), and the two front ends ui/ (the page) and node/ (the `guest`
+// command), which never import each other. fuzz/ (tests only) may use anything. The core (virtio, devices, platform) is also compiled without the DOM library
+// (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
+// Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
+// under Node, but no folder of ours beyond what their layer may use.
+
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+interface Layer {
+  /** Folders under src/ this layer's files may import from (its own included). */
+  readonly folders: readonly string[];
+  /** Packages its non-test files may import (exact names). */
+  readonly packages: readonly string[];
+}
+
+const LAYERS: Readonly<Record<string, Layer>> = {
+  virtio: { folders: ["virtio"], packages: [] },
+  devices: { folders: ["virtio", "devices"], packages: [] },
+  platform: { folders: ["virtio", "platform"], packages: ["v86"] },
+  browser: { folders: ["virtio", "devices", "browser"], packages: [] },
+  // Above the core: what assembles machines and reads their state (no DOM, no Node), then the
+  // comparison, then the two front ends, which never import each other.
+  machine: { folders: ["virtio", "devices", "platform", "browser", "machine"], packages: [] },
+  compare: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare"], packages: [] },
+  ui: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
+  node: {
+    folders: ["virtio", "devices", "platform", "machine", "node"],
+    packages: ["node:child_process", "node:fs", "node:os", "node:path", "node:url", "node:util"],
+  },
+};
+
+/**
+ * What the tests of a layer may import besides their layer's own allowance: they run under Node
+ * (fake-indexeddb stands in for the browser's IndexedDB there).
+ */
+const isTestPackage = (specifier: string) =>
+  specifier === "vitest" || specifier === "fake-indexeddb" || specifier.startsWith("node:");
+
+const isTestFile = (file: string) => file.endsWith(".test.ts");
+
+interface Violation {
+  readonly file: string;
+  readonly line: number;
+  readonly specifier: string;
+  readonly why: string;
+}
+
+/**
+ * Checks one file's imports. `file` is relative to the repository ("src/platform/x.ts");
+ * `imports` are the specifiers as written, with their 1-based lines.
+ */
+function layerViolations(file: string, imports: readonly { specifier: string; line: number }[]): Violation[] {
+  const folder = file.split("/")[1] ?? "";
+  const layer = file.startsWith("src/") ? LAYERS[folder] : undefined;
+  if (layer === undefined) return [];
+  const out: Violation[] = [];
+  for (const { specifier, line } of imports) {
+    if (specifier.startsWith(".")) {
+      const target = normalize(join(dirname(file), specifier));
+      const parts = target.split("/");
+      const targetFolder = parts[0] === "src" && parts.length > 2 ? parts[1]! : null;
+      if (targetFolder === null || !layer.folders.includes(targetFolder)) {
+        const where = targetFolder === null ? target : `src/${targetFolder}`;
+        out.push({ file, line, specifier, why: `src/${folder} may import only from ${layer.folders.map((f) => `src/${f}`).join(", ")}; this reaches ${where}` });
+      }
+    } else if (!layer.packages.includes(specifier) && !(isTestFile(file) && isTestPackage(specifier))) {
+      const allowed = layer.packages.length === 0 ? "no package" : `only the packages ${layer.packages.join(", ")}`;
+      out.push({ file, line, specifier, why: `src/${folder} may import ${allowed}${isTestFile(file) ? " (its tests also vitest, fake-indexeddb and node:*)" : ""}` });
+    }
+  }
+  return out;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** Every import and re-export specifier of a file, static or dynamic, type-only included. */
+function importsOf(path: string): { specifier: string; line: number }[] {
+  const text = readFileSync(path, "utf8");
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest);
+  return ts.preProcessFile(text, true, true).importedFiles.map((ref) => ({
+    specifier: ref.fileName,
+    line: source.getLineAndCharacterOfPosition(ref.pos).line + 1,
+  }));
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+describe("layers", () => {
+  const files = sourceFiles(join(ROOT, "src")).map((path) => relative(ROOT, path));
+
+  it("no file in src/ imports across a layer boundary", () => {
+    // A floor, so the check cannot pass by finding nothing to check.
+    expect(files.length).toBeGreaterThan(100);
+    const found = files.flatMap((file) => layerViolations(file, importsOf(join(ROOT, file))));
+    const report = found.map((v) => `${v.file}:${v.line} imports "${v.specifier}": ${v.why}`);
+    expect(report).toEqual([]);
+  });
+
+  it("the check itself catches each kind of crossing", () => {
+    const at = (specifier: string) => [{ specifier, line: 1 }];
+    // virtio -> devices (the old home of the fuzzer did this).
+    expect(layerViolations("src/virtio/fuzz/rig.ts", at("../../devices/blk/device.ts"))).toHaveLength(1);
+    // virtio -> outside src.
+    expect(layerViolations("src/virtio/x.test.ts", at("../../tests/reliability/record.ts"))).toHaveLength(1);
+    // platform -> devices (composition belongs in src/machine), and -> ui, node, browser.
+    for (const to of ["devices/net/device.ts", "ui/main.ts", "node/paths.ts", "browser/idb-store.ts"]) {
+      expect(layerViolations("src/platform/network.ts", at(`../${to}`)), to).toHaveLength(1);
+    }
+    // devices -> platform, ui, node, browser, fuzz.
+    for (const to of ["platform/machine.ts", "ui/html.ts", "node/file-backend.ts", "browser/http-range-backend.ts", "fuzz/prng.ts"]) {
+      expect(layerViolations("src/devices/blk/stack.test.ts", at(`../../${to}`)), to).toHaveLength(1);
+    }
+    // The core outside its tests: no DOM-only package, no Node built-in.
+    expect(layerViolations("src/devices/blk/x.ts", at("@xterm/xterm"))).toHaveLength(1);
+    expect(layerViolations("src/platform/x.ts", at("node:fs"))).toHaveLength(1);
+    // What is allowed stays allowed.
+    expect(layerViolations("src/devices/blk/device.ts", at("../../virtio/interfaces.ts"))).toEqual([]);
+    expect(layerViolations("src/platform/machine.ts", at("v86"))).toEqual([]);
+    expect(layerViolations("src/platform/x.test.ts", at("node:fs"))).toEqual([]);
+    expect(layerViolations("src/machine/network.ts", at("../devices/net/device.ts"))).toEqual([]);
+    // The front ends never import each other; machine and compare import neither.
+    expect(layerViolations("src/node/machine-stats.ts", at("../ui/irq-mode.ts"))).toHaveLength(1);
+    expect(layerViolations("src/ui/vm-view.ts", at("../node/boot.ts"))).toHaveLength(1);
+    expect(layerViolations("src/compare/boot-mode.ts", at("../node/guest-console.ts"))).toHaveLength(1);
+    expect(layerViolations("src/machine/msi-rows.ts", at("../ui/html.ts"))).toHaveLength(1);
+    expect(layerViolations("src/ui/terminal.ts", at("@xterm/xterm"))).toEqual([]);
+  });
+});
