@@ -28,6 +28,7 @@ declare var setImmediate: ((callback: () => void) => unknown) | undefined;
 interface MessagePort {
   onmessage: ((event: unknown) => void) | null;
   postMessage(message: unknown): void;
+  close(): void;
 }
 interface MessageChannel {
   readonly port1: MessagePort;

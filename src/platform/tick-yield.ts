@@ -34,7 +34,7 @@ export interface TickYieldCounters {
  * setImmediate) or the loop object is not the one we know.
  */
 export function installChannelYield(loop: Partial<V86MainLoop>): TickYieldCounters | null {
-  if (typeof MessageChannel !== "function" || typeof window === "undefined") return null;
+  if (typeof MessageChannel !== "function" || !("window" in globalThis)) return null;
   if (typeof loop.yield !== "function" || typeof loop.yield_callback !== "function" || typeof loop.unregister_yield !== "function") {
     return null;
   }
@@ -43,7 +43,7 @@ export function installChannelYield(loop: Partial<V86MainLoop>): TickYieldCounte
   const callback = loop.yield_callback.bind(loop);
   const counters: TickYieldCounters = { immediate: 0, delayed: 0 };
   const channel = new MessageChannel();
-  channel.port1.onmessage = (e: MessageEvent<number>) => callback(e.data);
+  channel.port1.onmessage = (e) => callback((e as { data: number }).data);
   loop.yield = (delay: number, tick: number) => {
     if (delay < 1) {
       counters.immediate++;
