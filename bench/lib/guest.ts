@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { irqTotal, parseInterrupts } from "../../src/compare/proc-interrupts.ts";
 import { run, type GuestShell } from "../../src/compare/shell.ts";
 import type { GuestConsole } from "../../src/node/guest-console.ts";
+import { instructionRate } from "./limit.ts";
 
 const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "vbench");
 /** Where the tool lives in the guest. */
@@ -56,4 +57,39 @@ export function parseKv(out: string): Record<string, number> {
 /** Sum of the guest's /proc/interrupts counts of the interrupts whose handler name matches `name`. */
 export async function guestIrqCount(shell: Shell, name: RegExp): Promise<number> {
   return irqTotal(parseInterrupts(await sh(shell, "cat /proc/interrupts")), name);
+}
+
+/** The speed's row in the disk and network tables. */
+export const SPEED_ROW = "Emulator speed: guest instructions per second, CPU-bound loop";
+
+/** Iterations of `vbench spin` (8 instructions each): about half a second of a quiet emulator. */
+export const SPIN_ITERATIONS = 25_000_000;
+
+/**
+ * The emulator's speed on this guest now: guest instructions per second of the guest's clock in
+ * a CPU-bound loop whose instruction count is exact (`vbench spin`). Needs the tool uploaded.
+ */
+export async function emulatorSpeed(shell: Shell): Promise<number> {
+  const kv = parseKv(await sh(shell, `${VBENCH} spin ${SPIN_ITERATIONS}`, 120_000));
+  const rate = instructionRate(kv.instr ?? 0, kv.ns ?? 0);
+  if (!Number.isFinite(rate)) throw new Error(`vbench spin gave no result: ${JSON.stringify(kv)}`);
+  return rate;
+}
+
+/** The second speed's row: general code, for comparison only (the limits use the loop above). */
+export const SHELL_SPEED_ROW = "Emulator speed, busybox shell loop (for comparison, not in the limits)";
+
+/** Iterations of the shell loop (a few thousand instructions each). */
+export const SHELL_LOOP_ITERATIONS = 20_000;
+
+/**
+ * The emulator's speed on general code: busybox ash counting in a `while` loop (parsing, a
+ * builtin test, arithmetic, no fork), timed on the guest's clock; `instructions` reads the
+ * emulated instruction counter(s) on the host (summed over guests, each wrapping at 2^32).
+ */
+export async function shellLoopSpeed(shell: Shell, instructions: () => Promise<number>): Promise<number> {
+  const before = await instructions();
+  const ns = await guestTimedNs(shell, `i=0; while [ $i -lt ${SHELL_LOOP_ITERATIONS} ]; do i=$((i + 1)); done`);
+  const ran = ((((await instructions()) - before) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return instructionRate(ran, ns);
 }

@@ -10,7 +10,8 @@ import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import type { Machine } from "../../src/platform/machine.ts";
-import { VBENCH, consoleShell, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { SHELL_SPEED_ROW, SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, shellLoopSpeed, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
 export type NetVariant = "msi" | "line" | "v86";
@@ -24,6 +25,9 @@ export const NET = {
 } as const;
 
 const adapterBus = (m: Machine) => m.emulator.bus;
+const MiB = 1024 * 1024;
+/** Instructions from `before` to `after` of the summed counters (each wraps at 2^32 on its own). */
+const since = (before: number, after: number) => (((after - before) % 2 ** 32) + 2 ** 32) % 2 ** 32;
 
 interface Pair {
   a: BootedGuest;
@@ -112,13 +116,16 @@ export async function netWorkload(
   await Promise.all([configure(sa, 1), configure(sb, 2)]);
   // ARP and the first packets out of the way.
   await sh(sa, `ping -c 2 -W 10 ${peer} >/dev/null`);
+  // The speed of the one thread both emulators share: A spins while B idles (a halted CPU runs
+  // no instructions), so it is what the pair can execute per second between them.
+  const speedBefore = await emulatorSpeed(sa);
+  const shellSpeed = await shellLoopSpeed(sa, instructions);
 
   // UDP round trips: B echoes, A times each one alone.
   await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
   const i0 = await instructions();
   const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
-  // Both counters wrap at 2^32 independently; a sum of two deltas is still right mod 2^32 for spans < 2^32.
-  const perTrip = (((await instructions()) - i0) % 2 ** 32 + 2 ** 32) % 2 ** 32 / NET.udpRoundTrips;
+  const perTrip = since(i0, await instructions()) / NET.udpRoundTrips;
   s.add("Guest instructions (both guests) per UDP round trip", "k instr", 1, column, run, perTrip / 1e3);
   s.add("UDP round trip, 64 B, median", "µs", 0, column, run, udp.median! / 1e3);
   s.add("UDP round trip, 64 B, p90", "µs", 0, column, run, udp.p90! / 1e3);
@@ -128,11 +135,26 @@ export async function netWorkload(
   const [irqA0, irqB0, frames0] = [await guestIrqCount(sa, irqName), await guestIrqCount(sb, irqName), await frames()];
   await sh(sb, `rm -f /tmp/sink.out; (${VBENCH} tcp-sink 5001 >/tmp/sink.out 2>&1 &)`);
   await sh(sb, "sleep 1");
+  const t0 = await instructions();
   await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
   const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
+  const perMiB = since(t0, await instructions()) / (NET.tcpBytes / MiB);
   if (sink.bytes !== NET.tcpBytes) throw new Error(`${column}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
-  s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, sink.bytes / 1e6 / (sink.ns! / 1e9));
+  const tcp = sink.bytes / 1e6 / (sink.ns! / 1e9);
+  s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, tcp);
+  s.add("Guest instructions (both guests) per MiB, TCP stream", "k instr", 0, column, run, perMiB / 1e3);
   const irqs = (await guestIrqCount(sa, irqName)) - irqA0 + (await guestIrqCount(sb, irqName)) - irqB0;
   s.add("Guest NIC interrupts (both guests) / frame, TCP stream", "", 3, column, run, irqs / ((await frames()) - frames0));
-  return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${((sink.bytes * 1e3) / sink.ns!).toFixed(2)} MB/s`;
+
+  const speed = (speedBefore + (await emulatorSpeed(sa))) / 2;
+  s.add(SPEED_ROW, "M instr/s", 0, column, run, speed / 1e6);
+  s.add(SHELL_SPEED_ROW, "M instr/s", 0, column, run, shellSpeed / 1e6);
+  const tcpWorkload: Workload = { name: "TCP stream", unit: "MB/s", digits: 2, achieved: tcp, instructionsPerUnit: (perMiB * 1e6) / MiB };
+  addLimitRows(s, speed, tcpWorkload, column, run);
+  // A round trip's limit is a time: the instructions of one trip at the emulator's speed.
+  const fastestTrip = 1 / limitPerSecond(speed, perTrip);
+  s.add("Limit, UDP round trip (guest instructions ÷ emulator speed)", "µs", 0, column, run, fastestTrip * 1e6);
+  s.add("Efficiency, UDP round trip (limit ÷ median)", "", 2, column, run, efficiency(1e9 / udp.median!, 1 / fastestTrip));
+  const tcpEff = efficiency(tcp, limitPerSecond(speed, tcpWorkload.instructionsPerUnit));
+  return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${tcp.toFixed(2)} MB/s, speed ${(speed / 1e6).toFixed(0)} M instr/s, tcp efficiency ${tcpEff.toFixed(2)}`;
 }
