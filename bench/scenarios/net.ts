@@ -5,12 +5,14 @@
 //                joined back to back (A's net0-send -> B's net0-receive and back): no switch
 //                logic, the shortest path v86 offers, so any cost it saves counts against ours.
 // Both emulators share the one Node thread, as two tabs of a page would share one core.
+// Each workload's guest instructions, limit and efficiency as in the disk scenario.
 
+import { instructionsBetween } from "../../src/compare/device-counts.ts";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import type { Machine } from "../../src/platform/machine.ts";
-import { SHELL_SPEED_ROW, SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, shellLoopSpeed, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
@@ -26,8 +28,6 @@ export const NET = {
 
 const adapterBus = (m: Machine) => m.emulator.bus;
 const MiB = 1024 * 1024;
-/** Instructions from `before` to `after` of the summed counters (each wraps at 2^32 on its own). */
-const since = (before: number, after: number) => (((after - before) % 2 ** 32) + 2 ** 32) % 2 ** 32;
 
 interface Pair {
   a: BootedGuest;
@@ -100,7 +100,8 @@ export async function runNet(variant: NetVariant, run: number, s: Section): Prom
 /**
  * The measurements on two booted guests, A and B, whatever runs them (Node or the page).
  * `frames` counts Ethernet frames on the segment (for interrupts per frame); `instructions` sums
- * both guests' emulated instruction counters (32-bit, wrapping).
+ * both guests' emulated instruction counters (32-bit, wrapping: a difference of two sums taken
+ * modulo 2^32 is still right for spans under 2^32 instructions).
  */
 export async function netWorkload(
   sa: Shell,
@@ -116,16 +117,17 @@ export async function netWorkload(
   await Promise.all([configure(sa, 1), configure(sb, 2)]);
   // ARP and the first packets out of the way.
   await sh(sa, `ping -c 2 -W 10 ${peer} >/dev/null`);
-  // The speed of the one thread both emulators share: A spins while B idles (a halted CPU runs
-  // no instructions), so it is what the pair can execute per second between them.
-  const speedBefore = await emulatorSpeed(sa);
-  const shellSpeed = await shellLoopSpeed(sa, instructions);
+  // The speed of the one thread both emulators share: A runs the loops while B idles (a halted
+  // CPU runs no instructions), so it is what the pair can execute per second between them.
+  await warmUpSpeedLoop(sa);
+  const speedBefore = await emulatorSpeed(sa, instructions);
+  const tightSpeed = await tightLoopSpeed(sa);
 
   // UDP round trips: B echoes, A times each one alone.
   await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
   const i0 = await instructions();
   const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
-  const perTrip = since(i0, await instructions()) / NET.udpRoundTrips;
+  const perTrip = instructionsBetween(i0, await instructions()) / NET.udpRoundTrips;
   s.add("Guest instructions (both guests) per UDP round trip", "k instr", 1, column, run, perTrip / 1e3);
   s.add("UDP round trip, 64 B, median", "µs", 0, column, run, udp.median! / 1e3);
   s.add("UDP round trip, 64 B, p90", "µs", 0, column, run, udp.p90! / 1e3);
@@ -138,7 +140,7 @@ export async function netWorkload(
   const t0 = await instructions();
   await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
   const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
-  const perMiB = since(t0, await instructions()) / (NET.tcpBytes / MiB);
+  const perMiB = instructionsBetween(t0, await instructions()) / (NET.tcpBytes / MiB);
   if (sink.bytes !== NET.tcpBytes) throw new Error(`${column}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
   const tcp = sink.bytes / 1e6 / (sink.ns! / 1e9);
   s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, tcp);
@@ -146,9 +148,9 @@ export async function netWorkload(
   const irqs = (await guestIrqCount(sa, irqName)) - irqA0 + (await guestIrqCount(sb, irqName)) - irqB0;
   s.add("Guest NIC interrupts (both guests) / frame, TCP stream", "", 3, column, run, irqs / ((await frames()) - frames0));
 
-  const speed = (speedBefore + (await emulatorSpeed(sa))) / 2;
+  const speed = (speedBefore + (await emulatorSpeed(sa, instructions))) / 2;
   s.add(SPEED_ROW, "M instr/s", 0, column, run, speed / 1e6);
-  s.add(SHELL_SPEED_ROW, "M instr/s", 0, column, run, shellSpeed / 1e6);
+  s.add(TIGHT_SPEED_ROW, "M instr/s", 0, column, run, tightSpeed / 1e6);
   const tcpWorkload: Workload = { name: "TCP stream", unit: "MB/s", digits: 2, achieved: tcp, instructionsPerUnit: (perMiB * 1e6) / MiB };
   addLimitRows(s, speed, tcpWorkload, column, run);
   // A round trip's limit is a time: the instructions of one trip at the emulator's speed.
