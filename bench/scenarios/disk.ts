@@ -9,6 +9,7 @@
 // MemoryBackend, v86's IDE through `hda: { buffer }`, so both read the same bytes from host RAM.
 
 import { randomFillSync } from "node:crypto";
+import { guestInstructions } from "../../src/compare/device-counts.ts";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
@@ -72,8 +73,7 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
     await interruptPath(variant, guest, shell, device, dev, run, out);
 
     // Emulated instructions the guest ran for a workload: what host load cannot disturb.
-    const cpu = guest.machine.cpu as typeof guest.machine.cpu & { instruction_counter: Uint32Array };
-    const instr = () => cpu.instruction_counter[0]! >>> 0;
+    const instr = () => guestInstructions(guest.machine);
     // The emulator's speed before and after the workloads, averaged: the host's load drifts.
     const counter = async () => instr();
     await warmUpSpeedLoop(shell);

@@ -7,7 +7,7 @@
 // Both emulators share the one Node thread, as two tabs of a page would share one core.
 // Each workload's guest instructions, limit and efficiency as in the disk scenario.
 
-import { instructionsBetween } from "../../src/compare/device-counts.ts";
+import { guestInstructions, instructionsBetween } from "../../src/compare/device-counts.ts";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
@@ -90,8 +90,8 @@ async function waitForFile(shell: Shell, path: string, timeoutMs: number): Promi
 export async function runNet(variant: NetVariant, run: number, s: Section): Promise<string> {
   const { a, b, frames } = await bootPair(variant);
   try {
-    const instr = (m: Machine) => (m.cpu as typeof m.cpu & { instruction_counter: Uint32Array }).instruction_counter[0]! >>> 0;
-    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), async () => instr(a.machine) + instr(b.machine));
+    const both = async () => guestInstructions(a.machine) + guestInstructions(b.machine);
+    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), both);
   } finally {
     await Promise.all([a.shutdown(), b.shutdown()]);
   }
