@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bootGuest } from "../src/node/boot.ts";
+import { SHELL_LOOP_ITERATIONS, SPIN_ITERATIONS } from "./lib/guest.ts";
 import { currentLoad, hostInfo } from "./lib/host.ts";
 import { writeReport } from "./lib/report.ts";
 import { Section } from "./lib/table.ts";
@@ -79,9 +80,11 @@ function notes(): void {
   sections.disk.note(`Image: ${DISK.imageMiB} MiB of random bytes in host RAM, a fresh copy per boot: ours through MemoryBackend, v86's IDE disk as \`hda: { buffer }\` (Linux ata_piix, /dev/sda). Sequential: busybox dd, ${DISK.seqMiB} MiB, bs=1M, \`oflag=direct\` / \`iflag=direct\`, timed on the guest's CLOCK_MONOTONIC around dd.`);
   sections.disk.note(`Random: \`bench/guest-tool/vbench.c rand\`, 4 KiB O_DIRECT preads at random aligned offsets over the whole disk; QD1 = one process, ${DISK.qd1Ops} reads back to back; QD16 = 16 forked processes, ${DISK.qd16Ops} reads in all (the guest kernel has no AIO), timed from before the first fork to the last exit.`);
   sections.disk.note("Guest instructions: v86's emulated instruction counter over the command (the shell's start of it included), divided by MiB or reads: the guest's CPU cost per I/O, which host load does not change. Time the device spends in our host code, and v86's own device emulation, are not guest instructions.");
+  sections.disk.note(`Limit and efficiency: the emulator's speed is guest instructions (v86's counter) per second of the guest's clock while busybox ash counts to ${SHELL_LOOP_ITERATIONS} in a \`while\` loop (general code, no fork; once unmeasured first, since v86 runs a loop's first pass at a quarter of the speed while it compiles it), measured in the same boot before and after the workloads and averaged. A workload's limit is that speed ÷ its guest instructions per MB or per read: the most the guest could do if the device and the host cost it nothing and it never waited. Efficiency = achieved ÷ limit: the share of the workload's time the emulator spent running the guest's instructions; the rest went to the host side (our device code, v86's device emulation) or to waiting. The tight-loop row (\`vbench spin\`, exactly 8 instructions — ALU, a load, a store — ${SPIN_ITERATIONS / 1e6} M times) is v86's JIT at its best, several times the speed on general code, shown for comparison and not used in the limits.`);
   sections.net.note(`Guests 192.168.87.1 (A) and .2 (B), ${NET.memoryMB} MB each, both emulators in one Node thread. UDP: \`vbench udp-ping\`, ${NET.udpRoundTrips} 64-byte round trips one at a time, each timed on A's clock; B runs \`vbench udp-echo\`. TCP: \`vbench tcp-send\` 8 MiB in 64 KiB writes, MB/s measured by B's \`tcp-sink\` from its first byte to EOF.`);
   sections.hotpath.note("The real MmioTransport, SplitQueue, RamMemory and devices driven through their registers by a minimal driver that re-publishes pre-built chains (the TestDriver's RAM, no emulator). Time per request on the host; allocation = heap growth over windows without a scavenge, so it includes the test driver's own share (its task list and MSI log).");
   sections.net.note("Ours: each guest's virtio-net (virtio-mmio) on a port of one VirtualSwitch. v86: `net_device: { type: \"virtio\" }` in each emulator, their buses joined back to back (A's net0-send to B's net0-receive and back) — the same topology without a switch. Guest instructions: both guests' emulated instruction counters over the 300 round trips (the command's start included), per round trip.");
+  sections.net.note("Limit and efficiency as in the disk table, with the speed measured on guest A while B idles (both emulators share one thread, so that speed is what the pair can run between them) and both guests' instructions per op: TCP, instructions from the start of `tcp-send` to the sink's result, per MiB of the stream; UDP, the limit is the shortest round trip those instructions allow (instructions per trip ÷ speed), efficiency = that ÷ the median round trip.");
 }
 
 async function main(): Promise<void> {
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
       host,
       runs: RUNS,
       totalSeconds: (performance.now() - started) / 1000,
-      config: { only: [...only], disk: DISK, net: NET },
+      config: { only: [...only], disk: DISK, net: NET, speed: { spinIterations: SPIN_ITERATIONS, shellLoopIterations: SHELL_LOOP_ITERATIONS } },
       sections: all,
       ...(only.has("modes") ? { modes: { verdict: modesVerdict(), sections: [modes.setup, modes.io, modes.time, modes.code] } } : {}),
       preamble: [

@@ -15,6 +15,9 @@
  *   vbench udp-echo PORT COUNT          returns COUNT datagrams to their senders, then exits.
  *   vbench udp-ping ADDR PORT COUNT     COUNT 64-byte round trips, one at a time; prints
  *                                       "n=N min=A median=M p90=P" in ns, each timed alone.
+ *   vbench spin ITERATIONS              the emulator's speed: a CPU-bound loop of exactly 8
+ *                                       instructions per iteration (ALU, a load and a store);
+ *                                       prints "instr=I ns=T", T the loop's CLOCK_MONOTONIC time.
  *
  * ADDR is dotted IPv4. Build: bench/guest-tool/build.sh (i686-linux-gnu-gcc -nostdlib -static).
  */
@@ -254,6 +257,35 @@ static void cmd_udp_ping(const char *ip, long port, u64 count) {
   puts_("\n");
 }
 
+/*
+ * Exactly 8 instructions per iteration, written in assembly so the compiler cannot shorten it:
+ * index, mask, load, add, xor, store, decrement, branch. The load and store go through a 4 KiB
+ * table so the loop exercises the emulator's memory path, not only its registers.
+ */
+static u32 spin_table[1024];
+static void cmd_spin(u64 iterations) {
+  if (iterations < 1 || iterations > 500000000ull) die("iterations must be 1..500000000");
+  u32 n = (u32)iterations;
+  u64 t0 = now();
+  __asm__ volatile(
+      "1:\n"
+      " mov %%ecx, %%eax\n"
+      " and $1023, %%eax\n"
+      " mov (%[t],%%eax,4), %%edx\n"
+      " add %%ecx, %%edx\n"
+      " xor $0x5bd1e995, %%edx\n"
+      " mov %%edx, (%[t],%%eax,4)\n"
+      " dec %%ecx\n"
+      " jnz 1b\n"
+      : "+c"(n)
+      : [t] "r"(spin_table)
+      : "eax", "edx", "memory", "cc");
+  u64 t1 = now();
+  putu("instr=", iterations * 8);
+  putu(" ns=", t1 - t0);
+  puts_("\n");
+}
+
 void cmain(long *sp) {
   long argc = sp[0];
   char **argv = (char **)(sp + 1);
@@ -271,8 +303,10 @@ void cmain(long *sp) {
     cmd_udp_echo((long)atou(argv[2]), atou(argv[3]));
   } else if (argc == 5 && cmd[0] == 'u' && cmd[4] == 'p') {
     cmd_udp_ping(argv[2], (long)atou(argv[3]), atou(argv[4]));
+  } else if (argc == 3 && cmd[0] == 's' && cmd[1] == 'p') {
+    cmd_spin(atou(argv[2]));
   } else {
-    die("usage: vbench now | rand DEV COUNT DEPTH | tcp-sink PORT | tcp-send ADDR PORT BYTES | udp-echo PORT COUNT | udp-ping ADDR PORT COUNT");
+    die("usage: vbench now | rand DEV COUNT DEPTH | tcp-sink PORT | tcp-send ADDR PORT BYTES | udp-echo PORT COUNT | udp-ping ADDR PORT COUNT | spin ITERATIONS");
   }
   sys3(SYS_exit, 0, 0, 0);
 }

@@ -5,9 +5,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { instructionsBetween } from "../../src/compare/device-counts.ts";
 import { irqTotal, parseInterrupts } from "../../src/compare/proc-interrupts.ts";
 import { run, type GuestShell } from "../../src/compare/shell.ts";
 import type { GuestConsole } from "../../src/machine/guest-console.ts";
+import { instructionRate } from "./limit.ts";
 
 const TOOL = join(dirname(fileURLToPath(import.meta.url)), "..", "guest-tool", "vbench");
 /** Where the tool lives in the guest. */
@@ -56,4 +58,50 @@ export function parseKv(out: string): Record<string, number> {
 /** Sum of the guest's /proc/interrupts counts of the interrupts whose handler name matches `name`. */
 export async function guestIrqCount(shell: Shell, name: RegExp): Promise<number> {
   return irqTotal(parseInterrupts(await sh(shell, "cat /proc/interrupts")), name);
+}
+
+/** The speed's row in the disk and network tables: the one the limits use. */
+export const SPEED_ROW = "Emulator speed: guest instructions per second, busybox shell loop";
+/** The tight loop's row, for comparison. */
+export const TIGHT_SPEED_ROW = "Emulator speed, tight loop (vbench spin; v86's JIT at its best, not in the limits)";
+
+/** Iterations of the shell loop (about 17,500 guest instructions each: half a second or more). */
+export const SHELL_LOOP_ITERATIONS = 20_000;
+/** Iterations of `vbench spin` (8 instructions each). */
+export const SPIN_ITERATIONS = 25_000_000;
+
+const shellLoop = (n: number) => `i=0; while [ $i -lt ${n} ]; do i=$((i + 1)); done`;
+
+/**
+ * Runs the shell loop once, unmeasured: the first run of a loop pays for v86 compiling its code
+ * (measured here at a quarter of the speed of the next), which a workload repeated thousands of
+ * times does not.
+ */
+export async function warmUpSpeedLoop(shell: Shell): Promise<void> {
+  await sh(shell, shellLoop(SHELL_LOOP_ITERATIONS / 4), 120_000);
+}
+
+/**
+ * The emulator's speed on general code, the one the limits use: busybox ash counting in a
+ * `while` loop (parsing, a builtin test, arithmetic, no fork), timed on the guest's clock (TSC,
+ * which v86 derives from the host's); `instructions` reads v86's instruction counter(s) on the
+ * host (summed over guests, each wrapping at 2^32). Needs the tool uploaded (for the clock).
+ */
+export async function emulatorSpeed(shell: Shell, instructions: () => Promise<number>): Promise<number> {
+  const before = await instructions();
+  const ns = await guestTimedNs(shell, shellLoop(SHELL_LOOP_ITERATIONS));
+  const rate = instructionRate(instructionsBetween(before, await instructions()), ns);
+  if (!Number.isFinite(rate)) throw new Error("the shell loop gave no speed");
+  return rate;
+}
+
+/**
+ * The emulator's best case: `vbench spin`, a loop of exactly 8 instructions that v86's JIT
+ * compiles into one tight block; instructions and time both come from the guest.
+ */
+export async function tightLoopSpeed(shell: Shell): Promise<number> {
+  const kv = parseKv(await sh(shell, `${VBENCH} spin ${SPIN_ITERATIONS}`, 120_000));
+  const rate = instructionRate(kv.instr ?? 0, kv.ns ?? 0);
+  if (!Number.isFinite(rate)) throw new Error(`vbench spin gave no result: ${JSON.stringify(kv)}`);
+  return rate;
 }

@@ -67,7 +67,7 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
     { key: "msi", label: "our virtio-net MSI" },
     { key: "line", label: "ours, line" },
   ], [{ label: "MSI / line", num: "msi", den: "line" }]);
-  net.note(`Page settings \`net=switch&disk=none\` (the page gives the VMs ${NET.subnet}.1 and .2), line: plus \`msi=0\`; charts on. The same vbench UDP and TCP measurements as under Node; both VMs share the page's one thread.`);
+  net.note(`Page settings \`net=switch&disk=none\` (the page gives the VMs ${NET.subnet}.1 and .2), line: plus \`msi=0\`; charts on. The same vbench UDP and TCP measurements as under Node, with the same emulator speed, limit and efficiency rows (see the Node network table's notes); both VMs share the page's one thread.`);
 
   log("browser: building the site");
   buildSite();

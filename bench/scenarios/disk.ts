@@ -3,15 +3,19 @@
 //     and interrupts per completed request, and the interrupt latency probe (virtio only)
 //   - sequential write and read, 64 MiB, bs=1M, O_DIRECT
 //   - 4 KiB random reads, O_DIRECT, at queue depth 1 and 16 (bench/guest-tool/vbench.c)
+//   - for each of those the guest instructions it cost, and its limit and efficiency against the
+//     emulator's speed measured in the same boot (bench/lib/limit.ts)
 // Every variant gets a fresh in-memory copy of the same random image: ours through
 // MemoryBackend, v86's IDE through `hda: { buffer }`, so both read the same bytes from host RAM.
 
 import { randomFillSync } from "node:crypto";
+import { guestInstructions } from "../../src/compare/device-counts.ts";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { installIrqProbe, type IrqLatency } from "../lib/irq-probe.ts";
-import { VBENCH, consoleShell, guestIrqCount, guestTimedNs, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, guestTimedNs, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
 export type DiskVariant = "msi" | "line" | "ide";
@@ -69,30 +73,52 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
     await interruptPath(variant, guest, shell, device, dev, run, out);
 
     // Emulated instructions the guest ran for a workload: what host load cannot disturb.
-    const cpu = guest.machine.cpu as typeof guest.machine.cpu & { instruction_counter: Uint32Array };
-    const instr = () => cpu.instruction_counter[0]! >>> 0;
+    const instr = () => guestInstructions(guest.machine);
+    // The emulator's speed before and after the workloads, averaged: the host's load drifts.
+    const counter = async () => instr();
+    await warmUpSpeedLoop(shell);
+    const speedBefore = await emulatorSpeed(shell, counter);
+    const tightSpeed = await tightLoopSpeed(shell);
+    const workloads: Workload[] = [];
 
     // Write first so the read covers written data.
-    const w = await guestTimedNs(shell, `dd if=/dev/zero of=${dev} bs=1M count=${DISK.seqMiB} oflag=direct`);
-    const i0 = instr();
-    const r = await guestTimedNs(shell, `dd if=${dev} of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`);
-    out.disk.add("Guest instructions per MiB, sequential read", "k instr", 0, variant, run, ((instr() - i0) >>> 0) / DISK.seqMiB / 1e3);
-    out.disk.add("Sequential write, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (w / 1e9));
-    out.disk.add("Sequential read, 64 MiB, bs=1M, O_DIRECT", "MB/s", 1, variant, run, (DISK.seqMiB * MiB) / 1e6 / (r / 1e9));
+    let readNs = 0;
+    for (const [name, command] of [
+      ["write", `dd if=/dev/zero of=${dev} bs=1M count=${DISK.seqMiB} oflag=direct`],
+      ["read", `dd if=${dev} of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`],
+    ] as const) {
+      const i0 = instr();
+      const ns = await guestTimedNs(shell, command);
+      const perMiB = ((instr() - i0) >>> 0) / DISK.seqMiB;
+      const mbps = (DISK.seqMiB * MiB) / 1e6 / (ns / 1e9);
+      if (name === "read") readNs = ns;
+      out.disk.add(`Sequential ${name}, ${DISK.seqMiB} MiB, bs=1M, O_DIRECT`, "MB/s", 1, variant, run, mbps);
+      out.disk.add(`Guest instructions per MiB, sequential ${name}`, "k instr", 0, variant, run, perMiB / 1e3);
+      workloads.push({ name: `sequential ${name}`, unit: "MB/s", digits: 1, achieved: mbps, instructionsPerUnit: (perMiB * 1e6) / MiB });
+    }
 
     for (const [depth, ops] of [[1, DISK.qd1Ops], [16, DISK.qd16Ops]] as const) {
       const before = instr();
       const kv = parseKv(await sh(shell, `${VBENCH} rand ${dev} ${ops} ${depth}`));
       if (!kv.ops || !kv.ns) throw new Error(`${variant}: vbench rand gave no result`);
-      out.disk.add(`Random read 4 KiB, QD${depth}, O_DIRECT`, "IOPS", 0, variant, run, kv.ops / (kv.ns / 1e9));
-      out.disk.add(`Guest instructions per random read, QD${depth}`, "k instr", 1, variant, run, ((instr() - before) >>> 0) / kv.ops / 1e3);
+      const iops = kv.ops / (kv.ns / 1e9);
+      const perRead = ((instr() - before) >>> 0) / kv.ops;
+      out.disk.add(`Random read 4 KiB, QD${depth}, O_DIRECT`, "IOPS", 0, variant, run, iops);
+      out.disk.add(`Guest instructions per random read, QD${depth}`, "k instr", 1, variant, run, perRead / 1e3);
+      workloads.push({ name: `random read QD${depth}`, unit: "IOPS", digits: 0, achieved: iops, instructionsPerUnit: perRead });
     }
+
+    const speed = (speedBefore + (await emulatorSpeed(shell, counter))) / 2;
+    out.disk.add(SPEED_ROW, "M instr/s", 0, variant, run, speed / 1e6);
+    out.disk.add(TIGHT_SPEED_ROW, "M instr/s", 0, variant, run, tightSpeed / 1e6);
+    for (const w of workloads) addLimitRows(out.disk, speed, w, variant, run);
 
     const errors = (await sh(shell, "dmesg | grep -ciE 'I/O error|virtio.*(error|fail)|ata.*(error|fail)' || true")).trim();
     if (errors !== "0" || (device && device.counters.errors !== 0)) {
       throw new Error(`disk errors in the ${variant} run: dmesg ${errors}, device ${device?.counters.errors}`);
     }
-    return `boot ${guest.bootMs.toFixed(0)} ms, read ${((DISK.seqMiB * MiB * 1e3) / r).toFixed(1)} MB/s`;
+    const effs = workloads.map((w) => `${w.name} ${efficiency(w.achieved, limitPerSecond(speed, w.instructionsPerUnit)).toFixed(2)}`);
+    return `boot ${guest.bootMs.toFixed(0)} ms, read ${((DISK.seqMiB * MiB * 1e3) / readNs).toFixed(1)} MB/s, speed ${(speed / 1e6).toFixed(0)} M instr/s; efficiency ${effs.join(", ")}`;
   } finally {
     await guest.shutdown();
   }

@@ -5,12 +5,15 @@
 //                joined back to back (A's net0-send -> B's net0-receive and back): no switch
 //                logic, the shortest path v86 offers, so any cost it saves counts against ours.
 // Both emulators share the one Node thread, as two tabs of a page would share one core.
+// Each workload's guest instructions, limit and efficiency as in the disk scenario.
 
+import { guestInstructions, instructionsBetween } from "../../src/compare/device-counts.ts";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import type { Machine } from "../../src/platform/machine.ts";
-import { VBENCH, consoleShell, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
 export type NetVariant = "msi" | "line" | "v86";
@@ -24,6 +27,7 @@ export const NET = {
 } as const;
 
 const adapterBus = (m: Machine) => m.emulator.bus;
+const MiB = 1024 * 1024;
 
 interface Pair {
   a: BootedGuest;
@@ -86,8 +90,8 @@ async function waitForFile(shell: Shell, path: string, timeoutMs: number): Promi
 export async function runNet(variant: NetVariant, run: number, s: Section): Promise<string> {
   const { a, b, frames } = await bootPair(variant);
   try {
-    const instr = (m: Machine) => (m.cpu as typeof m.cpu & { instruction_counter: Uint32Array }).instruction_counter[0]! >>> 0;
-    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), async () => instr(a.machine) + instr(b.machine));
+    const both = async () => guestInstructions(a.machine) + guestInstructions(b.machine);
+    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), both);
   } finally {
     await Promise.all([a.shutdown(), b.shutdown()]);
   }
@@ -96,7 +100,8 @@ export async function runNet(variant: NetVariant, run: number, s: Section): Prom
 /**
  * The measurements on two booted guests, A and B, whatever runs them (Node or the page).
  * `frames` counts Ethernet frames on the segment (for interrupts per frame); `instructions` sums
- * both guests' emulated instruction counters (32-bit, wrapping).
+ * both guests' emulated instruction counters (32-bit, wrapping: a difference of two sums taken
+ * modulo 2^32 is still right for spans under 2^32 instructions).
  */
 export async function netWorkload(
   sa: Shell,
@@ -112,13 +117,17 @@ export async function netWorkload(
   await Promise.all([configure(sa, 1), configure(sb, 2)]);
   // ARP and the first packets out of the way.
   await sh(sa, `ping -c 2 -W 10 ${peer} >/dev/null`);
+  // The speed of the one thread both emulators share: A runs the loops while B idles (a halted
+  // CPU runs no instructions), so it is what the pair can execute per second between them.
+  await warmUpSpeedLoop(sa);
+  const speedBefore = await emulatorSpeed(sa, instructions);
+  const tightSpeed = await tightLoopSpeed(sa);
 
   // UDP round trips: B echoes, A times each one alone.
   await sh(sb, `(${VBENCH} udp-echo 7001 ${NET.udpRoundTrips} >/dev/null 2>&1 &)`);
   const i0 = await instructions();
   const udp = parseKv(await sh(sa, `${VBENCH} udp-ping ${peer} 7001 ${NET.udpRoundTrips}`));
-  // Both counters wrap at 2^32 independently; a sum of two deltas is still right mod 2^32 for spans < 2^32.
-  const perTrip = (((await instructions()) - i0) % 2 ** 32 + 2 ** 32) % 2 ** 32 / NET.udpRoundTrips;
+  const perTrip = instructionsBetween(i0, await instructions()) / NET.udpRoundTrips;
   s.add("Guest instructions (both guests) per UDP round trip", "k instr", 1, column, run, perTrip / 1e3);
   s.add("UDP round trip, 64 B, median", "µs", 0, column, run, udp.median! / 1e3);
   s.add("UDP round trip, 64 B, p90", "µs", 0, column, run, udp.p90! / 1e3);
@@ -128,11 +137,26 @@ export async function netWorkload(
   const [irqA0, irqB0, frames0] = [await guestIrqCount(sa, irqName), await guestIrqCount(sb, irqName), await frames()];
   await sh(sb, `rm -f /tmp/sink.out; (${VBENCH} tcp-sink 5001 >/tmp/sink.out 2>&1 &)`);
   await sh(sb, "sleep 1");
+  const t0 = await instructions();
   await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
   const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
+  const perMiB = instructionsBetween(t0, await instructions()) / (NET.tcpBytes / MiB);
   if (sink.bytes !== NET.tcpBytes) throw new Error(`${column}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
-  s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, sink.bytes / 1e6 / (sink.ns! / 1e9));
+  const tcp = sink.bytes / 1e6 / (sink.ns! / 1e9);
+  s.add("TCP stream A → B, 8 MiB", "MB/s", 2, column, run, tcp);
+  s.add("Guest instructions (both guests) per MiB, TCP stream", "k instr", 0, column, run, perMiB / 1e3);
   const irqs = (await guestIrqCount(sa, irqName)) - irqA0 + (await guestIrqCount(sb, irqName)) - irqB0;
   s.add("Guest NIC interrupts (both guests) / frame, TCP stream", "", 3, column, run, irqs / ((await frames()) - frames0));
-  return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${((sink.bytes * 1e3) / sink.ns!).toFixed(2)} MB/s`;
+
+  const speed = (speedBefore + (await emulatorSpeed(sa, instructions))) / 2;
+  s.add(SPEED_ROW, "M instr/s", 0, column, run, speed / 1e6);
+  s.add(TIGHT_SPEED_ROW, "M instr/s", 0, column, run, tightSpeed / 1e6);
+  const tcpWorkload: Workload = { name: "TCP stream", unit: "MB/s", digits: 2, achieved: tcp, instructionsPerUnit: (perMiB * 1e6) / MiB };
+  addLimitRows(s, speed, tcpWorkload, column, run);
+  // Shown as a time, the shortest round trip: one trip's instructions at the emulator's speed.
+  const tripsLimit = limitPerSecond(speed, perTrip);
+  s.add("Limit, UDP round trip (guest instructions ÷ emulator speed)", "µs", 0, column, run, 1e6 / tripsLimit);
+  s.add("Efficiency, UDP round trip (limit ÷ median)", "", 2, column, run, efficiency(1e9 / udp.median!, tripsLimit));
+  const tcpEff = efficiency(tcp, limitPerSecond(speed, tcpWorkload.instructionsPerUnit));
+  return `udp rtt ${(udp.median! / 1e3).toFixed(0)} µs, tcp ${tcp.toFixed(2)} MB/s, speed ${(speed / 1e6).toFixed(0)} M instr/s, tcp efficiency ${tcpEff.toFixed(2)}`;
 }
