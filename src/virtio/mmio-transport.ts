@@ -384,6 +384,21 @@ export class MmioTransport {
   }
 
   /**
+   * Checks a saved state against this transport without applying it (restoreState checks
+   * again): lets a machine check every device's state before it restores any. Throws a
+   * StateError naming the first problem.
+   */
+  checkState(input: unknown): TransportSavedState {
+    return checkTransportState(input, {
+      deviceId: this.#device.deviceId,
+      offeredFeatures: this.offeredFeatures,
+      queueMaxSizes: this.#device.queueMaxSizes,
+      ramSize: this.#memory.size,
+      msi: this.#msi && { vectors: this.#msi.vectorCount, sharing: this.#msi.sharing, perQueue: this.#pq !== null },
+    });
+  }
+
+  /**
    * Puts a saved state (saveState(), possibly through JSON and a file) in place of this
    * transport's. Checks all of it first (checkTransportState): a refused state throws and
    * changes nothing. Then resets the device and activates it again on the saved queues, whose
@@ -393,13 +408,7 @@ export class MmioTransport {
    * driver's next command or the device's next event, as if the save had never happened.
    */
   restoreState(input: unknown): void {
-    const s = checkTransportState(input, {
-      deviceId: this.#device.deviceId,
-      offeredFeatures: this.offeredFeatures,
-      queueMaxSizes: this.#device.queueMaxSizes,
-      ramSize: this.#memory.size,
-      msi: this.#msi && { vectors: this.#msi.vectorCount, sharing: this.#msi.sharing, perQueue: this.#pq !== null },
-    });
+    const s = this.checkState(input);
     this.#reset();
     this.#status = s.status;
     this.#deviceFeaturesSel = s.deviceFeaturesSel;
