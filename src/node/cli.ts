@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { bootGuest, type BootOptions } from "./boot.ts";
 import { createDevices, defaultDiskBytes, diskFromBytes, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
-import { quiesceDevices, restoreDeviceStates, saveDeviceStates } from "../machine/device-states.ts";
+import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { readSavedMachine, writeSavedMachine, type SavedBoot, type SavedMachine } from "./saved-machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice } from "../machine/network.ts";
@@ -134,8 +134,7 @@ async function main(): Promise<void> {
     devices: network ? [...disks, network.device] : disks,
   };
   if (saved) {
-    const devices = saved.devices;
-    boot.restore = { v86State: saved.v86State, devices: (m) => restoreDeviceStates(m.devices, devices) };
+    boot.restore = restoreFrom(saved);
   }
   const saveTo = values.save === undefined ? null : {
     path: values.save,
@@ -178,9 +177,7 @@ async function runExec(command: string, boot: BootOptions, timeoutS: number, sta
     process.stdout.write(result.output);
     if (stats) process.stderr.write(JSON.stringify(machineStats(guest.machine), null, 1) + "\n");
     if (saveTo) {
-      const v86State = await guest.machine.saveV86State();
-      await quiesceDevices(guest.machine.devices);
-      const devices = saveDeviceStates(guest.machine.devices);
+      const { v86State, devices } = await saveMachine(guest.machine);
       writeSavedMachine(saveTo.path, { boot: saveTo.boot, devices, v86State, disk: saveTo.disk });
     }
     await guest.shutdown();
