@@ -16,7 +16,9 @@ import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.
 import { MsiPerQueue, type MsiPerQueueState } from "./msi-per-queue.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
 import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
-import { checkTransportState, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type TransportSavedState } from "./transport-state.ts";
+import {
+  checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type TransportSavedState,
+} from "./transport-state.ts";
 
 export interface MmioTransportOptions {
   readonly device: VirtioDevice;
@@ -361,12 +363,14 @@ export class MmioTransport {
       queueSel: this.#queueSel,
       configGeneration: this.#configGeneration,
       active: this.#active,
-      lastError: this.#lastError,
+      lastError: this.#lastError?.slice(0, MAX_STATE_TEXT) ?? null,
       queues: this.#queueCfg.map((c, i) => {
         const q = this.#queues[i];
         return {
           num: c.num, ready: c.ready, desc: [c.desc[0], c.desc[1]], driver: [c.driver[0], c.driver[1]], device: [c.device[0], c.device[1]],
-          live: q ? { lastAvailIdx: q.lastAvailIdx, usedIdx: q.usedIdx, signalledIdx: q.signalledIdx, broken: q.broken } : null,
+          live: q
+            ? { lastAvailIdx: q.lastAvailIdx, usedIdx: q.usedIdx, signalledIdx: q.signalledIdx, broken: q.broken?.slice(0, MAX_STATE_TEXT) ?? null }
+            : null,
         };
       }),
       pendingNotify: this.#notifyScheduled ? [...this.#pendingNotify.keys()].filter((i) => this.#pendingNotify[i]) : [],
@@ -426,14 +430,17 @@ export class MmioTransport {
     if (s.events.config) this.#record.add(CONFIG_CHANGE);
     s.events.queues.forEach((on, i) => on && this.#record.add(this.#record.queue(i)!));
     this.#irq.restoreLine();
-    if (!s.active) return;
+    if (!(s.status & STATUS.DRIVER_OK)) return;
+    // A device that refused DRIVER_OK then refuses it again here (NEEDS_RESET is already set, so
+    // the driver hears nothing new); its saved reason stays the one shown.
     this.#activate();
+    this.#lastError = s.lastError;
     s.queues.forEach((q, i) => {
       const live = this.#queues[i];
       if (q.live === null || !live) return;
       // Rewound to usedIdx: the chains in flight at the save are taken again (transport-state.ts).
       live.restoreIndices(q.live.usedIdx, q.live.usedIdx, q.live.signalledIdx, q.live.broken);
-      if (q.live.broken === null) this.#pendingNotify[i] = 1;
+      if (q.live.broken === null && this.#active) this.#pendingNotify[i] = 1;
     });
     if (this.#active && !this.#notifyScheduled) {
       this.#notifyScheduled = true;

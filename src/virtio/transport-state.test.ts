@@ -306,3 +306,21 @@ describe("transport save and restore: any reachable state round-trips", () => {
     expect(t2.counters.internalError + t2.counters.deviceThrew).toBe(0);
   });
 });
+
+describe("transport save: a long error text", () => {
+  it("is cut to what a state may carry, so the state still restores", () => {
+    const device = new EchoDevice({ queues: [16, 16], failActivate: "x".repeat(5000) });
+    const d = new TestDriver({ device, msi: MSI, ramSize: RAM });
+    d.init({ msi: "fixed" });
+    const saved = d.transport.saveState();
+    expect(saved.lastError!.length).toBe(1024);
+    // Restored onto a device that refuses DRIVER_OK the same way: the same state, nothing sent.
+    const again = new EchoDevice({ queues: [16, 16], failActivate: "x".repeat(5000) });
+    const next = new TestDriver({ device: again, msi: MSI, ram: d.ram.slice() });
+    next.continueFrom(d);
+    next.transport.restoreState(JSON.parse(JSON.stringify(saved)));
+    expect(next.transport.saveState()).toEqual(saved);
+    expect(next.msiWrites).toEqual([]);
+    expect(next.lineEvents).toEqual([]);
+  });
+});

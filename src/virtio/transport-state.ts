@@ -100,7 +100,8 @@ export interface TransportShape {
 }
 
 const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
-const MAX_TEXT = 1024;
+/** Longest lastError / broken text a state carries (saveState cuts longer ones). */
+export const MAX_STATE_TEXT = 1024;
 const TOP_KEYS = [
   "kind", "version", "deviceId", "offeredFeatures", "status", "deviceFeaturesSel", "driverFeaturesSel",
   "driverFeatures", "queueSel", "configGeneration", "active", "lastError", "queues", "pendingNotify", "events",
@@ -140,7 +141,7 @@ function bool(v: unknown, path: string): boolean {
 }
 function text(v: unknown, path: string): string | null {
   if (v === null) return null;
-  if (typeof v !== "string" || v.length > MAX_TEXT) throw new StateError(path, `expected null or a string of at most ${MAX_TEXT} characters`);
+  if (typeof v !== "string" || v.length > MAX_STATE_TEXT) throw new StateError(path, `expected null or a string of at most ${MAX_STATE_TEXT} characters`);
   return v;
 }
 function arr(v: unknown, length: number, path: string): unknown[] {
@@ -223,8 +224,10 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
       if (why !== null) throw new StateError(p, `ring layout refused (${why})`);
     }
     let live: SavedQueue["live"] = null;
+    // The transport builds the ready queues at DRIVER_OK, also when the device then refuses them.
+    const built = ready && (status & STATUS.DRIVER_OK) !== 0;
     if (q.live !== null) {
-      if (!active || !ready) throw new StateError(`${p}.live`, "ring indices for a queue that does not run");
+      if (!built) throw new StateError(`${p}.live`, "ring indices for a queue that does not run");
       const l = obj(q.live, `${p}.live`);
       onlyKeys(l, ["lastAvailIdx", "usedIdx", "signalledIdx", "broken"], `${p}.live`);
       live = {
@@ -235,7 +238,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
       };
       const taken = (live.lastAvailIdx - live.usedIdx) & 0xffff;
       if (taken > num) throw new StateError(`${p}.live`, `${taken} chains in flight on a queue of ${num}`);
-    } else if (active && ready) {
+    } else if (built) {
       throw new StateError(`${p}.live`, "a running queue without ring indices");
     }
     return { num, ready, desc, driver, device, live };
