@@ -34,6 +34,11 @@ export interface BootOptions {
   timeoutS?: number;
   /** Extra v86 options. */
   v86Options?: Record<string, unknown>;
+  /**
+   * Start from a saved machine instead of booting (MachineOptions.restore); the same devices,
+   * memory and options as the saved one. The shell is asked for a fresh prompt.
+   */
+  restore?: { readonly v86State: ArrayBuffer; readonly devices: (machine: Machine) => void };
   /** Called once the emulator exists, before waiting for the prompt (joins the network). */
   onMachine?: (machine: Machine) => void;
 }
@@ -72,9 +77,12 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     devices: options.devices ?? [],
     msi: options.msi === false || options.msiMode === "line" ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
+    ...(options.restore ? { restore: options.restore } : {}),
   });
   options.onMachine?.(machine);
   const guestConsole = new GuestConsole(machine);
+  // A restored shell printed its prompt before the save: an empty line makes it print one again.
+  if (options.restore) guestConsole.send("\n");
   const shutdown = () => machine.destroy();
   try {
     await guestConsole.waitFor(PROMPT, (options.timeoutS ?? 60) * 1000);

@@ -7,7 +7,10 @@
 
 import { parseArgs } from "node:util";
 import { bootGuest, type BootOptions } from "./boot.ts";
-import { createDevices, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
+import { createDevices, defaultDiskBytes, diskFromBytes, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
+import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
+import { readSavedMachine, writeSavedMachine, type SavedBoot, type SavedMachine } from "./saved-machine.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice } from "../machine/network.ts";
 import { machineStats } from "./machine-stats.ts";
 import { parseMsiMode } from "./msi-mode-option.ts";
@@ -30,6 +33,10 @@ options:
                      vector table) or line (devices offer no MSI); default: the driver's
                      choice, which is queue when the device offers it
   --no-msi           the same as --msi-mode line
+  --save FILE        after exec, save the whole machine (v86, our devices, the disk's bytes)
+                     to FILE; needs the default in-memory disk (no --disk)
+  --restore FILE     start from a machine saved with --save instead of booting; memory,
+                     interrupt mode, kernel arguments, disk and network kind come from FILE
   --stats            after exec, print device and interrupt counters to stderr as JSON, with
                      each device's interrupt mode in use and its MSI vectors or per-queue targets
 `;
@@ -54,6 +61,8 @@ async function main(): Promise<void> {
         "msi-mode": { type: "string" },
         net: { type: "string", default: "fetch" },
         stats: { type: "boolean" },
+        save: { type: "string" },
+        restore: { type: "string" },
         help: { type: "boolean", short: "h" },
         ...DEVICE_OPTIONS,
       },
@@ -78,6 +87,21 @@ async function main(): Promise<void> {
     return n;
   };
   const timeoutS = number("timeout", values.timeout, 60);
+  if (values.save !== undefined && mode !== "exec") fail("--save works with exec");
+  if (values.save !== undefined && values.disk !== undefined) fail("--save keeps the disk's bytes in the file: use the default disk (no --disk)");
+  let saved: SavedMachine | undefined;
+  if (values.restore !== undefined) {
+    for (const k of ["memory", "msi-mode", "no-msi", "append", "kernel", "initrd", "disk", "disk-ro", "no-disk"] as const) {
+      if (values[k] !== undefined) fail(`--${k} comes from the saved machine with --restore`);
+    }
+    try {
+      saved = readSavedMachine(values.restore);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    values.net = saved.boot.net;
+    if (saved.boot.append !== null) values.append = saved.boot.append;
+  }
   let network;
   try {
     network = createNetwork(parseNetworkChoice(values.net));
@@ -90,12 +114,38 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
-  const disks = await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message));
+  if (saved) msiMode = saved.boot.msiMode ?? undefined;
+  // With --save or --restore the disk is an in-memory image whose bytes go into the file.
+  let diskBytes: Uint8Array | null = null;
+  let disks: VirtioDevice[];
+  if (saved) {
+    diskBytes = saved.disk;
+    disks = diskBytes ? [diskFromBytes(diskBytes, saved.boot.diskReadOnly === true)] : [];
+  } else if (values.save !== undefined && !values["no-disk"]) {
+    diskBytes = defaultDiskBytes();
+    disks = [diskFromBytes(diskBytes, values["disk-ro"] === true)];
+  } else {
+    disks = await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message));
+  }
   const boot: BootOptions = {
-    memoryMB: number("memory", values.memory, 128),
+    memoryMB: saved ? saved.boot.memoryMB : number("memory", values.memory, 128),
     timeoutS,
     ...(msiMode ? { msiMode } : {}),
     devices: network ? [...disks, network.device] : disks,
+  };
+  if (saved) {
+    boot.restore = restoreFrom(saved);
+  }
+  const saveTo = values.save === undefined ? null : {
+    path: values.save,
+    disk: diskBytes,
+    boot: {
+      memoryMB: boot.memoryMB ?? 128,
+      msiMode: msiMode ?? null,
+      append: values.append ?? null,
+      net: values.net,
+      diskReadOnly: diskBytes === null ? null : saved ? saved.boot.diskReadOnly : values["disk-ro"] === true,
+    } satisfies SavedBoot,
   };
   if (network) {
     boot.v86Options = network.v86Options;
@@ -105,11 +155,17 @@ async function main(): Promise<void> {
   if (values.initrd) boot.initrd = values.initrd;
   if (values.append) boot.append = values.append;
 
-  if (mode === "exec") await runExec(rest[0]!, boot, timeoutS, values.stats === true);
+  if (mode === "exec") await runExec(rest[0]!, boot, timeoutS, values.stats === true, saveTo);
   else await runShell(boot);
 }
 
-async function runExec(command: string, boot: BootOptions, timeoutS: number, stats: boolean): Promise<void> {
+interface SaveTarget {
+  readonly path: string;
+  readonly disk: Uint8Array | null;
+  readonly boot: SavedBoot;
+}
+
+async function runExec(command: string, boot: BootOptions, timeoutS: number, stats: boolean, saveTo: SaveTarget | null): Promise<void> {
   let guest;
   try {
     guest = await bootGuest(boot);
@@ -120,6 +176,10 @@ async function runExec(command: string, boot: BootOptions, timeoutS: number, sta
     const result = await guest.console.exec(command, timeoutS * 1000);
     process.stdout.write(result.output);
     if (stats) process.stderr.write(JSON.stringify(machineStats(guest.machine), null, 1) + "\n");
+    if (saveTo) {
+      const { v86State, devices } = await saveMachine(guest.machine);
+      writeSavedMachine(saveTo.path, { boot: saveTo.boot, devices, v86State, disk: saveTo.disk });
+    }
     await guest.shutdown();
     process.exit(result.status);
   } catch (error) {

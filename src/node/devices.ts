@@ -30,3 +30,13 @@ export async function createDevices(choices: DeviceChoices): Promise<VirtioDevic
     : new MemoryBackend(new Uint8Array(readFileSync(DEFAULT_GUEST.disk)), { readOnly });
   return [new BlockDevice({ backend, name: "blk0", serial: "v86-msi-disk0", readOnly })];
 }
+
+/** The default disk's device on an image held in memory (the `guest` command's --save and --restore). */
+export function diskFromBytes(bytes: Uint8Array, readOnly: boolean): BlockDevice {
+  return new BlockDevice({ backend: new MemoryBackend(bytes, { readOnly }), name: "blk0", serial: "v86-msi-disk0", readOnly });
+}
+
+/** The default disk's bytes, a private copy. */
+export function defaultDiskBytes(): Uint8Array {
+  return new Uint8Array(readFileSync(DEFAULT_GUEST.disk));
+}

@@ -50,6 +50,12 @@ export interface MachineOptions {
    * its worker round trip (tick-yield.ts). Default true; false keeps v86's own, to compare.
    */
   channelYield?: boolean;
+  /**
+   * Start from a saved machine instead of booting: v86's state (Machine.saveV86State of a
+   * machine built with the same memory, devices and options), then `devices` puts our
+   * devices' states in place, before the first instruction runs.
+   */
+  restore?: { readonly v86State: ArrayBuffer; readonly devices: (machine: Machine) => void };
 }
 
 export interface MachineMsiOptions {
@@ -230,8 +236,26 @@ export class Machine {
       await emulator.destroy();
       throw error;
     }
+    if (options.restore) {
+      try {
+        await emulator.restore_state(options.restore.v86State);
+        options.restore.devices(machine);
+      } catch (error) {
+        await emulator.destroy();
+        throw error;
+      }
+    }
     await emulator.run();
     return machine;
+  }
+
+  /**
+   * Stops the emulator and returns v86's state (CPU, RAM, its own devices). Our devices' states
+   * are the caller's (src/machine/device-states.ts), taken while it stays stopped.
+   */
+  async saveV86State(): Promise<ArrayBuffer> {
+    await this.emulator.stop();
+    return this.emulator.save_state();
   }
 
   onSerial(listener: (text: string) => void): () => void {

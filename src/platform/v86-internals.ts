@@ -54,6 +54,9 @@ export interface V86Emulator {
   stop(): Promise<void> | void;
   destroy(): Promise<void> | void;
   is_running(): boolean;
+  /** v86's own state: CPU, RAM and its devices (not ours). */
+  save_state(): Promise<ArrayBuffer>;
+  restore_state(state: ArrayBuffer): Promise<void>;
 }
 
 /** EFLAGS.IF: v86's handle_irqs() does nothing while it is clear. */

@@ -164,6 +164,18 @@ export class InterruptDelivery {
     this.#pq?.reset();
   }
 
+  /**
+   * Restore hook (transport-state.ts): after the record and the MSI modes are restored, the
+   * line takes the level the saved state implies (high while the line mode shows an event).
+   * The platform's line must be low when this runs (a fresh machine, or after reset()).
+   */
+  restoreLine(): void {
+    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
+    // Not a new edge the device caused: the saved one, so lineRaised does not count it.
+    this.#lineHigh = true;
+    this.#line.raise();
+  }
+
   #flush(): void {
     if (this.#pq?.enabled) this.#pq.flush();
     else this.#msi?.flush();

@@ -96,6 +96,21 @@ export class MsiMessages<C extends MsiMessageCounters> {
     return { addrLow: this.#addrLow[i]!, addrHigh: this.#addrHigh[i]!, data: this.#data[i]!, masked: this.#masked[i] === 1 };
   }
 
+  /** Restore hook (transport-state.ts): message i as saved, values already checked. */
+  restore(i: number, m: MsiMessage): void {
+    this.#addrLow[i] = m.addrLow >>> 0;
+    this.#addrHigh[i] = m.addrHigh >>> 0;
+    this.#data[i] = m.data >>> 0;
+    this.#masked[i] = m.masked ? 1 : 0;
+  }
+
+  /** Restore hook: the staging registers as saved. */
+  restoreStaged(s: MsiStagedMessage): void {
+    this.#stagedLow = s.addrLow >>> 0;
+    this.#stagedHigh = s.addrHigh >>> 0;
+    this.#stagedData = s.data >>> 0;
+  }
+
   /** Unmasked, with a usable address. */
   ready(i: number): boolean {
     return this.#masked[i] === 0 && this.#addrHigh[i] === 0 && this.#addrLow[i] !== 0;

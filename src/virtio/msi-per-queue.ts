@@ -43,6 +43,14 @@ export interface MsiPerQueueCounters {
   targets: MsiTargetCounters[];
 }
 
+/** What restore() takes, checked by the caller (transport-state.ts). */
+export interface MsiPerQueueRestore {
+  readonly enabled: boolean;
+  readonly selected: number;
+  readonly staged: MsiStagedMessage;
+  readonly targets: readonly (MsiMessage & { readonly enabled: boolean })[];
+}
+
 export interface MsiTargetState extends MsiMessage {
   readonly enabled: boolean;
   readonly pending: boolean;
@@ -193,6 +201,17 @@ export class MsiPerQueue {
       targets.push({ ...this.#targets.message(t), enabled: this.#targetEnabled[t] === 1, pending: this.pending(t) });
     }
     return { enabled: this.#enabled, pairsHint: this.pairsHint, selected: this.#sel, staged: this.#targets.staged, targets };
+  }
+
+  /** Restore hook: the saved targets (1 + queues of them, checked by the caller). Sends nothing. */
+  restore(s: MsiPerQueueRestore): void {
+    this.#enabled = s.enabled;
+    this.#sel = s.selected >>> 0;
+    this.#targets.restoreStaged(s.staged);
+    s.targets.forEach((t, i) => {
+      this.#targets.restore(i, t);
+      this.#targetEnabled[i] = t.enabled ? 1 : 0;
+    });
   }
 
   /** The slot MsiPqSel names, or -1. */

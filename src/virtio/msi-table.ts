@@ -53,6 +53,16 @@ export interface MsiTableCounters {
   vectors: MsiVectorCounters[];
 }
 
+/** What restore() takes: the table's own state, checked by the caller (transport-state.ts). */
+export interface MsiTableRestore {
+  readonly enabled: boolean;
+  readonly vecSel: number;
+  readonly staged: MsiStagedMessage;
+  readonly configVector: number;
+  readonly queueVectors: readonly number[];
+  readonly vectors: readonly MsiMessage[];
+}
+
 export interface MsiVectorState extends MsiMessage {
   readonly pending: boolean;
 }
@@ -222,6 +232,19 @@ export class MsiTable {
       queueVectors: Array.from(this.#queueVector),
       vectors,
     };
+  }
+
+  /**
+   * Restore hook: the saved table, values checked by the caller (lengths match this table).
+   * Sends nothing: what was pending stays pending in the record, as it was at the save.
+   */
+  restore(s: MsiTableRestore): void {
+    this.#enabled = s.enabled;
+    this.#vecSel = s.vecSel >>> 0;
+    this.#vectors.restoreStaged(s.staged);
+    s.vectors.forEach((m, v) => this.#vectors.restore(v, m));
+    this.#configVector = s.configVector >>> 0;
+    s.queueVectors.forEach((v, q) => (this.#queueVector[q] = v >>> 0));
   }
 
   #validVector(v: number): boolean {

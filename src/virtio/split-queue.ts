@@ -232,6 +232,22 @@ export class SplitQueue implements Virtqueue {
   get usedIdx(): number {
     return this.#nextUsed;
   }
+  /** used idx when signalUsed() last decided (saved with the queue, transport-state.ts). */
+  get signalledIdx(): number {
+    return this.#signalled;
+  }
+
+  /**
+   * Restore hook (transport-state.ts): the indices of a saved queue, on a fresh one before
+   * anything was popped. The caller has checked them (u16). A queue saved broken stays broken
+   * (the driver was told then; it is not told again).
+   */
+  restoreIndices(lastAvail: number, nextUsed: number, signalled: number, broken: string | null = null): void {
+    this.#lastAvail = lastAvail & 0xffff;
+    this.#nextUsed = nextUsed & 0xffff;
+    this.#signalled = signalled & 0xffff;
+    this.#broken = broken;
+  }
 
   pop(): DescriptorChain | null {
     if (this.#broken !== null || this.#closed) return null;

@@ -187,6 +187,23 @@ export class BlockDevice implements VirtioDevice {
     return this.#counters;
   }
 
+  /** Requests taken off the rings and not yet on the used ring (waiting on the backend, or behind one). */
+  get inFlightRequests(): number {
+    let n = 0;
+    for (const qs of this.#queues ?? []) n += qs?.fifo.length ?? 0;
+    return n;
+  }
+
+  /**
+   * Settles once no request is in flight: the point at which a save may be taken (device-state.ts).
+   * The caller stops the guest first (no new notify); completions that land meanwhile retire.
+   */
+  async quiesce(): Promise<void> {
+    while (this.#pending.size > 0 || this.#barrier !== null) {
+      await Promise.allSettled([...this.#pending, ...(this.#barrier === null ? [] : [this.#barrier])]);
+    }
+  }
+
   readConfig(offset: number, width: 1 | 2 | 4): number {
     const value = readConfigBytes(this.#config, offset, width);
     if (value === null) {

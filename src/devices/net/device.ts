@@ -25,7 +25,7 @@ import {
 import { countCtrlError, countRxDrop, countTxDrop, newNetCounters, type NetCounters } from "./counters.ts";
 import { completeChecksum, parseTxHeader, writeRxHeader } from "./header.ts";
 import { DEFAULT_MAC, formatMac, macKey, toMac } from "./mac.ts";
-import { RxFilter, executeCtrl } from "./rx-filter.ts";
+import { RxFilter, executeCtrl, type RxFilterSaved } from "./rx-filter.ts";
 
 export interface NetDeviceOptions {
   backend: NetBackend;
@@ -57,6 +57,16 @@ export interface NetDeviceOptions {
   backlogBytes?: number;
   /** Entries per MAC table (unicast, multicast) before it overflows to "accept all". Default 64. */
   macTableEntries?: number;
+}
+
+/** What the driver set and the device holds for it, for a saved state (device-state.ts). */
+export interface NetGuestState {
+  readonly mac: Uint8Array;
+  readonly linkUp: boolean;
+  readonly configGeneration: number;
+  readonly filter: RxFilterSaved;
+  /** Frames waiting for receive buffers, oldest first. */
+  readonly backlog: readonly Uint8Array[];
 }
 
 /** What the UI shows besides the counters. */
@@ -202,6 +212,47 @@ export class NetDevice implements VirtioDevice {
       this.#counters.configInterrupts++;
       this.#ctx.interrupts.config();
     }
+  }
+
+  /** The driver-visible state a save keeps (device-state.ts). Copies. */
+  guestState(): NetGuestState {
+    const f = this.#filter;
+    const t = f.tableKeys;
+    return {
+      mac: Uint8Array.from(f.mac),
+      linkUp: this.#link,
+      configGeneration: this.#configGeneration,
+      filter: {
+        promisc: f.promisc, allmulti: f.allmulti, unicastOverflow: f.unicastOverflow, multicastOverflow: f.multicastOverflow,
+        unicast: t.unicast, multicast: t.multicast,
+      },
+      backlog: this.#backlog.map((b) => b.slice()),
+    };
+  }
+
+  /** Limits a saved state must keep to (device-state.ts checks them). */
+  get stateLimits(): { readonly backlogFrames: number; readonly backlogBytes: number; readonly macTableEntries: number } {
+    return { backlogFrames: this.#backlogMaxFrames, backlogBytes: this.#backlogMaxBytes, macTableEntries: this.#filter.maxEntries };
+  }
+
+  /**
+   * Restore hook (device-state.ts), after the transport restored and activated the device: the
+   * checked state replaces the driver-visible one. No interrupt: the driver saw it all before.
+   * The waiting frames go out at the rx notify the transport's restore schedules.
+   */
+  restoreGuestState(s: NetGuestState): void {
+    this.#filter.restore(s.filter);
+    if (macKey(s.mac) !== macKey(this.#filter.mac)) this.#setMac(s.mac);
+    this.#link = s.linkUp;
+    this.#writeStatus();
+    this.#configGeneration = s.configGeneration >>> 0;
+    this.#dropBacklog("notReady");
+    const c = this.#counters;
+    for (const frame of s.backlog) {
+      this.#backlog.push(frame.slice());
+      c.backlogBytes += frame.length;
+    }
+    c.backlogFrames = this.#backlog.length;
   }
 
   // ---- VirtioDevice ----

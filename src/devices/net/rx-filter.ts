@@ -13,6 +13,16 @@
 import { CTRL_ACK, CTRL_CLASS, CTRL_HEADER_SIZE, CTRL_MAC, CTRL_RX, ETH_ADDR_SIZE } from "./constants.ts";
 import { isBroadcast, isMulticast, macKey } from "./mac.ts";
 
+/** The filter's state as saved (the address itself is saved beside it). */
+export interface RxFilterSaved {
+  readonly promisc: boolean;
+  readonly allmulti: boolean;
+  readonly unicastOverflow: boolean;
+  readonly multicastOverflow: boolean;
+  readonly unicast: readonly number[];
+  readonly multicast: readonly number[];
+}
+
 export class RxFilter {
   readonly #maxEntries: number;
   /** The NIC's own address (config mac, or what MAC ADDR_SET chose). */
@@ -62,6 +72,25 @@ export class RxFilter {
     this.multicastOverflow = multicast.length > this.#maxEntries;
     if (!this.unicastOverflow) for (const m of unicast) this.#unicast.add(macKey(m));
     if (!this.multicastOverflow) for (const m of multicast) this.#multicast.add(macKey(m));
+  }
+
+  /** The tables as address keys (macKey), for a saved state (device-state.ts). */
+  get tableKeys(): { unicast: number[]; multicast: number[] } {
+    return { unicast: [...this.#unicast], multicast: [...this.#multicast] };
+  }
+
+  /** Restore hook: the saved filter, checked by the caller (keys are 48-bit, at most maxEntries each). */
+  restore(s: RxFilterSaved): void {
+    this.promisc = s.promisc;
+    this.allmulti = s.allmulti;
+    this.unicastOverflow = s.unicastOverflow;
+    this.multicastOverflow = s.multicastOverflow;
+    this.#unicast = new Set(s.unicast);
+    this.#multicast = new Set(s.multicast);
+  }
+
+  get maxEntries(): number {
+    return this.#maxEntries;
   }
 
   /** Whether a frame (destination address in its first six bytes) reaches the guest. */

@@ -142,6 +142,21 @@ export class TestDriver {
     });
   }
 
+  /**
+   * Takes over `other`'s driver-side bookkeeping (queue layouts, free lists, in-flight heads,
+   * allocator), as a restored guest finds its driver's state in its restored RAM. Build this
+   * driver on a copy of `other`'s RAM; the transport and device are this driver's own.
+   */
+  continueFrom(other: TestDriver): void {
+    this.queues.length = 0;
+    other.queues.forEach((q, i) => {
+      if (q) this.queues[i] = { ...q, free: [...q.free], inFlight: new Map([...q.inFlight].map(([h, d]) => [h, [...d]])) };
+    });
+    this.#top = other.#top;
+    this.#heapBase = other.#heapBase;
+    this.autoUsedEvent = other.autoUsedEvent;
+  }
+
   // ---- registers ----
 
   read32(reg: RegisterName | number): number {

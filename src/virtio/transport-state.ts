@@ -1,0 +1,337 @@
+// The saved state of one virtio-mmio transport and everything under it (registers, queues and
+// their ring indices, the MSI table or per-queue targets, undelivered events, the line): plain
+// JSON-able data with a kind and a version, and its checker. A saved state is as untrusted as
+// guest input (a file from disk, a page's IndexedDB): checkTransportState() refuses anything
+// malformed, out of range, inconsistent or made for another device with an Error that says what
+// and where, and returns a state the transport can apply without a single further check.
+//
+// The rule for chains a device took off a ring but had not completed at the save: the restored
+// queue takes them again from the ring. Both our devices complete each queue in the order they
+// took its chains (virtio-blk's FIFO, virtio-net's held rx buffers), so those are exactly the
+// (lastAvailIdx - usedIdx) entries before lastAvailIdx; the guest's descriptors and buffers are
+// in RAM, which the emulator saves. Counters are not saved: they describe this run.
+
+import { FEATURE, NO_VECTOR, STATUS } from "./constants.ts";
+import { checkLayout } from "./split-queue.ts";
+
+export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
+export const TRANSPORT_STATE_VERSION = 1;
+
+/** A queue's registers, and its ring indices while the device runs. Addresses as [low, high] words. */
+export interface SavedQueue {
+  readonly num: number;
+  readonly ready: boolean;
+  readonly desc: readonly [number, number];
+  readonly driver: readonly [number, number];
+  readonly device: readonly [number, number];
+  readonly live: {
+    readonly lastAvailIdx: number;
+    readonly usedIdx: number;
+    /** used idx at the device's last interrupt decision (event-idx's `old`). */
+    readonly signalledIdx: number;
+    readonly broken: string | null;
+  } | null;
+}
+
+export interface SavedMessage {
+  readonly addrLow: number;
+  readonly addrHigh: number;
+  readonly data: number;
+  readonly masked: boolean;
+}
+
+export interface SavedStaged {
+  readonly addrLow: number;
+  readonly addrHigh: number;
+  readonly data: number;
+}
+
+export interface SavedMsiTable {
+  readonly enabled: boolean;
+  readonly vecSel: number;
+  readonly staged: SavedStaged;
+  readonly configVector: number;
+  readonly queueVectors: readonly number[];
+  readonly vectors: readonly SavedMessage[];
+}
+
+export interface SavedPerQueue {
+  readonly enabled: boolean;
+  readonly selected: number;
+  readonly staged: SavedStaged;
+  readonly targets: readonly (SavedMessage & { readonly enabled: boolean })[];
+}
+
+export interface TransportSavedState {
+  readonly kind: typeof TRANSPORT_STATE_KIND;
+  readonly version: typeof TRANSPORT_STATE_VERSION;
+  readonly deviceId: number;
+  /** What the transport offered, hex: a state of a differently configured device is refused. */
+  readonly offeredFeatures: string;
+  readonly status: number;
+  readonly deviceFeaturesSel: number;
+  readonly driverFeaturesSel: number;
+  /** DriverFeatures words [0, 1]. */
+  readonly driverFeatures: readonly [number, number];
+  readonly queueSel: number;
+  /** The transport's own part of ConfigGeneration (the device's part is the device's state). */
+  readonly configGeneration: number;
+  /** The device accepted DRIVER_OK and runs. */
+  readonly active: boolean;
+  readonly lastError: string | null;
+  readonly queues: readonly SavedQueue[];
+  /** Queues notified whose notify had not run yet. */
+  readonly pendingNotify: readonly number[];
+  /** Undelivered events: configuration change, and each queue's used buffers. */
+  readonly events: { readonly config: boolean; readonly queues: readonly boolean[] };
+  /** Redundant with the rest (the line is high exactly while it shows an event): checked. */
+  readonly lineHigh: boolean;
+  readonly msi: SavedMsiTable | null;
+  readonly msiPerQueue: SavedPerQueue | null;
+}
+
+/** What the target transport is: a state must have been saved from one of the same shape. */
+export interface TransportShape {
+  readonly deviceId: number;
+  readonly offeredFeatures: bigint;
+  readonly queueMaxSizes: readonly number[];
+  readonly ramSize: number;
+  readonly msi: { readonly vectors: number; readonly sharing: boolean; readonly perQueue: boolean } | null;
+}
+
+const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
+/** Longest lastError / broken text a state carries (saveState cuts longer ones). */
+export const MAX_STATE_TEXT = 1024;
+const TOP_KEYS = [
+  "kind", "version", "deviceId", "offeredFeatures", "status", "deviceFeaturesSel", "driverFeaturesSel",
+  "driverFeatures", "queueSel", "configGeneration", "active", "lastError", "queues", "pendingNotify", "events",
+  "lineHigh", "msi", "msiPerQueue",
+];
+
+/** A refused state: the message names the field. */
+export class StateError extends Error {
+  constructor(path: string, what: string) {
+    super(`saved transport state refused: ${path}: ${what}`);
+    this.name = "StateError";
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, path: string): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new StateError(path, "expected an object");
+  return v as Obj;
+}
+function onlyKeys(o: Obj, keys: readonly string[], path: string): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new StateError(`${path}.${k}`, "unknown field");
+  for (const k of keys) if (!(k in o)) throw new StateError(`${path}.${k}`, "missing");
+}
+function u32(v: unknown, path: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new StateError(path, `expected a u32, got ${String(v)}`);
+  return v;
+}
+function u16(v: unknown, path: string): number {
+  const n = u32(v, path);
+  if (n > 0xffff) throw new StateError(path, `expected a u16, got ${n}`);
+  return n;
+}
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== "boolean") throw new StateError(path, "expected true or false");
+  return v;
+}
+function text(v: unknown, path: string): string | null {
+  if (v === null) return null;
+  if (typeof v !== "string" || v.length > MAX_STATE_TEXT) throw new StateError(path, `expected null or a string of at most ${MAX_STATE_TEXT} characters`);
+  return v;
+}
+function arr(v: unknown, length: number, path: string): unknown[] {
+  if (!Array.isArray(v)) throw new StateError(path, "expected an array");
+  if (v.length !== length) throw new StateError(path, `expected ${length} entries, got ${v.length}`);
+  return v;
+}
+function words(v: unknown, path: string): [number, number] {
+  const a = arr(v, 2, path);
+  return [u32(a[0], `${path}[0]`), u32(a[1], `${path}[1]`)];
+}
+function addr(w: readonly [number, number]): number {
+  return w[0] + w[1] * 0x1_0000_0000;
+}
+
+function staged(v: unknown, path: string): SavedStaged {
+  const o = obj(v, path);
+  onlyKeys(o, ["addrLow", "addrHigh", "data"], path);
+  return { addrLow: u32(o.addrLow, `${path}.addrLow`), addrHigh: u32(o.addrHigh, `${path}.addrHigh`), data: u32(o.data, `${path}.data`) };
+}
+function message(v: unknown, path: string, extra: readonly string[] = []): SavedMessage & Obj {
+  const o = obj(v, path);
+  onlyKeys(o, ["addrLow", "addrHigh", "data", "masked", ...extra], path);
+  return {
+    ...o,
+    addrLow: u32(o.addrLow, `${path}.addrLow`),
+    addrHigh: u32(o.addrHigh, `${path}.addrHigh`),
+    data: u32(o.data, `${path}.data`),
+    masked: bool(o.masked, `${path}.masked`),
+  };
+}
+
+/**
+ * Checks `input` (parsed JSON, or a state object) against the target's shape. Returns a state
+ * that is complete, in range and consistent; throws a StateError naming the first problem.
+ */
+export function checkTransportState(input: unknown, shape: TransportShape): TransportSavedState {
+  const o = obj(input, "state");
+  if (o.kind !== TRANSPORT_STATE_KIND) throw new StateError("kind", `expected "${TRANSPORT_STATE_KIND}", got ${JSON.stringify(o.kind)}`);
+  if (o.version !== TRANSPORT_STATE_VERSION) throw new StateError("version", `expected ${TRANSPORT_STATE_VERSION}, got ${JSON.stringify(o.version)}`);
+  onlyKeys(o, TOP_KEYS, "state");
+  const nq = shape.queueMaxSizes.length;
+
+  if (o.deviceId !== shape.deviceId) throw new StateError("deviceId", `saved from device type ${String(o.deviceId)}, this is ${shape.deviceId}`);
+  const offered = `0x${shape.offeredFeatures.toString(16)}`;
+  if (o.offeredFeatures !== offered) {
+    throw new StateError("offeredFeatures", `saved from a device offering ${String(o.offeredFeatures)}, this one offers ${offered}`);
+  }
+
+  const status = u32(o.status, "status");
+  if ((status & ~(DRIVER_STATUS_BITS | STATUS.DEVICE_NEEDS_RESET)) !== 0) throw new StateError("status", `unknown bits in ${status}`);
+  const ordered =
+    (!(status & STATUS.DRIVER) || status & STATUS.ACKNOWLEDGE) &&
+    (!(status & STATUS.FEATURES_OK) || status & STATUS.DRIVER) &&
+    (!(status & STATUS.DRIVER_OK) || status & STATUS.FEATURES_OK);
+  if (!ordered) throw new StateError("status", `bits ${status} out of the init order`);
+  const driverFeatures = words(o.driverFeatures, "driverFeatures");
+  const negotiated = (BigInt(driverFeatures[1]) << 32n) | BigInt(driverFeatures[0]);
+  if (status & STATUS.FEATURES_OK) {
+    if ((negotiated & ~shape.offeredFeatures) !== 0n) throw new StateError("driverFeatures", "features the device does not offer");
+    if ((negotiated & FEATURE.VERSION_1) === 0n) throw new StateError("driverFeatures", "FEATURES_OK without VERSION_1");
+  }
+  const active = bool(o.active, "active");
+  if (active && !(status & STATUS.DRIVER_OK)) throw new StateError("active", "a running device without DRIVER_OK");
+
+  const queues = arr(o.queues, nq, "queues").map((qv, i): SavedQueue => {
+    const p = `queues[${i}]`;
+    const q = obj(qv, p);
+    onlyKeys(q, ["num", "ready", "desc", "driver", "device", "live"], p);
+    const num = u32(q.num, `${p}.num`);
+    const max = shape.queueMaxSizes[i]!;
+    if (num === 0 || num > max || (num & (num - 1)) !== 0) throw new StateError(`${p}.num`, `${num} is not a power of two in [1, ${max}]`);
+    const ready = bool(q.ready, `${p}.ready`);
+    const desc = words(q.desc, `${p}.desc`);
+    const driver = words(q.driver, `${p}.driver`);
+    const device = words(q.device, `${p}.device`);
+    if (ready) {
+      if (!(status & STATUS.FEATURES_OK)) throw new StateError(`${p}.ready`, "a ready queue before FEATURES_OK");
+      const why = checkLayout({ size: num, desc: addr(desc), avail: addr(driver), used: addr(device) }, max, shape.ramSize);
+      if (why !== null) throw new StateError(p, `ring layout refused (${why})`);
+    }
+    let live: SavedQueue["live"] = null;
+    // The transport builds the ready queues at DRIVER_OK, also when the device then refuses them.
+    const built = ready && (status & STATUS.DRIVER_OK) !== 0;
+    if (q.live !== null) {
+      if (!built) throw new StateError(`${p}.live`, "ring indices for a queue that does not run");
+      const l = obj(q.live, `${p}.live`);
+      onlyKeys(l, ["lastAvailIdx", "usedIdx", "signalledIdx", "broken"], `${p}.live`);
+      live = {
+        lastAvailIdx: u16(l.lastAvailIdx, `${p}.live.lastAvailIdx`),
+        usedIdx: u16(l.usedIdx, `${p}.live.usedIdx`),
+        signalledIdx: u16(l.signalledIdx, `${p}.live.signalledIdx`),
+        broken: text(l.broken, `${p}.live.broken`),
+      };
+      const taken = (live.lastAvailIdx - live.usedIdx) & 0xffff;
+      if (taken > num) throw new StateError(`${p}.live`, `${taken} chains in flight on a queue of ${num}`);
+    } else if (built) {
+      throw new StateError(`${p}.live`, "a running queue without ring indices");
+    }
+    return { num, ready, desc, driver, device, live };
+  });
+
+  if (!Array.isArray(o.pendingNotify)) throw new StateError("pendingNotify", "expected an array");
+  const pendingNotify = o.pendingNotify.map((v: unknown, k) => {
+    const q = u32(v, `pendingNotify[${k}]`);
+    if (queues[q]?.live == null) throw new StateError(`pendingNotify[${k}]`, `queue ${q} does not run`);
+    return q;
+  });
+  if (new Set(pendingNotify).size !== pendingNotify.length) throw new StateError("pendingNotify", "a queue listed twice");
+
+  const ev = obj(o.events, "events");
+  onlyKeys(ev, ["config", "queues"], "events");
+  const events = {
+    config: bool(ev.config, "events.config"),
+    queues: arr(ev.queues, nq, "events.queues").map((v, i) => bool(v, `events.queues[${i}]`)),
+  };
+
+  const msiNegotiated = (status & STATUS.FEATURES_OK) !== 0 && (negotiated & FEATURE.MMIO_MSI) !== 0n;
+  let msi: SavedMsiTable | null = null;
+  if (shape.msi === null) {
+    if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without MSI");
+  } else {
+    const vectors = shape.msi.vectors;
+    const m = obj(o.msi, "msi");
+    onlyKeys(m, ["enabled", "vecSel", "staged", "configVector", "queueVectors", "vectors"], "msi");
+    const vector = (v: unknown, path: string): number => {
+      const n = u32(v, path);
+      if (n !== NO_VECTOR && n >= vectors) throw new StateError(path, `vector ${n} beyond the table of ${vectors}`);
+      return n;
+    };
+    msi = {
+      enabled: bool(m.enabled, "msi.enabled"),
+      vecSel: u32(m.vecSel, "msi.vecSel"),
+      staged: staged(m.staged, "msi.staged"),
+      configVector: vector(m.configVector, "msi.configVector"),
+      queueVectors: arr(m.queueVectors, nq, "msi.queueVectors").map((v, i) => vector(v, `msi.queueVectors[${i}]`)),
+      vectors: arr(m.vectors, vectors, "msi.vectors").map((v, i) => message(v, `msi.vectors[${i}]`)),
+    };
+    if (!shape.msi.sharing) {
+      // The fixed mapping cannot change: a state that says otherwise was edited.
+      const fixed = msi.configVector === 0 && msi.queueVectors.every((v, q) => v === (1 + q < vectors ? 1 + q : NO_VECTOR));
+      if (!fixed) throw new StateError("msi", "a mapping other than the fixed one on a device without msi_sharing");
+    }
+    if (msi.enabled && !msiNegotiated) throw new StateError("msi.enabled", "MSI on without the negotiated feature");
+  }
+
+  let msiPerQueue: SavedPerQueue | null = null;
+  if (shape.msi === null || !shape.msi.perQueue) {
+    if (o.msiPerQueue !== null) throw new StateError("msiPerQueue", "per-queue targets for a device without the per-queue mode");
+  } else {
+    const m = obj(o.msiPerQueue, "msiPerQueue");
+    onlyKeys(m, ["enabled", "selected", "staged", "targets"], "msiPerQueue");
+    msiPerQueue = {
+      enabled: bool(m.enabled, "msiPerQueue.enabled"),
+      selected: u32(m.selected, "msiPerQueue.selected"),
+      staged: staged(m.staged, "msiPerQueue.staged"),
+      targets: arr(m.targets, 1 + nq, "msiPerQueue.targets").map((v, i) => {
+        const t = message(v, `msiPerQueue.targets[${i}]`, ["enabled"]);
+        return { addrLow: t.addrLow, addrHigh: t.addrHigh, data: t.data, masked: t.masked, enabled: bool(t.enabled, `msiPerQueue.targets[${i}].enabled`) };
+      }),
+    };
+    if (msiPerQueue.enabled && !msiNegotiated) throw new StateError("msiPerQueue.enabled", "MSI on without the negotiated feature");
+    if (msiPerQueue.enabled && msi?.enabled) throw new StateError("msiPerQueue.enabled", "both the table and the per-queue mode on");
+  }
+
+  const lineHigh = bool(o.lineHigh, "lineHigh");
+  const msiOn = (msi?.enabled ?? false) || (msiPerQueue?.enabled ?? false);
+  const anyEvent = events.config || events.queues.some((e) => e);
+  if (lineHigh !== (!msiOn && anyEvent)) {
+    throw new StateError("lineHigh", `the line is ${lineHigh ? "high" : "low"} but the events and mode say otherwise`);
+  }
+
+  return {
+    kind: TRANSPORT_STATE_KIND,
+    version: TRANSPORT_STATE_VERSION,
+    deviceId: shape.deviceId,
+    offeredFeatures: offered,
+    status,
+    deviceFeaturesSel: u32(o.deviceFeaturesSel, "deviceFeaturesSel"),
+    driverFeaturesSel: u32(o.driverFeaturesSel, "driverFeaturesSel"),
+    driverFeatures,
+    queueSel: u32(o.queueSel, "queueSel"),
+    configGeneration: u32(o.configGeneration, "configGeneration"),
+    active,
+    lastError: text(o.lastError, "lastError"),
+    queues,
+    pendingNotify,
+    events,
+    lineHigh,
+    msi,
+    msiPerQueue,
+  };
+}
