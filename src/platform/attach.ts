@@ -13,7 +13,7 @@ import { MmioBus } from "./mmio-bus.ts";
 import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMmioCmdline, type MmioPlacement } from "./mmio-placement.ts";
 import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
+import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86-internals.ts";
 import { WasmWordsView } from "./wasm-view.ts";
 
 export interface AttachMsiOptions {
@@ -64,6 +64,11 @@ export interface VirtioMmioAttachment {
   readonly memory: RamMemory;
   /** Deferred device work, drained between batches of guest instructions. */
   readonly tasks: TaskQueue;
+  /**
+   * v86's device-side bus (`emulator.emulator_bus`, not in its public typings), where a
+   * V86BusBackend joins the NIC to v86's network adapter: `backend.attach(attached.emulatorBus)`.
+   */
+  readonly emulatorBus: V86MessageBus;
   /** The `virtio_mmio.device=` arguments this placement needs (what virtioMmioCmdline gave). */
   readonly cmdline: string;
   /**
@@ -229,6 +234,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
     apic,
     memory,
     tasks,
+    emulatorBus: emulator.emulator_bus,
     cmdline,
     cmdlineChecked,
     faults,

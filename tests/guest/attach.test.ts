@@ -85,7 +85,7 @@ describe("attachVirtioMmio on a V86 made with the v86 package", () => {
     const backend = new V86BusBackend();
     nic = new NetDevice({ backend, name: "net0" });
     attached = attachVirtioMmio(emulator, { devices: [disk, nic], msi: {} });
-    backend.attach(emulator.emulator_bus);
+    backend.attach(attached.emulatorBus);
     // No outside network: the fetch adapter's HTTP requests are answered here.
     emulator.network_adapter!.fetch = async () => new Response("hello\n", { status: 200 });
     guest = { console: new GuestConsole(serialOf(emulator)) };
