@@ -29,7 +29,6 @@ interface Emulator {
   stop(): Promise<void> | void;
   destroy(): Promise<void> | void;
   serial0_send(text: string): void;
-  emulator_bus: { send(name: string, value?: unknown): void; register(name: string, fn: (value: unknown) => void): void };
   network_adapter?: { fetch: (url: string) => Promise<Response> };
 }
 
