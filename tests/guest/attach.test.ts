@@ -163,3 +163,23 @@ describe("attachVirtioMmio refuses what cannot work, before anything is attached
     }
   });
 });
+
+describe("detach", () => {
+  it("empties the windows and gives v86 its timer hook back", async () => {
+    const emulator = await stockV86(virtioMmioCmdline({ count: 1 }));
+    try {
+      const cpu = (emulator as unknown as { v86: { cpu: { read32s(a: number): number; run_hardware_timers: unknown } } }).v86.cpu;
+      const own = cpu.run_hardware_timers;
+      const attached = attachVirtioMmio(emulator, { devices: [new BlockDevice({ backend: new MemoryBackend(new Uint8Array(1 << 20)) })], msi: {} });
+      // The magic value "virt" through v86's own MMIO dispatch, as the guest's driver reads it.
+      expect(cpu.read32s(0xd0000000)).toBe(0x74726976);
+      expect(cpu.run_hardware_timers).not.toBe(own);
+      attached.detach();
+      expect(cpu.read32s(0xd0000000)).toBe(-1);
+      expect(attached.mmio.counters.unclaimed).toBe(1);
+      expect(cpu.run_hardware_timers).toBe(own);
+    } finally {
+      await emulator.destroy();
+    }
+  });
+});
