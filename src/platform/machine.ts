@@ -1,6 +1,8 @@
-// A v86 machine with our virtio-mmio devices attached: the one place that knows both v86's
-// internals and our device stack. The same code runs in the browser and under Node; callers
-// pass images as ArrayBuffers and read the console through `onSerial`.
+// Our own v86 machine (the page, the `guest` command, the tests, the benchmarks): it builds the
+// V86 from images, attaches the devices through attachVirtioMmio (attach.ts, the code anyone's
+// V86 uses too) at the default placement, and adds what our front ends want besides: the
+// serial console as text, the channel yield in a page, save and restore. The same code runs in
+// the browser and under Node; callers pass images as ArrayBuffers.
 
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
