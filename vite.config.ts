@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["src/**/*.test.ts", "bench/**/*.test.ts", "e2e/**/*.test.ts"], environment: "node" },
+        test: { name: "unit", include: ["src/**/*.test.ts", "bench/**/*.test.ts", "e2e/**/*.test.ts", "package/**/*.test.ts"], environment: "node" },
       },
       {
         // Boots the real guest in v86 under Node: slower, one file at a time.

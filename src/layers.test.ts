@@ -10,7 +10,8 @@
 // Above them: machine/ (which device with which backend, the serial console, what a machine's
 // interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
 // the page and under Node), and the two front ends ui/ (the page) and node/ (the `guest`
-// command), which never import each other. fuzz/ (tests only) may use anything. The core (virtio, devices, platform) is also compiled without the DOM library
+// command), which never import each other. fuzz/ (tests only) may use anything; lib/ holds the
+// package's entries (package/build.ts), re-exports of the core and the backends. The core (virtio, devices, platform) is also compiled without the DOM library
 // (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
 // under Node, but no folder of ours beyond what their layer may use.
@@ -42,6 +43,9 @@ const LAYERS: Readonly<Record<string, Layer>> = {
     folders: ["virtio", "devices", "platform", "machine", "node"],
     packages: ["node:child_process", "node:fs", "node:os", "node:path", "node:url", "node:util"],
   },
+  // The package's entries (package/build.ts): what they re-export. lib/core.ts is also in
+  // tsconfig.core.json, so the main entry cannot reach the DOM or Node (browser, node) either.
+  lib: { folders: ["virtio", "devices", "platform", "browser", "node", "lib"], packages: [] },
 };
 
 /**
@@ -145,5 +149,8 @@ describe("layers", () => {
     expect(layerViolations("src/compare/boot-mode.ts", at("../node/guest-console.ts"))).toHaveLength(1);
     expect(layerViolations("src/machine/msi-rows.ts", at("../ui/html.ts"))).toHaveLength(1);
     expect(layerViolations("src/ui/terminal.ts", at("@xterm/xterm"))).toEqual([]);
+    // The package's entries re-export the core and the backends, never the app.
+    expect(layerViolations("src/lib/core.ts", at("../machine/network.ts"))).toHaveLength(1);
+    expect(layerViolations("src/lib/core.ts", at("../platform/attach.ts"))).toEqual([]);
   });
 });

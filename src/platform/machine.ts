@@ -1,30 +1,29 @@
-// A v86 machine with our virtio-mmio devices attached: the one place that knows both v86's
-// internals and our device stack. The same code runs in the browser and under Node; callers
-// pass images as ArrayBuffers and read the console through `onSerial`.
+// Our own v86 machine (the page, the `guest` command, the tests, the benchmarks): it builds the
+// V86 from images, attaches the devices through attachVirtioMmio (attach.ts, the code anyone's
+// V86 uses too) at the default placement, and adds what our front ends want besides: the
+// serial console as text, the channel yield in a page, save and restore. The same code runs in
+// the browser and under Node; callers pass images as ArrayBuffers.
 
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import { MmioTransport } from "../virtio/mmio-transport.ts";
-import { RamMemory } from "../virtio/ram-memory.ts";
-import { InterruptGate } from "./interrupt-gate.ts";
-import { IrqLine } from "./irq-line.ts";
-import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
-import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
-import { MMIO_WINDOW_SIZE, MmioBus } from "./mmio-bus.ts";
-import { MsiRouter } from "./msi-router.ts";
-import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
-import { WasmWordsView } from "./wasm-view.ts";
+import type { RamMemory } from "../virtio/ram-memory.ts";
+import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
+import type { LocalApicState } from "./local-apic.ts";
+import type { MmioBus } from "./mmio-bus.ts";
+import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "./mmio-placement.ts";
+import type { MsiRouter } from "./msi-router.ts";
+import type { TaskQueue } from "./task-queue.ts";
+import { probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
 import { installChannelYield, type TickYieldCounters, type V86MainLoop } from "./tick-yield.ts";
 
-/** Where our device windows live: a free 128 KiB block below v86's VGA LFB (0xE0000000). */
-export const DEVICE_BLOCK_BASE = 0xd0000000;
-/**
- * IO-APIC inputs for our devices. v86's ACPI tables make 5, 10 and 11 level-triggered (MADT
- * overrides); 7 keeps the ISA default, edge-triggered. 10 and 11 are also the PCI links of
- * v86's inert NE2000, which we give no driver.
- */
-export const DEVICE_IRQS = [5, 10, 11, 7] as const;
+export type { AttachedDevice } from "./attach.ts";
+export type MachineMsiOptions = AttachMsiOptions;
+export type MachineFault = AttachFault;
+
+/** Where our device windows live (mmio-placement.ts). */
+export const DEVICE_BLOCK_BASE = DEFAULT_MMIO_BASE;
+/** IO-APIC inputs for our devices (mmio-placement.ts says why these). */
+export const DEVICE_IRQS = DEFAULT_MMIO_IRQS;
 
 export interface MachineImages {
   bios: ArrayBuffer;
@@ -58,43 +57,9 @@ export interface MachineOptions {
   restore?: { readonly v86State: ArrayBuffer; readonly devices: (machine: Machine) => void };
 }
 
-export interface MachineMsiOptions {
-  /** Ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
-  sharing?: boolean;
-  /** Vectors per device. Default: one per queue plus one for config changes. */
-  vectors?: number;
-  /** Tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
-  allowShortFixedTable?: boolean;
-  /**
-   * The devices also offer the per-queue mode (docs/virtio-mmio-msi.md, "The per-queue mode"),
-   * which our driver prefers. Default true; the table is offered unchanged either way.
-   */
-  perQueue?: boolean;
-  /** MsiPqHint: distinct address/data pairs the device would like. Default 1 + queues. */
-  pairsHint?: number;
-}
-
-export interface AttachedDevice {
-  readonly device: VirtioDevice;
-  readonly transport: MmioTransport;
-  readonly line: IrqLine;
-  readonly address: number;
-  readonly irq: number;
-}
-
-export interface MachineFault {
-  readonly where: string;
-  readonly error: unknown;
-}
-
-/** `virtio_mmio.device=<size>@<base>:<irq>` for each device, as Linux's cmdline parser reads it. */
+/** `virtio_mmio.device=<size>@<base>:<irq>` for each device at our default placement. */
 export function deviceCmdline(count: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const address = DEVICE_BLOCK_BASE + i * MMIO_WINDOW_SIZE;
-    parts.push(`virtio_mmio.device=0x${MMIO_WINDOW_SIZE.toString(16)}@0x${address.toString(16)}:${DEVICE_IRQS[i]}`);
-  }
-  return parts.join(" ");
+  return virtioMmioCmdline({ count });
 }
 
 export class Machine {
@@ -109,85 +74,25 @@ export class Machine {
   readonly msiRouter: MsiRouter;
   readonly memory: RamMemory;
   readonly devices: readonly AttachedDevice[];
-  readonly faults: MachineFault[] = [];
+  /** Our bugs, contained (attach.ts); the newest 100. */
+  readonly faults: readonly MachineFault[];
   readonly startedAt = Date.now();
   #serialListeners = new Set<(text: string) => void>();
   #decoder = new TextDecoder();
   #stopped = false;
 
+  readonly #detach: () => void;
+
   private constructor(emulator: V86Emulator, cmdline: string, options: MachineOptions) {
     this.emulator = emulator;
     this.cmdline = cmdline;
     this.cpu = probeV86(emulator);
-    const cpu = this.cpu;
+    const attached = attachVirtioMmio(emulator, { devices: options.devices, msi: options.msi });
     this.tickYield = options.channelYield === false ? null : installChannelYield(emulator.v86 as Partial<V86MainLoop>);
-    const fault = (where: string) => (error: unknown) => {
-      this.faults.push({ where, error });
-      if (this.faults.length > 100) this.faults.shift();
-    };
-
-    // Refuse a v86 whose APIC struct is not where the MSI router writes (before any instruction
-    // runs, while every word still holds its power-on value). The view is made once and again
-    // only when the wasm memory grows.
-    const apicView = new WasmWordsView(cpu.wasm_memory, cpu.get_apic_addr(), APIC_STRUCT_WORDS);
-    verifyApicLayout(apicProbeOf(cpu, apicView.words), V86_VERSION);
-
-    let hookFaulted = false;
-    const onHookSilent = () => {
-      if (hookFaulted || !this.running) return;
-      hookFaulted = true;
-      fault("timer-hook")(
-        new Error(
-          `v86 has not called cpu.run_hardware_timers during the last ${HOOK_SILENT_AFTER} host-task drains that found work: ` +
-            "our replacement is not being called (a v86 that binds its wasm imports once?), so deferred device work " +
-            "only runs from host tasks, later than it should",
-        ),
-      );
-    };
-    this.tasks = new TaskQueue(hostTaskArm(), fault("task"), { onHookSilent });
-    // Drain deferred work between batches of guest instructions, outside any instruction. v86's
-    // wasm calls run_hardware_timers through an import that looks the method up on the CPU each
-    // time; the task queue counts the calls and reports when they stop.
-    const runTimers = cpu.run_hardware_timers.bind(cpu);
-    cpu.run_hardware_timers = (acpiEnabled, now) => {
-      this.tasks.drainFromHook();
-      return runTimers(acpiEnabled, now);
-    };
-
-    this.mmio = new MmioBus(DEVICE_BLOCK_BASE, fault("mmio"));
-    this.apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
-    // The one rule for when the CPU may take an interrupt (docs/virtio-mmio-msi.md, "When an
-    // interrupt reaches the CPU"): not inside the guest's own MMIO access with IF set, else at
-    // once. It governs the poke after an MSI (at once also wakes a halted CPU now instead of one
-    // host task later: that hop cost the browser up to 40 % of its disk throughput against the
-    // line) and every line move. this.mmio exists by the time anything asks.
-    const gate = new InterruptGate({
-      inGuestAccess: () => this.mmio.inGuestAccess,
-      interruptsEnabled: () => (cpu.flags[0]! & FLAG_INTERRUPT) !== 0,
-      later: (fn) => this.tasks.schedule(fn),
-    });
-    this.msiRouter = new MsiRouter(this.apic, (poke) => gate.run(poke));
-    this.memory = new RamMemory(() => cpu.mem8, {
-      onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
-      busWrite: (addr, value) => this.msiRouter.write(addr, value),
-    });
-
-    const schedule = (fn: () => void) => this.tasks.schedule(fn);
-    this.devices = options.devices.map((device, slot) => {
-      const irq = DEVICE_IRQS[slot]!;
-      const line = new IrqLine(cpu, irq, gate);
-      const msi = options.msi && {
-        vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
-        sharing: options.msi.sharing ?? false,
-        allowShortFixedTable: options.msi.allowShortFixedTable ?? false,
-        perQueue: options.msi.perQueue ?? true,
-        pairsHint: options.msi.pairsHint ?? device.queueMaxSizes.length + 1,
-      };
-      const transport = new MmioTransport({ device, memory: this.memory, line, schedule, msi });
-      const address = this.mmio.attach(slot, transport);
-      return { device, transport, line, address, irq };
-    });
-    this.mmio.register(cpu.io);
+    ({ mmio: this.mmio, tasks: this.tasks, apic: this.apic, msiRouter: this.msiRouter, memory: this.memory } = attached);
+    this.devices = attached.devices;
+    this.faults = attached.faults;
+    this.#detach = () => attached.detach();
 
     // One byte per event: decode from one reused array (the decoder keeps partial characters itself).
     const oneByte = new Uint8Array(1);
@@ -283,6 +188,7 @@ export class Machine {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.emulator.stop();
+    this.#detach();
     await this.emulator.destroy();
   }
 }

@@ -62,6 +62,11 @@ export class MmioBus {
     return this.windowAddress(slot);
   }
 
+  /** Empties every slot: from then on the block answers as unclaimed (v86 cannot unmap it). */
+  detachAll(): void {
+    this.#windows.fill(undefined);
+  }
+
   register(io: V86Io): void {
     io.mmap_register(
       this.base,

@@ -38,6 +38,14 @@ export interface V86Cpu extends V86IrqPins {
   read32s(addr: number): number;
   /** The APIC struct as v86's state saving sees it: a byte view at get_apic_addr(). */
   get_state_apic(): Uint8Array;
+  /** Instructions run so far (one word): zero before the first. */
+  instruction_counter: Uint32Array;
+  /** 1 when v86 was created with acpi: true (its local APIC and IO-APIC exist). */
+  acpi_enabled: Uint8Array;
+  /** Guest RAM size in bytes (one word). */
+  memory_size: Uint32Array;
+  /** v86's own devices by name (vga, uart1, virtio_net, ...), present when created. */
+  devices: Record<string, unknown>;
 }
 
 /** The `V86` object the npm package's constructor returns, as far as we use it. */
@@ -78,6 +86,10 @@ export function probeV86(emulator: V86Emulator): V86Cpu {
     "device_lower_irq",
     "read32s",
     "get_state_apic",
+    "instruction_counter",
+    "acpi_enabled",
+    "memory_size",
+    "devices",
   ];
   for (const name of needs) {
     if (cpu[name] === undefined) throw new Error(`v86: cpu.${name} is missing (unsupported v86 version)`);

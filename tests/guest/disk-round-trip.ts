@@ -12,7 +12,7 @@ const SHA256 = createHash("sha256")
   .update(Buffer.from(PATTERN.repeat(Math.ceil(BYTES / PATTERN.length))).subarray(0, BYTES))
   .digest("hex");
 
-export async function diskRoundTrip(guest: BootedGuest, device: BlockDevice): Promise<void> {
+export async function diskRoundTrip(guest: Pick<BootedGuest, "console">, device: BlockDevice): Promise<void> {
   await sh(guest, `yes '${PATTERN.trimEnd()}' | head -c ${BYTES} > /mnt/rt && sync`);
   await sh(guest, "echo 3 > /proc/sys/vm/drop_caches");
   const before = device.counters.bytesRead;

@@ -1,0 +1,249 @@
+// Our virtio-mmio devices in a V86 built by anyone with the unmodified `v86` package: the one
+// place that wires them into v86's internals (MMIO dispatch, interrupt pins, local APIC, the
+// timer hook). Machine (machine.ts) is a thin layer over it for our own page and tools.
+
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import { MmioTransport } from "../virtio/mmio-transport.ts";
+import { RamMemory } from "../virtio/ram-memory.ts";
+import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
+import { InterruptGate } from "./interrupt-gate.ts";
+import { IrqLine } from "./irq-line.ts";
+import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
+import { MmioBus } from "./mmio-bus.ts";
+import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMmioCmdline, type MmioPlacement } from "./mmio-placement.ts";
+import { MsiRouter } from "./msi-router.ts";
+import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
+import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86-internals.ts";
+import { WasmWordsView } from "./wasm-view.ts";
+
+export interface AttachMsiOptions {
+  /** Ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
+  sharing?: boolean;
+  /** Vectors per device. Default: one per queue plus one for config changes. */
+  vectors?: number;
+  /** Tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
+  allowShortFixedTable?: boolean;
+  /**
+   * The devices also offer the per-queue mode (docs/virtio-mmio-msi.md, "The per-queue mode"),
+   * which our driver prefers. Default true; the table is offered unchanged either way.
+   */
+  perQueue?: boolean;
+  /** MsiPqHint: distinct address/data pairs the device would like. Default 1 + queues. */
+  pairsHint?: number;
+}
+
+export interface AttachOptions {
+  devices: readonly VirtioDevice[];
+  /** MSI for every device (the transport offers VIRTIO_F_MMIO_MSI; needs acpi: true), or false for the line only. */
+  msi: AttachMsiOptions | false;
+  /** The 128 KiB aligned block for the windows (default DEFAULT_MMIO_BASE). */
+  base?: number;
+  /** One IO-APIC input per device (default DEFAULT_MMIO_IRQS). */
+  irqs?: readonly number[];
+}
+
+export interface AttachedDevice {
+  readonly device: VirtioDevice;
+  readonly transport: MmioTransport;
+  readonly line: IrqLine;
+  readonly address: number;
+  readonly irq: number;
+}
+
+export interface AttachFault {
+  readonly where: string;
+  readonly error: unknown;
+}
+
+export interface VirtioMmioAttachment {
+  readonly devices: readonly AttachedDevice[];
+  readonly mmio: MmioBus;
+  readonly msiRouter: MsiRouter;
+  readonly apic: LocalApicState;
+  /** Guest RAM as the devices see it. */
+  readonly memory: RamMemory;
+  /** Deferred device work, drained between batches of guest instructions. */
+  readonly tasks: TaskQueue;
+  /**
+   * v86's device-side bus (`emulator.emulator_bus`, not in its public typings), where a
+   * V86BusBackend joins the NIC to v86's network adapter: `backend.attach(attached.emulatorBus)`.
+   */
+  readonly emulatorBus: V86MessageBus;
+  /** The `virtio_mmio.device=` arguments this placement needs (what virtioMmioCmdline gave). */
+  readonly cmdline: string;
+  /**
+   * Whether the emulator's kernel command line was found (a bzImage v86 loaded itself) and
+   * holds `cmdline`; false when v86 boots a disk, whose bootloader must pass the arguments.
+   */
+  readonly cmdlineChecked: boolean;
+  /** Our bugs, contained (a device handler that threw, a task that failed); the newest 100. */
+  readonly faults: readonly AttachFault[];
+  /**
+   * Takes the devices off the machine: the windows answer as empty slots, the lines go low and
+   * v86's timer hook is its own again. v86 cannot unmap a block, so the block stays ours.
+   */
+  detach(): void;
+}
+
+/** Where v86 puts a bzImage's real-mode header, and the command line (0.5.462, its kernel.js). */
+const REAL_MODE_HEADER = 0x80000;
+const CMD_LINE_PTR = 0x228;
+const HDRS_MAGIC = 0x53726448;
+
+/** The command line v86 wrote for a bzImage, or null when it loaded none. */
+function bzImageCmdline(mem8: Uint8Array): string | null {
+  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
+  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
+  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
+  const at = view.getUint32(REAL_MODE_HEADER + CMD_LINE_PTR, true);
+  if (at === 0 || at >= REAL_MODE_HEADER + 0x10000) return null;
+  const end = mem8.indexOf(0, at);
+  return String.fromCharCode(...mem8.subarray(at, end < 0 ? Math.min(at + 4096, mem8.length) : end));
+}
+
+/**
+ * Attaches `devices` to an emulator made with the `v86` package (`new V86({...})`), after its
+ * "emulator-loaded" event and before its first instruction: create it with `autostart: false`,
+ * attach, then `emulator.run()`. A guest that has already run found no devices at boot, so an
+ * emulator whose instruction counter is not zero is refused.
+ *
+ * Linux finds the devices from its command line, and v86 writes the command line into guest
+ * memory when the emulator is built: compute the arguments first with
+ * `virtioMmioCmdline({ count, base, irqs })`, add them to the V86's `cmdline`, and give the same
+ * `base` and `irqs` here. Attach checks the emulator's command line holds them (when v86 loaded
+ * a bzImage itself). Any kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES drives the devices on
+ * their interrupt line; a kernel with our driver patch (guest/patches/) uses MSI, which needs
+ * the V86 made with `acpi: true` (v86 has a local APIC only then).
+ *
+ * Throws, naming every problem, when the placement cannot work in this emulator: MSI without
+ * ACPI, a block over RAM or v86's own regions, an IRQ v86's devices drive, too many devices.
+ */
+export function attachVirtioMmio(emulator: unknown, options: AttachOptions): VirtioMmioAttachment {
+  const v86 = emulator as V86Emulator;
+  const cpu = probeV86(v86);
+  const ran = cpu.instruction_counter[0]! >>> 0;
+  if (ran !== 0) {
+    throw new Error(
+      `attachVirtioMmio: the emulator has already run ${ran} instructions; attach before its first one ` +
+        "(create the V86 with autostart: false, attach on emulator-loaded, then call run())",
+    );
+  }
+  const placement: MmioPlacement = { count: options.devices.length, base: options.base, irqs: options.irqs };
+  const acpi = cpu.acpi_enabled[0] === 1;
+  const problems = checkPlacement(
+    placement,
+    {
+      memorySize: cpu.memory_size[0]! >>> 0,
+      vgaMemorySize: (cpu.devices.vga as { vga_memory_size?: number } | undefined)?.vga_memory_size ?? 0,
+      acpi,
+      takenIrqs: v86TakenIrqs({ acpi, devices: cpu.devices }),
+    },
+    options.msi !== false,
+  );
+  const cmdline = problems.length === 0 ? virtioMmioCmdline(placement) : "";
+  const written = bzImageCmdline(cpu.mem8);
+  if (written !== null && problems.length === 0) {
+    const words = new Set(written.split(/\s+/));
+    const missing = cmdline.split(" ").filter((arg) => arg && !words.has(arg));
+    if (missing.length) {
+      problems.push(
+        `the emulator's kernel command line lacks ${missing.join(" ")}: pass virtioMmioCmdline(...) of this placement in the V86's cmdline`,
+      );
+    }
+  }
+  if (problems.length) throw new Error(`attachVirtioMmio: cannot attach:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
+  return wire(v86, cpu, options, cmdline, written !== null);
+}
+
+function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdline: string, cmdlineChecked: boolean): VirtioMmioAttachment {
+  const faults: AttachFault[] = [];
+  const fault = (where: string) => (error: unknown) => {
+    faults.push({ where, error });
+    if (faults.length > 100) faults.shift();
+  };
+
+  // Refuse a v86 whose APIC struct is not where the MSI router writes (before any instruction
+  // runs, while every word still holds its power-on value). The view is made once and again
+  // only when the wasm memory grows. Without MSI nothing writes there.
+  const apicView = new WasmWordsView(cpu.wasm_memory, cpu.get_apic_addr(), APIC_STRUCT_WORDS);
+  if (options.msi !== false) verifyApicLayout(apicProbeOf(cpu, apicView.words), V86_VERSION);
+
+  let attached = true;
+  let hookFaulted = false;
+  const onHookSilent = () => {
+    if (hookFaulted || !attached || !emulator.is_running()) return;
+    hookFaulted = true;
+    fault("timer-hook")(
+      new Error(
+        `v86 has not called cpu.run_hardware_timers during the last ${HOOK_SILENT_AFTER} host-task drains that found work: ` +
+          "our replacement is not being called (a v86 that binds its wasm imports once?), so deferred device work " +
+          "only runs from host tasks, later than it should",
+      ),
+    );
+  };
+  const tasks = new TaskQueue(hostTaskArm(), fault("task"), { onHookSilent });
+  // Drain deferred work between batches of guest instructions, outside any instruction. v86's
+  // wasm calls run_hardware_timers through an import that looks the method up on the CPU each
+  // time; the task queue counts the calls and reports when they stop.
+  const ownTimers = cpu.run_hardware_timers;
+  const runTimers = ownTimers.bind(cpu);
+  cpu.run_hardware_timers = (acpiEnabled, now) => {
+    tasks.drainFromHook();
+    return runTimers(acpiEnabled, now);
+  };
+
+  const windows = placeWindows({ count: options.devices.length, base: options.base, irqs: options.irqs });
+  const mmio = new MmioBus(options.base ?? DEFAULT_MMIO_BASE, fault("mmio"));
+  const apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
+  // The one rule for when the CPU may take an interrupt (docs/virtio-mmio-msi.md, "When an
+  // interrupt reaches the CPU"): not inside the guest's own MMIO access with IF set, else at
+  // once. It governs the poke after an MSI (at once also wakes a halted CPU now instead of one
+  // host task later) and every line move.
+  const gate = new InterruptGate({
+    inGuestAccess: () => mmio.inGuestAccess,
+    interruptsEnabled: () => (cpu.flags[0]! & FLAG_INTERRUPT) !== 0,
+    later: (fn) => tasks.schedule(fn),
+  });
+  const msiRouter = new MsiRouter(apic, (poke) => gate.run(poke));
+  const memory = new RamMemory(() => cpu.mem8, {
+    onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
+    busWrite: (addr, value) => msiRouter.write(addr, value),
+  });
+
+  const schedule = (fn: () => void) => tasks.schedule(fn);
+  const devices = options.devices.map((device, slot): AttachedDevice => {
+    const irq = windows[slot]!.irq;
+    const line = new IrqLine(cpu, irq, gate);
+    const msi = options.msi && {
+      vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
+      sharing: options.msi.sharing ?? false,
+      allowShortFixedTable: options.msi.allowShortFixedTable ?? false,
+      perQueue: options.msi.perQueue ?? true,
+      pairsHint: options.msi.pairsHint ?? device.queueMaxSizes.length + 1,
+    };
+    const transport = new MmioTransport({ device, memory, line, schedule, msi });
+    const address = mmio.attach(slot, transport);
+    return { device, transport, line, address, irq };
+  });
+  mmio.register(cpu.io);
+
+  return {
+    devices,
+    mmio,
+    msiRouter,
+    apic,
+    memory,
+    tasks,
+    emulatorBus: emulator.emulator_bus,
+    cmdline,
+    cmdlineChecked,
+    faults,
+    detach() {
+      if (!attached) return;
+      attached = false;
+      mmio.detachAll();
+      for (const d of devices) cpu.device_lower_irq(d.irq);
+      cpu.run_hardware_timers = ownTimers;
+    },
+  };
+}
