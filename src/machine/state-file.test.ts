@@ -1,7 +1,7 @@
-// The state file of `guest --save/--restore`: what goes in comes out; a truncated, edited or
-// foreign file is refused with the reason.
+// The state file of `guest --save/--restore` and of the page's Save/Restore state: what goes in
+// comes out; a truncated, edited or foreign file is refused with the reason.
 import { describe, expect, it } from "vitest";
-import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./saved-machine.ts";
+import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./state-file.ts";
 
 const machine = (): SavedMachine => ({
   boot: { memoryMB: 128, msiMode: "table", append: null, net: "none", diskReadOnly: false },
