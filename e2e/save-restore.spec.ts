@@ -109,3 +109,32 @@ test("state= in the URL starts VM 1 from a state file served beside the page", a
   await expect(page.getByTestId("error-text")).toContainText("saved/missing.state");
   await expect(page.getByTestId("error-help")).toContainText("without the state parameter");
 });
+
+test("Keep state here, reload: the page offers to resume it, and Resume goes on where it was", async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto("./");
+  await waitForPrompt(page);
+  await expect(page.getByTestId("kept-offer")).toBeHidden();
+  const sum = await writeKnownFile(page);
+  const before = await diskIrq(page);
+  await page.getByRole("button", { name: "Keep state here" }).click();
+  await expect(page.getByTestId("state-message")).toContainText("Kept the VM's state in this browser");
+
+  await page.reload();
+  await waitForPrompt(page);
+  await expect(page.getByTestId("kept-offer")).toContainText("This browser keeps a state of VM 1");
+  await shot(page, "kept-state-offer");
+  await page.getByRole("button", { name: "Resume it" }).click();
+  await expect(page.getByTestId("kept-offer")).toBeHidden();
+  await checkRestored(page, sum, before);
+
+  // Discard forgets it: the next load offers nothing.
+  await page.reload();
+  await waitForPrompt(page);
+  await page.getByRole("button", { name: "Discard it" }).click();
+  await expect(page.getByTestId("kept-offer")).toBeHidden();
+  await page.reload();
+  await waitForPrompt(page);
+  await run(page, "echo no-offer", /^no-offer$/);
+  await expect(page.getByTestId("kept-offer")).toBeHidden();
+});

@@ -12,6 +12,7 @@ import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../ma
 import { downloadBytes, downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
+import { IdbStateStore, type KeptState } from "../browser/idb-state-store.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
@@ -52,6 +53,9 @@ export class VmView implements DebugVm {
   #stopping = false;
   #sawPrompt = false;
   #saving = false;
+  #store: Promise<IdbStateStore> | null = null;
+  /** Set once the user kept a state (or resumed one): the tab keeps it again when hidden. */
+  #keepOnHide = false;
   /** The settings the current machine was built with: the page's, or a restored file's. */
   #built: PageSettings;
 
@@ -77,6 +81,10 @@ export class VmView implements DebugVm {
     this.#control("reload").addEventListener("click", () => location.reload());
     this.#control("notice-reload").addEventListener("click", () => location.reload());
     this.#control("save").addEventListener("click", () => void this.saveState());
+    this.#control("keep").addEventListener("click", () => void this.keepState());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden" && this.#keepOnHide) void this.keepState();
+    });
     const restore = this.#control<HTMLInputElement>("restore");
     restore.addEventListener("change", () => void this.#restoreFromInput(restore));
     this.#control("state-message-close").addEventListener("click", () => (this.#part('[data-testid="state-message"]').hidden = true));
@@ -162,40 +170,105 @@ export class VmView implements DebugVm {
       }
       if (this.disk.keptElsewhere !== undefined) this.#noticeKeptElsewhere(this.disk.keptElsewhere);
     }
-    if (state) await this.restoreState(state.bytes, state.label);
-    else await this.#boot();
+    if (state) {
+      await this.restoreState(state.bytes, state.label);
+    } else {
+      await this.#boot();
+      await this.#offerKept();
+    }
   }
 
   /**
    * Saves the running machine to a state file and downloads it: the same format as
-   * `guest --save` (src/machine/state-file.ts), so either can restore the other's files. The
-   * machine stops for the save and runs on after it (a paused one stays paused).
+   * `guest --save` (src/machine/state-file.ts), so either can restore the other's files.
    */
   async saveState(): Promise<void> {
+    const bytes = await this.#takeState();
+    if (!bytes) return;
+    downloadBytes(bytes, this.#o.index ? `vm${this.#o.index + 1}.state` : "vm.state");
+    this.#stateMessage(`Saved the VM's state (${(bytes.length / 1048576).toFixed(1)} MiB). Restore state starts a VM from that file.`, false);
+  }
+
+  /**
+   * Keeps the machine's state in this browser (IndexedDB), and again each time the tab is hidden
+   * or closed from then on (best effort: a closing tab may end before the save does); the next
+   * load of the page offers to resume it.
+   */
+  async keepState(): Promise<void> {
+    const bytes = await this.#takeState();
+    if (!bytes) return;
+    try {
+      await (await this.#keptStore()).put(this.name, bytes);
+    } catch (error) {
+      this.#stateMessage(`The state could not be kept in this browser: ${(error as Error).message}`, true);
+      return;
+    }
+    this.#keepOnHide = true;
+    this.#stateMessage(
+      `Kept the VM's state in this browser (${(bytes.length / 1048576).toFixed(1)} MiB), and again whenever this tab is hidden or closed. ` +
+        "The next load of this page offers to resume it.",
+      false,
+    );
+  }
+
+  #keptStore(): Promise<IdbStateStore> {
+    return (this.#store ??= IdbStateStore.open("v86-msi-states"));
+  }
+
+  /** A state kept by an earlier visit: offer to resume it (the fresh boot goes on meanwhile). */
+  async #offerKept(): Promise<void> {
+    let kept: KeptState | null;
+    try {
+      kept = await (await this.#keptStore()).get(this.name);
+    } catch {
+      return; // no IndexedDB here (a private window, say): nothing was kept either
+    }
+    if (!kept) return;
+    const when = new Date(kept.savedAt).toLocaleString();
+    this.#part('[data-part="kept-offer-text"]').textContent = `This browser keeps a state of VM ${this.#o.index + 1} from ${when}.`;
+    const offer = this.#part('[data-testid="kept-offer"]');
+    offer.hidden = false;
+    const resume = this.#control("resume-kept");
+    resume.focus();
+    resume.onclick = () => {
+      offer.hidden = true;
+      this.#keepOnHide = true;
+      void this.restoreState(kept.bytes, `The state kept ${when}`);
+    };
+    this.#control("discard-kept").onclick = () => {
+      offer.hidden = true;
+      void this.#keptStore().then((store) => store.delete(this.name));
+    };
+  }
+
+  /**
+   * The machine's state file. The machine stops for the save and runs on after it (a paused one
+   * stays paused). Null, with the reason shown, when it cannot be saved.
+   */
+  async #takeState(): Promise<Uint8Array | null> {
     const m = this.machine;
-    if (!m || this.#saving) return;
+    if (!m || this.#saving) return null;
     this.#saving = true;
-    const save = this.#control("save");
-    save.disabled = true;
+    const buttons = [this.#control("save"), this.#control("keep")];
+    for (const b of buttons) b.disabled = true;
     const wasPaused = this.state === "paused";
     this.#stopping = true;
     try {
       const { v86State, devices } = await saveMachine(m);
       // The guest is stopped and its disk quiet: the disk's bytes match the state exactly.
       const disk = this.disk ? await this.disk.overlay.exportImage() : null;
-      if (this.machine !== m) return;
-      const bytes = encodeSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
-      downloadBytes(bytes, this.#o.index ? `vm${this.#o.index + 1}.state` : "vm.state");
-      this.#stateMessage(`Saved the VM's state (${(bytes.length / 1048576).toFixed(1)} MiB). Restore state starts a VM from that file.`, false);
+      if (this.machine !== m) return null;
+      return encodeSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
     } catch (error) {
       this.#stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
+      return null;
     } finally {
       if (this.machine === m && !wasPaused) {
         await m.resume();
         this.#stopping = false;
       }
       this.#saving = false;
-      save.disabled = this.machine === undefined;
+      for (const b of buttons) b.disabled = this.machine === undefined;
     }
   }
 
@@ -376,7 +449,7 @@ export class VmView implements DebugVm {
     const upload = this.#control<HTMLInputElement>("upload");
     download.disabled = reset.disabled = !disk;
     upload.disabled = false;
-    this.#control("save").disabled = this.#saving;
+    this.#control("save").disabled = this.#control("keep").disabled = this.#saving;
     if (disk) {
       const filename = this.#o.index ? `disk-vm${this.#o.index + 1}.img` : "disk.img";
       download.addEventListener("click", () => void downloadDisk(disk, filename), { signal });
@@ -450,7 +523,7 @@ export class VmView implements DebugVm {
     this.#wiring.abort();
     this.#panel?.stop();
     this.#panel = null;
-    for (const name of ["pause", "link", "download", "reset", "upload", "save"]) this.#control<HTMLButtonElement>(name).disabled = true;
+    for (const name of ["pause", "link", "download", "reset", "upload", "save", "keep"]) this.#control<HTMLButtonElement>(name).disabled = true;
     const m = this.machine;
     this.machine = undefined;
     this.#stopping = true;
