@@ -3,10 +3,17 @@
 // guest wrote is there with its sha256, commands run, and its disk keeps interrupting on the same
 // per-queue MSI, whose count goes on from where it was. A damaged file is refused with the
 // running VM untouched; a state our devices refuse leaves no half-restored VM.
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { shot } from "./screenshots.ts";
 import { run, waitForPrompt } from "./terminal.ts";
+
+/** The headless `guest` command (README), run from the repository. */
+const guestCommand = (...args: string[]) =>
+  spawnSync("npx", ["tsx", "src/node/cli.ts", ...args], { encoding: "utf8", timeout: 110_000 });
 
 /** The disk's request queue's row of /proc/interrupts: its IRQ number and its count. */
 let reads = 0;
@@ -85,24 +92,34 @@ test("Save state, reload, Restore state: the guest goes on where it was, on the 
   await run(page, "echo fresh", /^fresh$/);
 });
 
-test("state= in the URL starts VM 1 from a state file served beside the page", async ({ page }) => {
-  test.setTimeout(240_000);
-  await page.goto("./?msimode=table");
-  await waitForPrompt(page);
-  const sum = await writeKnownFile(page);
-  const file = await saveState(page);
-  const rows = await run(page, "grep -c 'virtio0-req.0' /proc/interrupts", /^\d+$/);
-  expect(rows.find((l) => /^\d+$/.test(l))).toBe("1");
+test("state= in the URL starts VM 1 from a state file served beside the page; the page and guest --save read each other's files", async ({ page }) => {
+  test.setTimeout(300_000);
+  const dir = mkdtempSync(join(tmpdir(), "page-state-"));
+  try {
+    // Saved by the headless `guest` command, in the vector-table mode.
+    const cliState = join(dir, "cli.state");
+    const saved = guestCommand("exec", "dd if=/dev/urandom of=/mnt/kept bs=64k count=8 2>/dev/null; sync; sha256sum /mnt/kept", "--msi-mode", "table", "--save", cliState);
+    expect(saved.status, saved.stderr).toBe(0);
+    const sum = saved.stdout.trim().split(/\s+/)[0]!;
+    expect(sum).toMatch(/^[0-9a-f]{64}$/);
 
-  // The page's own settings are the defaults; the machine comes back as saved (vector table).
-  await page.route("**/saved/demo.state", (route) => route.fulfill({ body: file, contentType: "application/octet-stream" }));
-  const started = Date.now();
-  await page.goto("./?state=saved/demo.state");
-  await waitForPrompt(page);
-  const toPrompt = Date.now() - started;
-  await run(page, "sha256sum /mnt/kept", new RegExp(`^${sum}\\s+/mnt/kept$`));
-  await expect(page.getByTestId("irqmode")).toContainText(/table/i);
-  test.info().annotations.push({ type: "restore-to-prompt", description: `${toPrompt} ms` });
+    // The page's own settings are the defaults; the machine comes back as saved (vector table).
+    await page.route("**/saved/demo.state", (route) => route.fulfill({ body: readFileSync(cliState), contentType: "application/octet-stream" }));
+    await page.goto("./?state=saved/demo.state");
+    await waitForPrompt(page);
+    await run(page, "sha256sum /mnt/kept", new RegExp(`^${sum}\\s+/mnt/kept$`));
+    await expect(page.getByTestId("irqmode")).toContainText(/table/i);
+    await run(page, "echo page-wrote > /mnt/from-page; sync; echo written", /^written$/);
+
+    // Saved by the page, restored by the guest command.
+    const pageState = join(dir, "page.state");
+    writeFileSync(pageState, await saveState(page));
+    const restored = guestCommand("exec", "sha256sum /mnt/kept; cat /mnt/from-page", "--restore", pageState);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout.trim().split("\n")).toEqual([`${sum}  /mnt/kept`, "page-wrote"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   // A state URL that is not there says so, and how to go on.
   await page.goto("./?state=saved/missing.state");
