@@ -156,7 +156,8 @@ export class VmView implements DebugVm {
 
   /**
    * First boot: opens the disk, then starts the machine, or restores it from `state` (a state
-   * file's bytes, from where `stateLabel` says) when given.
+   * file's bytes; `label` names it in messages) when given. A fresh boot then offers a state
+   * an earlier visit kept in this browser.
    */
   async start(images: MachineImages, disk: DiskSource | null, state?: { bytes: Uint8Array; label: string }): Promise<void> {
     this.#images = images;
