@@ -40,10 +40,28 @@ async function saveState(page: Page): Promise<Buffer> {
   return readFileSync((await download.path())!);
 }
 
+/**
+ * Waits until the restored shell answers. Keys typed in the first moment after a restore can
+ * lose their first characters (seen in about 1 run in 5: "sha256sum" arrived as "256sum"; the
+ * cause, somewhere between v86's UART state and the shell redrawing its prompt for the newline
+ * the page sends, is not pinned down yet), so this retries a harmless command until one runs.
+ */
+async function shellAnswers(page: Page): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await run(page, `echo answer-${i}`, new RegExp(`^answer-${i}$`), 5_000);
+      return;
+    } catch (error) {
+      if (i >= 5) throw error;
+    }
+  }
+}
+
 /** The checks after a restore: the file, a command, the same MSI counting on. */
 async function checkRestored(page: Page, sum: string, before: { irq: number; count: number }): Promise<void> {
   await waitForPrompt(page);
   await expect(page.getByTestId("state")).toHaveText("running");
+  await shellAnswers(page);
   await run(page, "sha256sum /mnt/kept", new RegExp(`^${sum}\\s+/mnt/kept$`));
   await run(page, "echo restored-$((6*7))", /^restored-42$/);
   const after = await diskIrq(page);
@@ -116,6 +134,7 @@ test("state= in the URL starts VM 1 from a state file served beside the page; th
     await page.route("**/saved/demo.state", (route) => route.fulfill({ body: readFileSync(cliState), contentType: "application/octet-stream" }));
     await page.goto("./?state=saved/demo.state");
     await waitForPrompt(page);
+    await shellAnswers(page);
     await run(page, "sha256sum /mnt/kept", new RegExp(`^${sum}\\s+/mnt/kept$`));
     await expect(page.getByTestId("irqmode")).toContainText(/table/i);
     await run(page, "echo page-wrote > /mnt/from-page; sync; echo written", /^written$/);
