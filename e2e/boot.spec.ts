@@ -22,9 +22,9 @@ test("boots Linux to a shell, with the keyboard in the terminal, and runs a type
   await page.keyboard.press("Tab");
   await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
   await page.keyboard.press("Shift+Tab");
-  await expect(page.getByLabel("Upload disk image")).toBeFocused();
+  await expect(page.getByLabel("Restore state")).toBeFocused();
   await page.keyboard.press("Shift+Tab");
-  await expect(page.getByRole("button", { name: "Reset disk" })).toBeFocused();
+  await expect(page.getByRole("button", { name: "Keep state here" })).toBeFocused();
   await page.locator(".xterm-screen").click();
   await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
 

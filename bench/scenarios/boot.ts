@@ -6,8 +6,15 @@
 // Besides the host's wall time: the guest instructions to the prompt, the guest's own uptime
 // when its shell started, the share of the boot the CPU sat halted, and where the boot goes
 // phase by phase (bench/lib/boot-probe.ts), so a regression shows which phase it is in.
+//
+// Side by side with each cold boot: the same machine saved at its prompt (docs/save-restore.md),
+// then started from that state file in a fresh emulator, timed to a responsive prompt; and the
+// state's size, raw and gzip-compressed.
 
 import { statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { restoreFrom, saveMachine } from "../../src/machine/save-machine.ts";
+import { decodeSavedMachine, encodeSavedMachine } from "../../src/machine/state-file.ts";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { NetDevice } from "../../src/devices/net/device.ts";
@@ -25,22 +32,29 @@ const MEMORY_MB = 160;
 const MiB = 1024 * 1024;
 const size = (path: string) => statSync(path).size;
 
+/** The variant's devices, over `disk` (written through: it holds the guest's writes). */
+function devicesOf(variant: BootVariant, disk: Uint8Array) {
+  return variant === "none"
+    ? []
+    : [
+        new BlockDevice({ backend: new MemoryBackend(disk), name: "blk0" }),
+        new NetDevice({ backend: new VirtualSwitch().createPort(), name: "net0" }),
+      ];
+}
+
 export async function runBoot(variant: BootVariant, image: Uint8Array, run: number, s: Section): Promise<string> {
-  const devices =
-    variant === "none"
-      ? []
-      : [
-          new BlockDevice({ backend: new MemoryBackend(image.slice()), name: "blk0" }),
-          new NetDevice({ backend: new VirtualSwitch().createPort(), name: "net0" }),
-        ];
+  const disk = image.slice();
   const seen: { probe?: BootProbe } = {};
   // A static address: without one the guest's init asks DHCP on eth0 for ~3 s, and nobody on
   // this switch answers; that wait is not the devices' cost.
-  const guest = await bootGuest({
-    devices,
+  const options = {
     msi: variant !== "line",
     memoryMB: MEMORY_MB,
     append: ["guest.ip=192.168.87.1/24", variant === "line" ? "virtio_mmio.msi=0" : ""].join(" ").trim(),
+  };
+  const guest = await bootGuest({
+    ...options,
+    devices: devicesOf(variant, disk),
     onMachine: (machine) => {
       seen.probe = new BootProbe(machine, PROMPT);
     },
@@ -50,14 +64,20 @@ export async function runBoot(variant: BootVariant, image: Uint8Array, run: numb
   const p = seen.probe!.profile();
   let stat: string;
   let dmesg: string;
+  let file: Uint8Array;
   try {
     const shell = consoleShell(guest.console);
     // $$ is the interactive shell init started: its start time is the guest's uptime at the prompt.
     stat = await sh(shell, "cat /proc/$$/stat");
     dmesg = await sh(shell, "dmesg");
+    // The state file the page's Save state or `guest --save` writes (the disk's bytes in it).
+    const { v86State, devices } = await saveMachine(guest.machine);
+    const boot = { memoryMB: MEMORY_MB, msiMode: variant === "line" ? ("line" as const) : null, append: options.append, net: "switch", diskReadOnly: variant === "none" ? null : false };
+    file = encodeSavedMachine({ boot, devices, v86State, disk: variant === "none" ? null : disk });
   } finally {
     await guest.shutdown();
   }
+  const restored = await restoreToPrompt(variant, file, options);
   if (!p.decompressor || !p.kernel || !p.runInit || !p.prompt) {
     throw new Error(`boot probe missed a phase boundary: ${JSON.stringify(p)}`);
   }
@@ -82,5 +102,31 @@ export async function runBoot(variant: BootVariant, image: Uint8Array, run: numb
   const kernelAndInitrd = size(DEFAULT_GUEST.kernel) + size(DEFAULT_GUEST.initrd);
   s.add("Download: bzImage + initrd.img", "MiB", 2, variant, run, kernelAndInitrd / MiB);
   s.add("Download: every guest file the page fetches", "MiB", 2, variant, run, (kernelAndInitrd + size(DEFAULT_GUEST.bios) + size(DEFAULT_GUEST.vgaBios) + size(DEFAULT_GUEST.disk)) / MiB);
-  return `boot ${guest.bootMs.toFixed(0)} ms, ${(instructions / 1e6).toFixed(0)} M instr, up ${uptime.toFixed(2)} s, halted ${((100 * p.haltedMs) / p.prompt.ms).toFixed(1)} %`;
+  // The state without the disk: v86's (CPU, RAM, its devices) and ours. The disk travels beside
+  // it; here it is random bytes (incompressible), the page's is an 8 MiB ext2 image.
+  const stateBytes = file.length - (variant === "none" ? 0 : disk.length);
+  const stateOnly = file.subarray(0, stateBytes);
+  s.add("From a saved state: restore to a responsive prompt", "ms", 0, variant, run, restored.ms);
+  s.add("Restore to prompt / cold boot to prompt", "%", 1, variant, run, (100 * restored.ms) / guest.bootMs);
+  s.add("Saved state without the disk (v86 + our devices)", "MiB", 2, variant, run, stateBytes / MiB);
+  s.add("Saved state without the disk, gzip -6", "MiB", 2, variant, run, gzipSync(stateOnly, { level: 6 }).length / MiB);
+  return `boot ${guest.bootMs.toFixed(0)} ms, restore ${restored.ms.toFixed(0)} ms, ${(instructions / 1e6).toFixed(0)} M instr, up ${uptime.toFixed(2)} s, halted ${((100 * p.haltedMs) / p.prompt.ms).toFixed(1)} %`;
+}
+
+/**
+ * Starts the machine saved in `file` in a fresh emulator: the file read (checked, copied) and the
+ * machine restored, until the shell answers a command. Host time.
+ */
+async function restoreToPrompt(variant: BootVariant, file: Uint8Array, options: { msi: boolean; memoryMB: number; append: string }): Promise<{ ms: number }> {
+  const started = performance.now();
+  const saved = decodeSavedMachine(file);
+  const guest = await bootGuest({ ...options, devices: devicesOf(variant, saved.disk ?? new Uint8Array(0)), restore: restoreFrom(saved) });
+  try {
+    // Responsive: a command's answer, not just the prompt printed again.
+    const answer = await sh(consoleShell(guest.console), "echo $((6*7))");
+    if (answer.trim() !== "42") throw new Error(`the restored guest answered ${JSON.stringify(answer)}`);
+    return { ms: performance.now() - started };
+  } finally {
+    await guest.shutdown();
+  }
 }

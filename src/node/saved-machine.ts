@@ -1,92 +1,10 @@
-// The `guest` command's state file (--save FILE, --restore FILE): v86's state, our devices'
-// states, the disk's bytes and the options that shaped the machine, in one file (uncompressed:
-// the layer rules keep node:zlib out of src/node for now). Read back as
-// untrusted: the magic, the header and every length are checked here, the device states by
-// restoreDeviceStates, v86's by v86.
+// The `guest` command's state file on disk (--save FILE, --restore FILE); the format itself is
+// src/machine/state-file.ts, shared with the page.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import type { SavedDevices } from "../machine/device-states.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
 
-const MAGIC = "V86MSIS1";
-export const SAVED_MACHINE_KIND = "v86-msi-saved-machine";
-export const SAVED_MACHINE_VERSION = 1;
-
-/** What must be the same to restore: the machine is rebuilt from these, not from the command line. */
-export interface SavedBoot {
-  readonly memoryMB: number;
-  readonly msiMode: MsiMode | null;
-  readonly append: string | null;
-  readonly net: string;
-  /** null: no disk. */
-  readonly diskReadOnly: boolean | null;
-}
-
-export interface SavedMachine {
-  readonly boot: SavedBoot;
-  readonly devices: SavedDevices;
-  readonly v86State: ArrayBuffer;
-  readonly disk: Uint8Array | null;
-}
-
-export function encodeSavedMachine(m: SavedMachine): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({
-    kind: SAVED_MACHINE_KIND, version: SAVED_MACHINE_VERSION, boot: m.boot, devices: m.devices,
-    v86Bytes: m.v86State.byteLength, diskBytes: m.disk?.length ?? null,
-  }));
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + m.v86State.byteLength + (m.disk?.length ?? 0));
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
-  let at = MAGIC.length + 4;
-  out.set(header, at);
-  at += header.length;
-  out.set(new Uint8Array(m.v86State), at);
-  at += m.v86State.byteLength;
-  if (m.disk) out.set(m.disk, at);
-  return out;
-}
-
-export function decodeSavedMachine(file: Uint8Array): SavedMachine {
-  const fail = (what: string): never => {
-    throw new Error(`not a usable saved machine: ${what}`);
-  };
-  const raw = file;
-  if (raw.length < MAGIC.length + 4 || new TextDecoder().decode(raw.subarray(0, MAGIC.length)) !== MAGIC) fail("wrong magic");
-  const headerLen = new DataView(raw.buffer, raw.byteOffset).getUint32(MAGIC.length, true);
-  const start = MAGIC.length + 4;
-  if (start + headerLen > raw.length) fail("header longer than the file");
-  let h: Record<string, unknown>;
-  try {
-    h = JSON.parse(new TextDecoder().decode(raw.subarray(start, start + headerLen))) as Record<string, unknown>;
-  } catch {
-    return fail("header is not JSON");
-  }
-  if (typeof h !== "object" || h === null) fail("header is not an object");
-  if (h.kind !== SAVED_MACHINE_KIND) fail(`kind ${JSON.stringify(h.kind)}`);
-  if (h.version !== SAVED_MACHINE_VERSION) fail(`version ${JSON.stringify(h.version)}, this program reads ${SAVED_MACHINE_VERSION}`);
-  const v86Bytes = h.v86Bytes;
-  const diskBytes = h.diskBytes;
-  if (typeof v86Bytes !== "number" || !Number.isSafeInteger(v86Bytes) || v86Bytes <= 0) fail("v86 state length");
-  if (diskBytes !== null && (typeof diskBytes !== "number" || !Number.isSafeInteger(diskBytes) || diskBytes < 0)) fail("disk length");
-  const body = start + headerLen;
-  if (body + (v86Bytes as number) + ((diskBytes as number | null) ?? 0) !== raw.length) fail("lengths do not add up to the file (truncated or edited)");
-  const b = h.boot as Record<string, unknown> | null;
-  const ok =
-    typeof b === "object" && b !== null &&
-    typeof b.memoryMB === "number" && Number.isInteger(b.memoryMB) && b.memoryMB > 0 && b.memoryMB <= 4096 &&
-    (b.msiMode === null || b.msiMode === "queue" || b.msiMode === "table" || b.msiMode === "line") &&
-    (b.append === null || typeof b.append === "string") && typeof b.net === "string" &&
-    (b.diskReadOnly === null || typeof b.diskReadOnly === "boolean") && (b.diskReadOnly === null) === (diskBytes === null);
-  if (!ok) fail("boot options");
-  // Copies (a Node Buffer's slice is a view into a shared pool).
-  const v86 = new Uint8Array(raw.subarray(body, body + (v86Bytes as number)));
-  return {
-    boot: b as unknown as SavedBoot,
-    devices: h.devices as SavedDevices, // checked by restoreDeviceStates
-    v86State: v86.buffer,
-    disk: diskBytes === null ? null : new Uint8Array(raw.subarray(body + (v86Bytes as number))),
-  };
-}
+export type { SavedBoot, SavedMachine } from "../machine/state-file.ts";
 
 export function writeSavedMachine(path: string, m: SavedMachine): void {
   writeFileSync(path, encodeSavedMachine(m));

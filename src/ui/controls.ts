@@ -1,4 +1,4 @@
-// What a VM's device buttons do: the network link, and saving the disk as a file. The VM view
+// What a VM's device buttons do: the network link, and saving the disk (or any bytes) as a file. The VM view
 // wires them (and re-wires them for each boot, since each boot has new devices).
 
 import type { NetDevice } from "../devices/net/device.ts";
@@ -18,7 +18,11 @@ export function toggleLink(button: HTMLButtonElement, nic: NetDevice): void {
 /** Saves the disk image as a file. What the guest wrote may still sit in its page cache: the
  * image holds what reached the disk (run `sync` in the guest first). */
 export async function downloadDisk(disk: PageDisk, filename: string): Promise<void> {
-  const bytes = await disk.overlay.exportImage();
+  downloadBytes(await disk.overlay.exportImage(), filename);
+}
+
+/** Offers `bytes` to the user as a downloaded file. */
+export function downloadBytes(bytes: Uint8Array, filename: string): void {
   const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
   const a = document.createElement("a");
   a.href = url;

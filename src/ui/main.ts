@@ -1,6 +1,6 @@
 // The page: reads the settings from the URL, loads the guest's images once, and boots one VM
 // (or two side by side on a virtual switch), each in its own pane with its terminal, status
-// line, device panel and controls.
+// line, device panel and controls. With state=URL, VM 1 starts from that saved state instead.
 
 import { randomMac } from "../devices/net/mac.ts";
 import { VirtualSwitch } from "../devices/net/switch.ts";
@@ -62,6 +62,7 @@ async function boot(s: PageSettings): Promise<MachineImages | null> {
         kernel: s.kernel,
         initrd: s.initrd,
         ...(s.disk && !s.diskLazy ? { disk: s.disk } : {}),
+        ...(s.state ? { state: s.state } : {}),
       } as Record<string, string>,
       (loaded, total, current) => {
         for (const vm of vms) vm.showProgress(loaded, total, current);
@@ -73,7 +74,9 @@ async function boot(s: PageSettings): Promise<MachineImages | null> {
       vm.showError(
         "A guest image failed to load",
         (error as Error).message,
-        `Check that ${url} exists next to this page (the default guest lives in guest/), or fix the URL parameter that names it.`,
+        url === s.state
+          ? `Check that the state file ${url} exists next to this page, or open the page without the state parameter.`
+          : `Check that ${url} exists next to this page (the default guest lives in guest/), or fix the URL parameter that names it.`,
       );
     }
     return null;
@@ -81,6 +84,7 @@ async function boot(s: PageSettings): Promise<MachineImages | null> {
   const machineImages = { bios: images["bios"]!, vgaBios: images["vgaBios"]!, kernel: images["kernel"]!, initrd: images["initrd"]! };
   // Each VM gets its own overlay over the one image (the image itself is only read).
   const disk = s.disk ? { kind: "url" as const, url: s.disk, ...(images["disk"] ? { image: images["disk"] } : {}) } : null;
-  await Promise.all(vms.map((vm) => vm.start(machineImages, disk)));
+  const state = images["state"] ? { bytes: new Uint8Array(images["state"]), label: s.state! } : undefined;
+  await Promise.all(vms.map((vm, i) => vm.start(machineImages, disk, i === 0 ? state : undefined)));
   return machineImages;
 }

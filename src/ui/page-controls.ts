@@ -12,8 +12,9 @@ function $<T extends HTMLElement>(id: string): T {
 }
 
 function go(s: PageSettings): void {
-  // Not `location.search = ""`, which leaves a bare "?" on the default settings' link.
-  location.assign(`${location.pathname}${settingsQuery(s)}`);
+  // Not `location.search = ""`, which leaves a bare "?" on the default settings' link. A new
+  // setting means a fresh boot: a saved state would bring back the machine it was saved from.
+  location.assign(`${location.pathname}${settingsQuery({ ...s, state: null })}`);
 }
 
 export function setUpPageControls(s: PageSettings): void {

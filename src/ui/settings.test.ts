@@ -11,7 +11,7 @@ describe("page settings", () => {
 
   it("reads every parameter", () => {
     const { settings } = parseSettings(
-      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1&charts=0&channelyield=0&doh=dns.example",
+      "?kernel=k.bin&initrd=i.gz&disk=none&diskro=1&persist=on&append=quiet%20loglevel%3D3&mem=256&msi=0&net=none&lazy=1&charts=0&channelyield=0&doh=dns.example&state=guest%2Fdemo.state",
     );
     expect(settings).toEqual({
       kernel: "k.bin",
@@ -28,6 +28,7 @@ describe("page settings", () => {
       doh: "dns.example",
       charts: false,
       channelYield: false,
+      state: "guest/demo.state",
     });
     expect(kernelCmdline(settings)).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init virtio_mmio.msi=0 quiet loglevel=3");
   });
@@ -83,7 +84,7 @@ describe("page settings", () => {
   });
 
   it("writes a query that reads back to the same settings", () => {
-    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const, charts: false, channelYield: false, doh: "dns.example" };
+    const s = { ...DEFAULT_SETTINGS, msi: false, memoryMB: 192, append: "a=b c", disk: "my.img", persist: true, net: "wisps://relay.example/" as const, charts: false, channelYield: false, doh: "dns.example", state: "saved/vm.state" };
     expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
     expect(settingsQuery(DEFAULT_SETTINGS)).toBe("");
   });

@@ -56,6 +56,11 @@ export interface PageSettings {
    * (channelyield=0) keeps v86's own worker round trip, to measure the difference.
    */
   channelYield: boolean;
+  /**
+   * A state file (the page's Save state, or `guest --save`) on the page's origin that VM 1
+   * starts from instead of booting, or null to boot.
+   */
+  state: string | null;
 }
 
 export const DEFAULT_SETTINGS: PageSettings = {
@@ -73,6 +78,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   doh: null,
   charts: true,
   channelYield: true,
+  state: null,
 };
 
 const MIN_MEMORY_MB = 80;
@@ -110,6 +116,7 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   }
   s.charts = flag(q.get("charts"), s.charts);
   s.channelYield = flag(q.get("channelyield"), s.channelYield);
+  if (q.get("state")) s.state = q.get("state");
   const doh = q.get("doh");
   if (doh !== null && doh !== "") {
     if (/^[a-z0-9.-]+(:\d+)?(\/[^\s]*)?$/i.test(doh)) s.doh = doh;
@@ -150,6 +157,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.doh !== d.doh) q.set("doh", s.doh ?? "");
   if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
   if (s.channelYield !== d.channelYield) q.set("channelyield", s.channelYield ? "1" : "0");
+  if (s.state !== d.state) q.set("state", s.state ?? "");
   const text = q.toString();
   return text ? `?${text}` : "";
 }

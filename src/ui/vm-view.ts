@@ -1,19 +1,24 @@
 // One VM on the page: its pane (status line, buttons, terminal, device panel, error panel) and
 // its machine's life: boot, pause/resume, restart in place (a new Machine over the same disk,
-// or over a disk the user uploaded), and the helpful error when it cannot go on.
+// or over a disk the user uploaded), save to and restore from a state file, and the helpful
+// error when it cannot go on.
 
 import wasmUrl from "v86/build/v86.wasm?url";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import type { GuestNetwork } from "../machine/network.ts";
-import { downloadDisk, showLink, toggleLink } from "./controls.ts";
+import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
+import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
+import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
+import { downloadBytes, downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
+import { IdbStateStore, type KeptState } from "../browser/idb-state-store.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
 import { HaltWatch } from "./halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
 import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "../machine/irq-mode.ts";
+import { pageSavedBoot, restoredSettings } from "./saved-state.ts";
 import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
 import { StatusLine, type MachineState } from "./status-line.ts";
 import { createTerminal, type ConsoleTerminal } from "./terminal.ts";
@@ -47,9 +52,16 @@ export class VmView implements DebugVm {
   /** True while we stop the emulator ourselves (pause, restart): its "stopped" is no halt. */
   #stopping = false;
   #sawPrompt = false;
+  #saving = false;
+  #store: Promise<IdbStateStore> | null = null;
+  /** Set once the user kept a state (or resumed one): the tab keeps it again when hidden. */
+  #keepOnHide = false;
+  /** The settings the current machine was built with: the page's, or a restored file's. */
+  #built: PageSettings;
 
   constructor(container: HTMLElement, template: HTMLTemplateElement, o: VmOptions) {
     this.#o = o;
+    this.#built = o.settings;
     this.name = `vm${o.index + 1}`;
     this.guestIp = o.guestIp;
     this.root = (template.content.firstElementChild!.cloneNode(true) as HTMLElement);
@@ -68,6 +80,14 @@ export class VmView implements DebugVm {
     this.#control("restart").addEventListener("click", () => void this.restart());
     this.#control("reload").addEventListener("click", () => location.reload());
     this.#control("notice-reload").addEventListener("click", () => location.reload());
+    this.#control("save").addEventListener("click", () => void this.saveState());
+    this.#control("keep").addEventListener("click", () => void this.keepState());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden" && this.#keepOnHide) void this.keepState();
+    });
+    const restore = this.#control<HTMLInputElement>("restore");
+    restore.addEventListener("change", () => void this.#restoreFromInput(restore));
+    this.#control("state-message-close").addEventListener("click", () => (this.#part('[data-testid="state-message"]').hidden = true));
   }
 
   get state(): MachineState {
@@ -134,9 +154,14 @@ export class VmView implements DebugVm {
     );
   }
 
-  /** First boot: opens the disk, then starts the machine. */
-  async start(images: MachineImages, disk: DiskSource | null): Promise<void> {
+  /**
+   * First boot: opens the disk, then starts the machine, or restores it from `state` (a state
+   * file's bytes; `label` names it in messages) when given. A fresh boot then offers a state
+   * an earlier visit kept in this browser.
+   */
+  async start(images: MachineImages, disk: DiskSource | null, state?: { bytes: Uint8Array; label: string }): Promise<void> {
     this.#images = images;
+    this.#control<HTMLInputElement>("restore").disabled = false;
     if (disk) {
       try {
         this.disk = await openPageDisk(disk, { persist: this.#o.settings.persist, storeSuffix: this.#o.index ? `#vm${this.#o.index + 1}` : "" });
@@ -146,7 +171,148 @@ export class VmView implements DebugVm {
       }
       if (this.disk.keptElsewhere !== undefined) this.#noticeKeptElsewhere(this.disk.keptElsewhere);
     }
-    await this.#boot();
+    if (state) {
+      await this.restoreState(state.bytes, state.label);
+    } else {
+      await this.#boot();
+      await this.#offerKept();
+    }
+  }
+
+  /**
+   * Saves the running machine to a state file and downloads it: the same format as
+   * `guest --save` (src/machine/state-file.ts), so either can restore the other's files.
+   */
+  async saveState(): Promise<void> {
+    const bytes = await this.#takeState();
+    if (!bytes) return;
+    downloadBytes(bytes, this.#o.index ? `vm${this.#o.index + 1}.state` : "vm.state");
+    this.#stateMessage(`Saved the VM's state (${(bytes.length / 1048576).toFixed(1)} MiB). Restore state starts a VM from that file.`, false);
+  }
+
+  /**
+   * Keeps the machine's state in this browser (IndexedDB), and again each time the tab is hidden
+   * or closed from then on (best effort: a closing tab may end before the save does); the next
+   * load of the page offers to resume it.
+   */
+  async keepState(): Promise<void> {
+    const bytes = await this.#takeState();
+    if (!bytes) return;
+    try {
+      await (await this.#keptStore()).put(this.name, bytes);
+    } catch (error) {
+      this.#stateMessage(`The state could not be kept in this browser: ${(error as Error).message}`, true);
+      return;
+    }
+    this.#keepOnHide = true;
+    this.#stateMessage(
+      `Kept the VM's state in this browser (${(bytes.length / 1048576).toFixed(1)} MiB), and again whenever this tab is hidden or closed. ` +
+        "The next load of this page offers to resume it.",
+      false,
+    );
+  }
+
+  #keptStore(): Promise<IdbStateStore> {
+    return (this.#store ??= IdbStateStore.open("v86-msi-states"));
+  }
+
+  /** A state kept by an earlier visit: offer to resume it (the fresh boot goes on meanwhile). */
+  async #offerKept(): Promise<void> {
+    let kept: KeptState | null;
+    try {
+      kept = await (await this.#keptStore()).get(this.name);
+    } catch {
+      return; // no IndexedDB here (a private window, say): nothing was kept either
+    }
+    if (!kept) return;
+    const when = new Date(kept.savedAt).toLocaleString();
+    this.#part('[data-part="kept-offer-text"]').textContent = `This browser keeps a state of VM ${this.#o.index + 1} from ${when}.`;
+    const offer = this.#part('[data-testid="kept-offer"]');
+    offer.hidden = false;
+    const resume = this.#control("resume-kept");
+    resume.focus();
+    resume.onclick = () => {
+      offer.hidden = true;
+      this.#keepOnHide = true;
+      void this.restoreState(kept.bytes, `The state kept ${when}`);
+    };
+    this.#control("discard-kept").onclick = () => {
+      offer.hidden = true;
+      void this.#keptStore().then((store) => store.delete(this.name));
+    };
+  }
+
+  /**
+   * The machine's state file. The machine stops for the save and runs on after it (a paused one
+   * stays paused). Null, with the reason shown, when it cannot be saved.
+   */
+  async #takeState(): Promise<Uint8Array | null> {
+    const m = this.machine;
+    if (!m || this.#saving) return null;
+    this.#saving = true;
+    const buttons = [this.#control("save"), this.#control("keep")];
+    for (const b of buttons) b.disabled = true;
+    const wasPaused = this.state === "paused";
+    this.#stopping = true;
+    try {
+      const { v86State, devices } = await saveMachine(m);
+      // The guest is stopped and its disk quiet: the disk's bytes match the state exactly.
+      const disk = this.disk ? await this.disk.overlay.exportImage() : null;
+      if (this.machine !== m) return null;
+      return encodeSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
+    } catch (error) {
+      this.#stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
+      return null;
+    } finally {
+      if (this.machine === m && !wasPaused) {
+        await m.resume();
+        this.#stopping = false;
+      }
+      this.#saving = false;
+      for (const b of buttons) b.disabled = this.machine === undefined;
+    }
+  }
+
+  async #restoreFromInput(input: HTMLInputElement): Promise<void> {
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file) return;
+    await this.restoreState(new Uint8Array(await file.arrayBuffer()), file.name);
+  }
+
+  /**
+   * Replaces the VM with the machine saved in `bytes`. A file that is not a state file, or one
+   * this page cannot rebuild, is refused before anything changes (the running VM goes on); a
+   * state that v86 or our devices refuse while the new machine is built leaves no machine, and
+   * the error panel says why (Restart this VM then boots afresh on the disk the VM had).
+   */
+  async restoreState(bytes: Uint8Array, label: string): Promise<void> {
+    if (!this.#images) return;
+    let saved: SavedMachine;
+    let settings: PageSettings;
+    try {
+      saved = decodeSavedMachine(bytes);
+      settings = restoredSettings(this.#o.settings, saved.boot);
+    } catch (error) {
+      const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;
+      if (this.machine) this.#stateMessage(message, true);
+      else this.showError(`${label} cannot be restored`, (error as Error).message, "Pick a file made by Save state (or by guest --save), or open the page without the state parameter.");
+      return;
+    }
+    this.#part('[data-testid="state-message"]').hidden = true;
+    await this.#teardown();
+    this.#part('[data-testid="error"]').hidden = true;
+    this.terminal.reset();
+    await this.#boot({ saved, settings, label });
+  }
+
+  /** A line above the console about a save or a restore (an error is an alert). */
+  #stateMessage(text: string, isError: boolean): void {
+    const box = this.#part('[data-testid="state-message"]');
+    this.#part('[data-part="state-message-text"]').textContent = text;
+    box.classList.toggle("bad", isError);
+    box.setAttribute("role", isError ? "alert" : "status");
+    box.hidden = false;
   }
 
   /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */
@@ -158,15 +324,26 @@ export class VmView implements DebugVm {
     await this.#boot();
   }
 
-  async #boot(): Promise<void> {
-    const s = this.#o.settings;
-    this.#part('[data-part="progress-text"]').textContent = "Booting Linux...";
+  /** Boots a machine, or builds one from a saved state (its settings, its disk) and restores it. */
+  async #boot(restore?: { saved: SavedMachine; settings: PageSettings; label: string }): Promise<void> {
+    const s = restore?.settings ?? this.#o.settings;
+    this.#part('[data-part="progress-text"]').textContent = restore ? `Restoring ${restore.label}...` : "Booting Linux...";
     this.#part('[data-testid="progress"]').hidden = false;
     this.#status.set("booting");
     this.#sawPrompt = false;
     try {
-      const devices: VirtioDevice[] = this.disk ? [pageBlockDevice(this.disk, s.diskReadOnly)] : [];
-      this.#network = this.#o.network();
+      // A restored machine runs on the disk saved with it, in this tab's memory; the VM's own
+      // disk is kept aside until the restore has worked (Restart after a failure uses it).
+      let disk = this.disk;
+      if (restore) {
+        disk = restore.saved.disk
+          ? await openPageDisk({ kind: "upload", name: `the disk of ${restore.label}`, image: restore.saved.disk.buffer as ArrayBuffer }, { persist: false, storeSuffix: "" })
+          : null;
+      }
+      const devices: VirtioDevice[] = disk ? [pageBlockDevice(disk, s.diskReadOnly)] : [];
+      this.#network = restore && s.net !== this.#o.settings.net && s.net !== "switch"
+        ? createNetwork(parseNetworkChoice(s.net), { dohServer: s.doh })
+        : this.#o.network();
       if (this.#network) devices.push(this.#network.device);
       this.machine = await Machine.create({
         images: this.#images!,
@@ -178,16 +355,31 @@ export class VmView implements DebugVm {
         msi: s.msi ? {} : false,
         channelYield: s.channelYield,
         ...(this.#network ? { v86Options: this.#network.v86Options } : {}),
+        ...(restore ? { restore: restoreFrom(restore.saved) } : {}),
       });
       this.#network?.attach(this.machine);
+      this.disk = disk;
+      this.#built = s;
     } catch (error) {
-      this.showError(
-        "The emulator could not start",
-        (error as Error).message,
-        "Reload the page; if it happens again, open it with the default settings (no URL parameters).",
-      );
+      this.#network?.backend.close();
+      this.#network = null;
+      if (restore) {
+        this.showError(
+          `${restore.label} could not be restored`,
+          (error as Error).message,
+          "Nothing of it was kept. Restart this VM boots it afresh; or pick another state file.",
+        );
+      } else {
+        this.showError(
+          "The emulator could not start",
+          (error as Error).message,
+          "Reload the page; if it happens again, open it with the default settings (no URL parameters).",
+        );
+      }
       return;
     }
+    // A restored shell printed its prompt before the save: an empty line makes it print one again.
+    if (restore) this.machine.sendSerial("\n");
     this.#part('[data-testid="progress"]').hidden = true;
     const asked = pageInterrupts(s);
     this.#status.begin(s.memoryMB, asked === "auto" ? "MSI" : IRQ_MODE_LABEL[asked], this.guestIp);
@@ -227,7 +419,7 @@ export class VmView implements DebugVm {
 
     // The mode the drivers took, as they take it (a few seconds into the boot).
     const showMode = (): void => {
-      const { text, mode } = summariseIrqModes(m.devices.map((d) => ({ name: d.device.name, mode: deviceIrqMode(d) })), this.#o.settings.msi ? this.#o.settings.msiMode : "line");
+      const { text, mode } = summariseIrqModes(m.devices.map((d) => ({ name: d.device.name, mode: deviceIrqMode(d) })), this.#built.msi ? this.#built.msiMode : "line");
       if (mode !== "none") this.#status.showMode(text, mode);
     };
     const modeTimer = setInterval(showMode, 500);
@@ -258,6 +450,7 @@ export class VmView implements DebugVm {
     const upload = this.#control<HTMLInputElement>("upload");
     download.disabled = reset.disabled = !disk;
     upload.disabled = false;
+    this.#control("save").disabled = this.#control("keep").disabled = this.#saving;
     if (disk) {
       const filename = this.#o.index ? `disk-vm${this.#o.index + 1}.img` : "disk.img";
       download.addEventListener("click", () => void downloadDisk(disk, filename), { signal });
@@ -331,7 +524,7 @@ export class VmView implements DebugVm {
     this.#wiring.abort();
     this.#panel?.stop();
     this.#panel = null;
-    for (const name of ["pause", "link", "download", "reset", "upload"]) this.#control<HTMLButtonElement>(name).disabled = true;
+    for (const name of ["pause", "link", "download", "reset", "upload", "save", "keep"]) this.#control<HTMLButtonElement>(name).disabled = true;
     const m = this.machine;
     this.machine = undefined;
     this.#stopping = true;

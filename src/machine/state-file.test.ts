@@ -1,7 +1,7 @@
-// The state file of `guest --save/--restore`: what goes in comes out; a truncated, edited or
-// foreign file is refused with the reason.
+// The state file of `guest --save/--restore` and of the page's Save/Restore state: what goes in
+// comes out; a truncated, edited or foreign file is refused with the reason.
 import { describe, expect, it } from "vitest";
-import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./saved-machine.ts";
+import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./state-file.ts";
 
 const machine = (): SavedMachine => ({
   boot: { memoryMB: 128, msiMode: "table", append: null, net: "none", diskReadOnly: false },
@@ -37,10 +37,20 @@ describe("saved machine file", () => {
       copy.set(new TextEncoder().encode(to), at);
       return copy;
     };
-    expect(() => decodeSavedMachine(edited('"version":1', '"version":7'))).toThrow(/version 7, this program reads 1/);
+    expect(() => decodeSavedMachine(edited('"version":2', '"version":7'))).toThrow(/version 7, this program reads 2/);
     expect(() => decodeSavedMachine(edited('"memoryMB":128', '"memoryMB":-12'))).toThrow(/boot options/);
     expect(() => decodeSavedMachine(edited('"msiMode":"table"', '"msiMode":"tabel"'))).toThrow(/boot options/);
     expect(() => decodeSavedMachine(edited('"v86Bytes":1000', '"v86Bytes":1001'))).toThrow(/lengths do not add up/);
     expect(() => decodeSavedMachine(new TextEncoder().encode("hello"))).toThrow(/wrong magic/);
+    // A byte changed anywhere that keeps the file well-formed: in v86's state, in the disk, in
+    // the checksum itself.
+    const v86At = file.length - 4 - 4096 - 1000;
+    for (const at of [v86At, v86At + 999, file.length - 4 - 1, file.length - 1]) {
+      const copy = Uint8Array.from(file);
+      copy[at]! ^= 0x10;
+      expect(() => decodeSavedMachine(copy), `byte ${at}`).toThrow(/checksum does not match/);
+    }
+    // An edit the header's checks cannot see (another valid memory size).
+    expect(() => decodeSavedMachine(edited('"memoryMB":128', '"memoryMB":256'))).toThrow(/checksum does not match/);
   });
 });

@@ -1,0 +1,47 @@
+// How the page's settings map to a state file's boot options and back: a save records what
+// shaped the machine (memory, interrupt mode, network kind, disk), and a restore rebuilds the
+// machine from those, not from the page's URL, just as `guest --restore` does. Pure: unit-tested.
+
+import { parseNetworkChoice } from "../machine/network.ts";
+import type { SavedBoot } from "../machine/state-file.ts";
+import type { PageSettings } from "./settings.ts";
+
+/** The boot options a state file records for a VM built with `s` (`hasDisk`: a disk is attached). */
+export function pageSavedBoot(s: PageSettings, hasDisk: boolean): SavedBoot {
+  return {
+    memoryMB: s.memoryMB,
+    msiMode: !s.msi ? "line" : s.msiMode === "auto" ? null : s.msiMode,
+    append: s.append === "" ? null : s.append,
+    net: s.net,
+    diskReadOnly: hasDisk ? s.diskReadOnly : null,
+  };
+}
+
+/**
+ * The settings a VM restored from `boot` is built with on a page opened with `page`: the saved
+ * memory, interrupt mode, network kind and disk flag; the rest (charts, relay DNS) stay the
+ * page's. Throws, saying why, for a file this page cannot rebuild.
+ */
+export function restoredSettings(page: PageSettings, boot: SavedBoot): PageSettings {
+  if (boot.memoryMB < 80 || boot.memoryMB > 2048) throw new Error(`saved with ${boot.memoryMB} MiB of memory; the page runs 80 to 2048`);
+  let net: PageSettings["net"];
+  if (boot.net === "switch") {
+    if (page.net !== "switch") throw new Error("saved on the page's virtual switch: open the page with net=switch to restore it");
+    net = "switch";
+  } else {
+    try {
+      net = parseNetworkChoice(boot.net);
+    } catch (error) {
+      throw new Error(`saved with an unknown network: ${(error as Error).message}`);
+    }
+  }
+  const interrupts = boot.msiMode === "line" ? { msi: false, msiMode: "auto" as const } : { msi: true, msiMode: boot.msiMode ?? ("auto" as const) };
+  return {
+    ...page,
+    ...interrupts,
+    memoryMB: boot.memoryMB,
+    append: boot.append ?? "",
+    net,
+    diskReadOnly: boot.diskReadOnly === true,
+  };
+}
