@@ -3,6 +3,7 @@
 // A record read back is checked for shape; what is inside the bytes is the state file's reader's
 // business (src/machine/state-file.ts).
 
+import { done, settle } from "./idb-requests.ts";
 const STATES = "states";
 
 export interface KeptState {
@@ -53,19 +54,4 @@ export class IdbStateStore {
   close(): void {
     this.#db.close();
   }
-}
-
-function settle<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error("IndexedDB request failed"));
-  });
-}
-
-function done(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
-    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-  });
 }

@@ -2,6 +2,7 @@
 // Browser-only: nothing here runs until open() is called.
 
 import type { BlockStore, OverlayMeta, SavedOverlay, StoredBlock } from "../devices/blk/store.ts";
+import { done, settle } from "./idb-requests.ts";
 
 const META = "meta";
 const BLOCKS = "blocks";
@@ -66,20 +67,4 @@ export class IdbBlockStore implements BlockStore {
   close(): void {
     this.#db.close();
   }
-}
-
-function settle<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error("IndexedDB request failed"));
-  });
-}
-
-/** Resolves when the transaction committed (its data is durable), rejects if it aborted. */
-function done(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
-    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-  });
 }
