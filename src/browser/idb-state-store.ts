@@ -4,6 +4,7 @@
 // business (src/machine/state-file.ts).
 
 import { done, settle } from "./idb-requests.ts";
+
 const STATES = "states";
 
 export interface KeptState {
