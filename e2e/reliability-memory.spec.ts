@@ -27,9 +27,14 @@ test("thousands of requests later the page's heap is flat", async ({ page }) => 
   await waitForPrompt(page);
   const cdp = await page.context().newCDPSession(page);
   // A round: 4 x 2048 direct 4 KiB reads (one request each) and 100 pings through the fetch adapter.
+  // Each round's commands carry the round's number: run() finds the output after the last
+  // prompt row showing the typed command, and an identical command from the round before (CI saw
+  // it: its echo not yet drawn) would hand back that round's output before this one finished.
+  let rounds = 0;
   const round = async () => {
-    await run(page, "for i in 1 2 3 4; do dd if=/dev/vda of=/dev/null bs=4k count=2048 iflag=direct 2>&1; done | tail -n 1", /records out/, 120_000);
-    await run(page, "ping -c 100 -i 0.01 -q 192.168.86.1 | tail -n 2 | head -n 1", /100 packets received/, 60_000);
+    const n = ++rounds;
+    await run(page, `: round ${n}; for i in 1 2 3 4; do dd if=/dev/vda of=/dev/null bs=4k count=2048 iflag=direct 2>&1; done | tail -n 1`, /records out/, 120_000);
+    await run(page, `: round ${n}; ping -c 100 -i 0.01 -q 192.168.86.1 | tail -n 2 | head -n 1`, /100 packets received/, 60_000);
   };
   // Warm up: code paths compiled, chart histories and the terminal's scrollback filled. What
   // still grows after it is v86's JIT: new guest code paths (the network stack's, here) become
