@@ -11,6 +11,7 @@
 import { formatMac, parseMac } from "./mac.ts";
 import type { NetDevice, NetGuestState } from "./device.ts";
 import { ETH_HEADER_SIZE, MAX_MTU, VLAN_TAG_SIZE } from "./constants.ts";
+import type { RxFilterSaved } from "./rx-filter.ts";
 
 export const NET_STATE_KIND = "virtio-net";
 export const NET_STATE_VERSION = 1;
@@ -25,15 +26,8 @@ export interface NetSavedState {
   readonly mac: string;
   readonly linkUp: boolean;
   readonly configGeneration: number;
-  readonly filter: {
-    readonly promisc: boolean;
-    readonly allmulti: boolean;
-    readonly unicastOverflow: boolean;
-    readonly multicastOverflow: boolean;
-    /** 48-bit address keys. */
-    readonly unicast: readonly number[];
-    readonly multicast: readonly number[];
-  };
+  /** The receive filter (its unicast and multicast entries are 48-bit address keys). */
+  readonly filter: RxFilterSaved;
   /** Waiting frames, hex. */
   readonly backlog: readonly string[];
 }
