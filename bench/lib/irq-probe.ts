@@ -31,6 +31,7 @@ export interface IrqLatency {
   samples: number;
   /** Medians; µs on the host's clock, instructions on the guest's. */
   notifyToSignalUs: number;
+  notifyToSignalInstr: number;
   signalToAcceptUs: number;
   signalToAcceptInstr: number;
   /** Share of interrupts taken inside the delivery call itself (IF was set). */
@@ -55,6 +56,7 @@ export function installIrqProbe(machine: Machine, dev: AttachedDevice) {
   let accepted = false;
   let sawStatus = false;
   const notifyToSignal: number[] = [];
+  const notifyToSignalInstr: number[] = [];
   const acceptUs: number[] = [];
   const acceptInstr: number[] = [];
   let atOnce = 0;
@@ -68,7 +70,10 @@ export function installIrqProbe(machine: Machine, dev: AttachedDevice) {
     vector = -1;
     accepted = false;
     sawStatus = false;
-    if (notified) notifyToSignal.push(signalled.t - notified.t);
+    if (notified) {
+      notifyToSignal.push(signalled.t - notified.t);
+      notifyToSignalInstr.push((signalled.i - notified.i) >>> 0);
+    }
     notified = null;
   };
   /** Records the acceptance if the vector's IRR bit has cleared since the signal. */
@@ -172,6 +177,7 @@ export function installIrqProbe(machine: Machine, dev: AttachedDevice) {
       return {
         samples: nextUs.length,
         notifyToSignalUs: med(notifyToSignal) * 1000,
+        notifyToSignalInstr: med(notifyToSignalInstr),
         signalToAcceptUs: med(acceptUs) * 1000,
         signalToAcceptInstr: med(acceptInstr),
         acceptedAtOnce: acceptUs.length ? atOnce / acceptUs.length : Number.NaN,

@@ -18,8 +18,9 @@ import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightL
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
-export type DiskVariant = "msi" | "line" | "ide";
-export const DISK_VARIANTS: readonly DiskVariant[] = ["msi", "line", "ide"];
+/** "late": MSI with v86's own batches (no early end on QueueNotify, src/platform/batch-end.ts). */
+export type DiskVariant = "msi" | "line" | "ide" | "late";
+export const DISK_VARIANTS: readonly DiskVariant[] = ["msi", "line", "ide", "late"];
 
 export const DISK = {
   imageMiB: 96,
@@ -53,7 +54,8 @@ async function boot(variant: DiskVariant, image: Uint8Array): Promise<{ guest: B
   const device = new BlockDevice({ backend: new MemoryBackend(image.slice()), name: "blk0", serial: "v86-msi-bench" });
   const guest = await bootGuest({
     devices: [device],
-    msi: variant === "msi",
+    msi: variant !== "line",
+    ...(variant === "late" ? { endBatchOnWork: false } : {}),
     memoryMB: DISK.memoryMB,
     ...(variant === "line" ? { append: "virtio_mmio.msi=0" } : {}),
   });
@@ -183,4 +185,5 @@ function recordLatency(l: IrqLatency, variant: DiskVariant, run: number, s: Sect
   s.add("Device signal → next QueueNotify (host time)", "µs", 0, variant, run, l.signalToNextNotifyUs);
   s.add("Device signal → next QueueNotify, p90 (host time)", "µs", 0, variant, run, l.signalToNextNotifyP90Us);
   s.add("QueueNotify → device signal (host time)", "µs", 0, variant, run, l.notifyToSignalUs);
+  s.add("QueueNotify → device signal (instructions)", "instr", 0, variant, run, l.notifyToSignalInstr);
 }

@@ -32,6 +32,8 @@ export interface BootOptions {
   devices?: readonly VirtioDevice[];
   /** Seconds to wait for the shell prompt. */
   timeoutS?: number;
+  /** End v86's batch when the guest's access queued device work (default true; MachineOptions). */
+  endBatchOnWork?: boolean;
   /** Extra v86 options. */
   v86Options?: Record<string, unknown>;
   /**
@@ -77,6 +79,7 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     devices: options.devices ?? [],
     msi: options.msi === false || options.msiMode === "line" ? false : (options.msiOptions ?? {}),
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
+    ...(options.endBatchOnWork === undefined ? {} : { endBatchOnWork: options.endBatchOnWork }),
     ...(options.restore ? { restore: options.restore } : {}),
   });
   options.onMachine?.(machine);

@@ -6,6 +6,7 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { MmioTransport } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
 import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
+import { BatchEnd } from "./batch-end.ts";
 import { InterruptGate } from "./interrupt-gate.ts";
 import { IrqLine } from "./irq-line.ts";
 import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
@@ -40,6 +41,13 @@ export interface AttachOptions {
   base?: number;
   /** One IO-APIC input per device (default DEFAULT_MMIO_IRQS). */
   irqs?: readonly number[];
+  /**
+   * End v86's batch of guest instructions when the guest's register access queued device work
+   * (a QueueNotify), so the work and its interrupt come at once instead of after up to 100,000
+   * more guest instructions (batch-end.ts). Default true; false keeps v86's own batches (the
+   * benchmark's comparison).
+   */
+  endBatchOnWork?: boolean;
 }
 
 export interface AttachedDevice {
@@ -64,6 +72,8 @@ export interface VirtioMmioAttachment {
   readonly memory: RamMemory;
   /** Deferred device work, drained between batches of guest instructions. */
   readonly tasks: TaskQueue;
+  /** Batches ended early because an access queued work (null with `endBatchOnWork: false`). */
+  readonly batchEnd: BatchEnd | null;
   /**
    * v86's device-side bus (`emulator.emulator_bus`, not in its public typings), where a
    * V86BusBackend joins the NIC to v86's network adapter: `backend.attach(attached.emulatorBus)`.
@@ -187,13 +197,21 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
   // time; the task queue counts the calls and reports when they stop.
   const ownTimers = cpu.run_hardware_timers;
   const runTimers = ownTimers.bind(cpu);
+  const batchEnd = options.endBatchOnWork === false ? null : new BatchEnd(() => cpu.instruction_counter);
   cpu.run_hardware_timers = (acpiEnabled, now) => {
+    batchEnd?.settle();
     tasks.drainFromHook();
     return runTimers(acpiEnabled, now);
   };
 
   const windows = placeWindows({ count: options.devices.length, base: options.base, irqs: options.irqs });
   const mmio = new MmioBus(options.base ?? DEFAULT_MMIO_BASE, fault("mmio"));
+  // Work a guest's access queued ends the batch it came in (batch-end.ts); work queued from the
+  // host side (a frame arriving, a backend finishing) waits for the next batch boundary as before.
+  const schedule = (fn: () => void) => {
+    tasks.schedule(fn);
+    if (batchEnd && mmio.inGuestAccess) batchEnd.request();
+  };
   const apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
   // The one rule for when the CPU may take an interrupt (docs/virtio-mmio-msi.md, "When an
   // interrupt reaches the CPU"): not inside the guest's own MMIO access with IF set, else at
@@ -202,7 +220,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
   const gate = new InterruptGate({
     inGuestAccess: () => mmio.inGuestAccess,
     interruptsEnabled: () => (cpu.flags[0]! & FLAG_INTERRUPT) !== 0,
-    later: (fn) => tasks.schedule(fn),
+    later: schedule,
   });
   const msiRouter = new MsiRouter(apic, (poke) => gate.run(poke));
   const memory = new RamMemory(() => cpu.mem8, {
@@ -210,7 +228,6 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
     busWrite: (addr, value) => msiRouter.write(addr, value),
   });
 
-  const schedule = (fn: () => void) => tasks.schedule(fn);
   const devices = options.devices.map((device, slot): AttachedDevice => {
     const irq = windows[slot]!.irq;
     const line = new IrqLine(cpu, irq, gate);
@@ -234,6 +251,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
     apic,
     memory,
     tasks,
+    batchEnd,
     emulatorBus: emulator.emulator_bus,
     cmdline,
     cmdlineChecked,
@@ -241,6 +259,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
     detach() {
       if (!attached) return;
       attached = false;
+      batchEnd?.settle();
       mmio.detachAll();
       for (const d of devices) cpu.device_lower_irq(d.irq);
       cpu.run_hardware_timers = ownTimers;

@@ -7,6 +7,7 @@
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { RamMemory } from "../virtio/ram-memory.ts";
+import type { BatchEnd } from "./batch-end.ts";
 import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
 import type { LocalApicState } from "./local-apic.ts";
 import type { MmioBus } from "./mmio-bus.ts";
@@ -49,6 +50,8 @@ export interface MachineOptions {
    * its worker round trip (tick-yield.ts). Default true; false keeps v86's own, to compare.
    */
   channelYield?: boolean;
+  /** End v86's batch when the guest's access queued device work (AttachOptions.endBatchOnWork). Default true. */
+  endBatchOnWork?: boolean;
   /**
    * Start from a saved machine instead of booting: v86's state (Machine.saveV86State of a
    * machine built with the same memory, devices and options), then `devices` puts our
@@ -68,6 +71,8 @@ export class Machine {
   readonly cmdline: string;
   readonly mmio: MmioBus;
   readonly tasks: TaskQueue;
+  /** Batches ended early for device work (null when `endBatchOnWork` is false). */
+  readonly batchEnd: BatchEnd | null;
   /** How v86's main loop got its turns in a page (null: v86's own way, or under Node). */
   readonly tickYield: TickYieldCounters | null;
   readonly apic: LocalApicState;
@@ -87,9 +92,13 @@ export class Machine {
     this.emulator = emulator;
     this.cmdline = cmdline;
     this.cpu = probeV86(emulator);
-    const attached = attachVirtioMmio(emulator, { devices: options.devices, msi: options.msi });
+    const attached = attachVirtioMmio(emulator, {
+      devices: options.devices,
+      msi: options.msi,
+      ...(options.endBatchOnWork === undefined ? {} : { endBatchOnWork: options.endBatchOnWork }),
+    });
     this.tickYield = options.channelYield === false ? null : installChannelYield(emulator.v86 as Partial<V86MainLoop>);
-    ({ mmio: this.mmio, tasks: this.tasks, apic: this.apic, msiRouter: this.msiRouter, memory: this.memory } = attached);
+    ({ mmio: this.mmio, tasks: this.tasks, batchEnd: this.batchEnd, apic: this.apic, msiRouter: this.msiRouter, memory: this.memory } = attached);
     this.devices = attached.devices;
     this.faults = attached.faults;
     this.#detach = () => attached.detach();
