@@ -22,6 +22,7 @@ import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, PROMPT } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
 import { BootProbe, type Mark } from "../lib/boot-probe.ts";
+import { PROFILE_CATEGORIES, startHostProfile } from "../lib/host-profile.ts";
 import { dmesgSeconds, statStartSeconds } from "../lib/guest-clock.ts";
 import { consoleShell, sh } from "../lib/guest.ts";
 import type { Section } from "../lib/table.ts";
@@ -52,6 +53,7 @@ export async function runBoot(variant: BootVariant, image: Uint8Array, run: numb
     memoryMB: MEMORY_MB,
     append: ["guest.ip=192.168.87.1/24", variant === "line" ? "virtio_mmio.msi=0" : ""].join(" ").trim(),
   };
+  const profiler = await startHostProfile();
   const guest = await bootGuest({
     ...options,
     devices: devicesOf(variant, disk),
@@ -62,6 +64,7 @@ export async function runBoot(variant: BootVariant, image: Uint8Array, run: numb
   // Read as soon as the prompt is seen: what the guest executed to get there, whatever the host's load.
   const instructions = (guest.machine.cpu as typeof guest.machine.cpu & { instruction_counter: Uint32Array }).instruction_counter[0]! >>> 0;
   const p = seen.probe!.profile();
+  const hostShares = await profiler.stop();
   let stat: string;
   let dmesg: string;
   let file: Uint8Array;
@@ -91,6 +94,8 @@ export async function runBoot(variant: BootVariant, image: Uint8Array, run: numb
   s.add("Guest instructions to the prompt", "M instr", 1, variant, run, instructions / 1e6);
   s.add("Guest uptime when the shell starts (guest clock)", "s", 2, variant, run, uptime);
   s.add("CPU halted, share of the host time to the prompt", "%", 1, variant, run, (100 * p.haltedMs) / p.prompt.ms);
+  s.add("Emulator speed over the boot: guest instructions per second of host time", "M instr/s", 0, variant, run, instructions / 1e3 / guest.bootMs);
+  for (const c of PROFILE_CATEGORIES) s.add(`Host time to the prompt: ${c}`, "%", 1, variant, run, 100 * hostShares[c]);
   s.add("Phase: firmware (SeaBIOS, boot ROM, kernel setup)", "M instr", 1, variant, run, mInstr({ instructions: 0 }, p.decompressor));
   s.add("Phase: kernel decompression", "M instr", 1, variant, run, mInstr(p.decompressor, p.kernel));
   s.add("Phase: kernel init (to \"Run /init\")", "M instr", 1, variant, run, mInstr(p.kernel, p.runInit));
