@@ -72,6 +72,25 @@ const sections = {
 };
 const modes = modeSections();
 
+/**
+ * The page's load to the prompt over the Node boot of the same guest, run by run: no devices
+ * (page `disk=none`, Node's no-device boot) and MSI (the page with its disk and no network,
+ * Node with virtio-blk and virtio-net). The page's figure includes fetching the guest's files
+ * and compiling v86's wasm.
+ */
+function pageOverNode(browser: Section): void {
+  const page = browser.rows.find((r) => r.name === "Page load to shell prompt");
+  const node = sections.boot.rows.find((r) => r.name === "Boot to shell prompt");
+  if (!page || !node) return;
+  for (const [pageKey, nodeKey] of [["msi", "msi"], ["bare", "none"]] as const) {
+    (page.samples[pageKey] ?? []).forEach((ms, run) => {
+      const nodeMs = node.samples[nodeKey]?.[run];
+      if (nodeMs !== undefined) browser.add("Page load ÷ Node boot to the prompt, same run", "", 2, pageKey, run, ms / nodeMs);
+    });
+  }
+  browser.note("Page load ÷ Node boot: per run, this table's page load over the Node boot table's boot of the same run (no devices: the Node boot with none; MSI: the Node boot with virtio-blk and virtio-net on MSI), then the median.");
+}
+
 function notes(): void {
   sections.boot.note("Host time from creating the emulator to the shell prompt (160 MB RAM). The devices: a 96 MiB in-memory virtio-blk (random bytes: nothing to mount) and a virtio-net on a switch port with nobody else on it; `guest.ip=` on every command line so init sets an address instead of waiting for DHCP.");
   sections.boot.note("Emulator speed over the boot: guest instructions to the prompt ÷ host time to it, beside the disk table's speed on a shell loop run many times. Host time to the prompt: V8's sampling profiler (node:inspector, every 0.5 ms, bench/lib/host-profile.ts) in the benchmark's process from creating the emulator to the prompt, by what ran: v86's interpreter (its wasm's instruction handlers), its main loop (dispatch, with the interpreter's fetch and decode inlined), guest code its JIT compiled (the wasm modules it generates), its JIT compiling (analysis, code generation, the browser engine's compile of the module), idle (waiting for a timer: the guest halted, or v86's loop waiting its turn), garbage collection, and everything else (our devices, the console, the benchmark).");
@@ -123,7 +142,9 @@ async function main(): Promise<void> {
   const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.net, sections.hotpath];
   if (only.has("browser")) {
     const { runBrowser } = await import("./scenarios/browser.ts");
-    all.push(...(await runBrowser(RUNS, log)));
+    const browserSections = await runBrowser(RUNS, log);
+    all.push(...browserSections);
+    if (only.has("boot")) pageOverNode(browserSections[0]!);
   }
 
   host.loadAvgAtEnd = currentLoad();
