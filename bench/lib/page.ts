@@ -51,7 +51,8 @@ export async function serveSite(port: number, extra: Record<string, Uint8Array> 
   };
 }
 
-export function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, unthrottled; `extraArgs` adds switches (the engine comparison's --js-flags). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
     headless: true,
@@ -60,6 +61,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-component-update", "--disable-sync",
       // A hidden or occluded headless tab must not be throttled: it is the benchmark's only tab.
       "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
+      ...extraArgs,
     ],
   });
 }

@@ -12,6 +12,7 @@ import type { Page } from "@playwright/test";
 import { VBENCH, guestTimedNs, parseKv, sh, toolBinary, upload } from "../lib/guest.ts";
 import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt, waitForVmPrompt } from "../lib/page.ts";
 import { Section } from "../lib/table.ts";
+import { engineSection, runEngine } from "./engine.ts";
 import { DISK, makeImage } from "./disk.ts";
 import { NET, netWorkload } from "./net.ts";
 
@@ -68,6 +69,8 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
     { key: "line", label: "ours, line" },
   ], [{ label: "MSI / line", num: "msi", den: "line" }]);
   net.note(`Page settings \`net=switch&disk=none\` (the page gives the VMs ${NET.subnet}.1 and .2), line: plus \`msi=0\`; charts on. The same vbench UDP and TCP measurements as under Node, with the same emulator speed, limit and efficiency rows (see the Node network table's notes); both VMs share the page's one thread.`);
+
+  const engine = engineSection();
 
   log("browser: building the site");
   buildSite();
@@ -136,10 +139,11 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
           await page.close();
         }
       }
+      log(`run ${run + 1} browser engine: ${await runEngine(engine, run, browser, server.url)}`);
     }
   } finally {
     await browser.close();
     server.stop();
   }
-  return [s, net];
+  return [s, net, engine];
 }
