@@ -10,7 +10,9 @@ describe("host profile categories", () => {
     expect(categorize({ functionName: "wasm-function[15]", url: "000451b2" })).toBe("guest code compiled by v86's JIT");
     expect(categorize({ functionName: "instantiate", url: "" })).toBe("v86's JIT compiling");
     expect(categorize({ functionName: "(idle)", url: "" })).toBe("idle");
-    expect(categorize({ functionName: "drain", url: "file:///x/src/platform/task-queue.ts" })).toBe("everything else");
+    expect(categorize({ functionName: "drain", url: "file:///x/src/platform/task-queue.ts" })).toBe("our devices and platform");
+    expect(categorize({ functionName: "get", url: "file:///x/node_modules/v86/build/libv86.mjs" })).toBe("v86's JavaScript (its devices, timers, loop)");
+    expect(categorize({ functionName: "sh", url: "file:///x/bench/lib/guest.ts" })).toBe("everything else");
   });
 
   it("samples this process: a JavaScript busy loop is 'everything else', and the shares add up to one", async () => {

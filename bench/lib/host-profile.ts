@@ -11,6 +11,8 @@ export const PROFILE_CATEGORIES = [
   "v86 main loop",
   "guest code compiled by v86's JIT",
   "v86's JIT compiling",
+  "v86's JavaScript (its devices, timers, loop)",
+  "our devices and platform",
   "idle",
   "garbage collection",
   "everything else",
@@ -47,6 +49,9 @@ export function categorize(f: CallFrame): ProfileCategory {
   if (/^wasm-function\[\d+\]$/.test(name) || /^[0-9a-f]{8}$/.test(f.url)) return "guest code compiled by v86's JIT";
   // The JS side of compiling: v86's codegen_finalize hands the bytes to WebAssembly.instantiate.
   if (name === "instantiate" || name === "codegen_finalize") return "v86's JIT compiling";
+  if (f.url.includes("/v86/build/")) return "v86's JavaScript (its devices, timers, loop)";
+  // Our sources as tsx runs them (the benchmark's own files are in "everything else").
+  if (f.url.includes("/src/") && !f.url.includes("/node_modules/")) return "our devices and platform";
   return "everything else";
 }
 

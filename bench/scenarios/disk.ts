@@ -15,6 +15,7 @@ import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { installIrqProbe, type IrqLatency } from "../lib/irq-probe.ts";
 import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, guestTimedNs, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
+import { PROFILE_CATEGORIES, startHostProfile } from "../lib/host-profile.ts";
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
@@ -41,6 +42,8 @@ export function makeImage(): Uint8Array {
 
 export interface DiskSections {
   disk: Section;
+  /** Where the host's time goes in each workload (MSI only): columns are the workloads. */
+  diskProfile: Section;
   irqPath: Section;
   latency: Section;
 }
@@ -90,7 +93,11 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
       ["read", `dd if=${dev} of=/dev/null bs=1M count=${DISK.seqMiB} iflag=direct`],
     ] as const) {
       const i0 = instr();
+      // Every variant runs with the profiler on (its cost the same for all); the MSI run's is shown.
+      const profile = await startHostProfile();
       const ns = await guestTimedNs(shell, command);
+      const shares = await profile.stop();
+      if (variant === "msi") recordProfile(out.diskProfile, `seq-${name}`, run, shares);
       const perMiB = ((instr() - i0) >>> 0) / DISK.seqMiB;
       const mbps = (DISK.seqMiB * MiB) / 1e6 / (ns / 1e9);
       if (name === "read") readNs = ns;
@@ -101,7 +108,10 @@ export async function runDisk(variant: DiskVariant, image: Uint8Array, run: numb
 
     for (const [depth, ops] of [[1, DISK.qd1Ops], [16, DISK.qd16Ops]] as const) {
       const before = instr();
+      const profile = await startHostProfile();
       const kv = parseKv(await sh(shell, `${VBENCH} rand ${dev} ${ops} ${depth}`));
+      const shares = await profile.stop();
+      if (variant === "msi") recordProfile(out.diskProfile, `qd${depth}`, run, shares);
       if (!kv.ops || !kv.ns) throw new Error(`${variant}: vbench rand gave no result`);
       const iops = kv.ops / (kv.ns / 1e9);
       const perRead = ((instr() - before) >>> 0) / kv.ops;
@@ -174,6 +184,10 @@ async function interruptPath(
   per("Line assertions / request", attached.line.counters.raised - before.line);
   per("Guest interrupts / request (/proc/interrupts)", irqs);
   recordLatency(probe.result(), variant, run, out.latency);
+}
+
+function recordProfile(s: Section, column: string, run: number, shares: Record<(typeof PROFILE_CATEGORIES)[number], number>): void {
+  for (const c of PROFILE_CATEGORIES) s.add(c, "%", 1, column, run, 100 * shares[c]);
 }
 
 function recordLatency(l: IrqLatency, variant: DiskVariant, run: number, s: Section): void {
