@@ -70,6 +70,11 @@ const sections = {
     ours("qd1", "random read QD1"),
     ours("qd16", "random read QD16"),
   ], []),
+  netProfile: new Section("netProfile", "Network: where the host's time goes in the TCP stream (V8 sampling profile)", [
+    ours("msi", "our virtio-net MSI"),
+    ours("line", "ours, line"),
+    ours("v86", "v86 virtio-net (PCI)"),
+  ], []),
   hotpath: new Section("hotpath", "Device hot paths on the host, no guest (bench/hot-path.ts)", [ours("ns", "ns / request"), ours("bytes", "bytes allocated / request")], []),
   net: new Section("net", "Network (two guests, one process)", [ours("msi", "our virtio-net MSI"), ours("line", "ours, line"), ours("v86", "v86 virtio-net (PCI)")], [
     { label: "MSI / line", num: "msi", den: "line" },
@@ -108,6 +113,7 @@ function notes(): void {
   sections.latency.note("\"CPU takes the interrupt\": the vector's IRR bit in v86's local APIC is clear again. Observed exactly when it happens inside our delivery call (the guest had interrupts enabled), otherwise at the next point JS runs (the device's next register access or the emulator's next batch boundary), so it is an upper bound. The handler's InterruptStatus read is its first instruction that touches the device (line only: an MSI handler touches no register). Next QueueNotify: the whole QD1 turnaround (handler, completion, wake-up, next submission).");
   sections.disk.note("MSI and line: a QueueNotify ends v86's current batch of guest instructions, so the request is done and its interrupt reaches the CPU before the guest runs on (src/platform/batch-end.ts). \"MSI, v86's batches\": the same MSI device with that off (`endBatchOnWork: false`): the request waits for the end of v86's batch, up to about 100,000 guest instructions, while the guest runs on (usually into its idle path). The latency table's \"QueueNotify → device signal (instructions)\" shows that wait.");
   sections.diskProfile.note("Share of the host's time during each workload of the MSI run (the disk table's workloads; every variant there runs them with the profiler on, so its small cost is the same for all: node:inspector sampling every 0.5 ms, bench/lib/host-profile.ts), by what ran: v86 running the guest (its interpreter, its main loop, the guest code its JIT compiled), v86 compiling guest code, v86's JavaScript, our devices and platform (src/), idle (the guest halted, waiting for a timer or a device), and everything else (Node, the benchmark's console shell). What our device code costs is its row; the limit rows of the disk table assume the guest runs at the shell loop's speed, and the interpreter's share says how much of the workload's code runs too few times for v86 to compile it.");
+  sections.netProfile.note("Share of the host's time while guest A sends the network table's 8 MiB TCP stream to B (both emulators in this one thread), by the disk profile's categories; every variant is profiled the same way. Idle here is the thread waiting with both guests halted: neither has work until a timer fires or a frame arrives.");
   sections.disk.note(`Image: ${DISK.imageMiB} MiB of random bytes in host RAM, a fresh copy per boot: ours through MemoryBackend, v86's IDE disk as \`hda: { buffer }\` (Linux ata_piix, /dev/sda). Sequential: busybox dd, ${DISK.seqMiB} MiB, bs=1M, \`oflag=direct\` / \`iflag=direct\`, timed on the guest's CLOCK_MONOTONIC around dd.`);
   sections.disk.note(`Random: \`bench/guest-tool/vbench.c rand\`, 4 KiB O_DIRECT preads at random aligned offsets over the whole disk; QD1 = one process, ${DISK.qd1Ops} reads back to back; QD16 = 16 forked processes, ${DISK.qd16Ops} reads in all (the guest kernel has no AIO), timed from before the first fork to the last exit.`);
   sections.disk.note("Guest instructions: v86's emulated instruction counter over the command (the shell's start of it included), divided by MiB or reads: the guest's CPU cost per I/O, which host load does not change. Time the device spends in our host code, and v86's own device emulation, are not guest instructions.");
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
       for (const v of rotate(DISK_VARIANTS, run)) log(`run ${run + 1} disk ${v}: ${await runDisk(v, image, run, sections)}`);
     }
     if (only.has("net")) {
-      for (const v of rotate(NET_VARIANTS, run)) log(`run ${run + 1} net ${v}: ${await runNet(v, run, sections.net)}`);
+      for (const v of rotate(NET_VARIANTS, run)) log(`run ${run + 1} net ${v}: ${await runNet(v, run, sections.net, sections.netProfile)}`);
     }
     if (only.has("hotpath")) log(`run ${run + 1} hot path: ${runHotPath(run, sections.hotpath)}`);
     if (only.has("modes")) {
@@ -146,7 +152,7 @@ async function main(): Promise<void> {
     modeNotes(modes);
     recordCodeSize(modes);
   }
-  const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.diskProfile, sections.net, sections.hotpath];
+  const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.diskProfile, sections.net, sections.netProfile, sections.hotpath];
   if (only.has("browser")) {
     const { runBrowser } = await import("./scenarios/browser.ts");
     const browserSections = await runBrowser(RUNS, log);

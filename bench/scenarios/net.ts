@@ -14,6 +14,7 @@ import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import type { Machine } from "../../src/platform/machine.ts";
 import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
+import { PROFILE_CATEGORIES, startHostProfile } from "../lib/host-profile.ts";
 import type { Section } from "../lib/table.ts";
 
 export type NetVariant = "msi" | "line" | "v86";
@@ -87,11 +88,11 @@ async function waitForFile(shell: Shell, path: string, timeoutMs: number): Promi
   }
 }
 
-export async function runNet(variant: NetVariant, run: number, s: Section): Promise<string> {
+export async function runNet(variant: NetVariant, run: number, s: Section, tcpProfile: Section): Promise<string> {
   const { a, b, frames } = await bootPair(variant);
   try {
     const both = async () => guestInstructions(a.machine) + guestInstructions(b.machine);
-    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), both);
+    return await netWorkload(consoleShell(a.console), consoleShell(b.console), variant, run, s, async () => frames(), both, tcpProfile);
   } finally {
     await Promise.all([a.shutdown(), b.shutdown()]);
   }
@@ -111,6 +112,8 @@ export async function netWorkload(
   s: Section,
   frames: () => Promise<number>,
   instructions: () => Promise<number>,
+  /** Under Node: where the host's time goes during the TCP stream (this process's profiler), in column `column`. */
+  tcpProfile?: Section,
 ): Promise<string> {
   const peer = `${NET.subnet}.2`;
   await Promise.all([upload(sa, toolBinary(), VBENCH), upload(sb, toolBinary(), VBENCH)]);
@@ -138,7 +141,12 @@ export async function netWorkload(
   await sh(sb, `rm -f /tmp/sink.out; (${VBENCH} tcp-sink 5001 >/tmp/sink.out 2>&1 &)`);
   await sh(sb, "sleep 1");
   const t0 = await instructions();
+  const profile = tcpProfile ? await startHostProfile() : null;
   await sh(sa, `${VBENCH} tcp-send ${peer} 5001 ${NET.tcpBytes}`, 300_000);
+  if (profile && tcpProfile) {
+    const shares = await profile.stop();
+    for (const c of PROFILE_CATEGORIES) tcpProfile.add(c, "%", 1, column, run, 100 * shares[c]);
+  }
   const sink = parseKv(await waitForFile(sb, "/tmp/sink.out", 120_000));
   const perMiB = instructionsBetween(t0, await instructions()) / (NET.tcpBytes / MiB);
   if (sink.bytes !== NET.tcpBytes) throw new Error(`${column}: tcp-sink got ${sink.bytes} of ${NET.tcpBytes} bytes`);
