@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   base: "./",
   build: { target: "es2022", outDir: "dist", assetsInlineLimit: 0 },
+  // The dev server looks for dependencies from the app's page only: by default it scans every
+  // .html, and examples/minimal's imports the packed library, which is installed in its own folder.
+  optimizeDeps: { entries: ["index.html"] },
   test: {
     globalSetup: ["tests/setup/node20-polyfills.ts"],
     projects: [
