@@ -15,7 +15,7 @@ import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMm
 import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
 import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86-internals.ts";
-import { WasmWordsView } from "./wasm-view.ts";
+import { WasmWordsView, cachedView } from "./wasm-view.ts";
 
 export interface AttachMsiOptions {
   /** Ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
@@ -197,7 +197,12 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
   // time; the task queue counts the calls and reports when they stop.
   const ownTimers = cpu.run_hardware_timers;
   const runTimers = ownTimers.bind(cpu);
-  const batchEnd = options.endBatchOnWork === false ? null : new BatchEnd(() => cpu.instruction_counter);
+  // v86's cpu.mem8, cpu.flags and cpu.instruction_counter are Proxies that make a typed array
+  // per element access (wasm-view.ts); the device paths use cached views of the same bytes.
+  const ram = cachedView(Uint8Array, cpu.wasm_memory, cpu.mem8);
+  const flags = cachedView(Int32Array, cpu.wasm_memory, cpu.flags);
+  const counter = cachedView(Uint32Array, cpu.wasm_memory, cpu.instruction_counter);
+  const batchEnd = options.endBatchOnWork === false ? null : new BatchEnd(() => counter.array);
   cpu.run_hardware_timers = (acpiEnabled, now) => {
     batchEnd?.settle();
     tasks.drainFromHook();
@@ -219,11 +224,11 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
   // host task later) and every line move.
   const gate = new InterruptGate({
     inGuestAccess: () => mmio.inGuestAccess,
-    interruptsEnabled: () => (cpu.flags[0]! & FLAG_INTERRUPT) !== 0,
+    interruptsEnabled: () => (flags.array[0]! & FLAG_INTERRUPT) !== 0,
     later: schedule,
   });
   const msiRouter = new MsiRouter(apic, (poke) => gate.run(poke));
-  const memory = new RamMemory(() => cpu.mem8, {
+  const memory = new RamMemory(() => ram.array, {
     onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
     busWrite: (addr, value) => msiRouter.write(addr, value),
   });
