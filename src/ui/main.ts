@@ -9,7 +9,7 @@ import type { MachineImages } from "../platform/machine.ts";
 import { setUpCompare } from "./compare-view.ts";
 import { installDebugHandle } from "./debug-handle.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
-import { setUpPageControls } from "./page-controls.ts";
+import { setUpSettingsBar } from "./settings-bar.ts";
 import { guestIp, parseSettings, vmCount, type PageSettings } from "./settings.ts";
 import { VmView } from "./vm-view.ts";
 
@@ -20,7 +20,7 @@ function $<T extends HTMLElement>(id: string): T {
 }
 
 const { settings, warnings } = parseSettings(location.search);
-setUpPageControls(settings);
+setUpSettingsBar(settings);
 
 const sw = settings.net === "switch" ? new VirtualSwitch() : null;
 const container = $("vms");

@@ -9,7 +9,7 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
-import { downloadBytes, downloadDisk, showLink, toggleLink } from "./controls.ts";
+import { downloadBytes, downloadDisk, showLink, toggleLink } from "./vm-controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { IdbStateStore, type KeptState } from "../browser/idb-state-store.ts";

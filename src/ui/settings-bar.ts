@@ -1,4 +1,4 @@
-// The page's settings controls: each one writes the URL (so the setting can be shared as a
+// The settings bar (the page-wide controls above the VMs): each one writes the URL (so the setting can be shared as a
 // link) and loads the page with it, since MSI, the network adapter, persistence and the number
 // of VMs are all fixed when a machine is built.
 
@@ -17,7 +17,7 @@ function go(s: PageSettings): void {
   location.assign(`${location.pathname}${settingsQuery({ ...s, state: null })}`);
 }
 
-export function setUpPageControls(s: PageSettings): void {
+export function setUpSettingsBar(s: PageSettings): void {
   // Wide screens show the settings in the bar; narrow ones fold them away under "Settings" so
   // the terminal starts near the top.
   const settings = $<HTMLDetailsElement>("settings");
