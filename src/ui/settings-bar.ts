@@ -1,6 +1,6 @@
-// The settings bar (the page-wide controls above the VMs): each one writes the URL (so the setting can be shared as a
-// link) and loads the page with it, since MSI, the network adapter, persistence and the number
-// of VMs are all fixed when a machine is built.
+// The settings bar, the page-wide controls above the VMs: each one writes the URL (so the
+// setting can be shared as a link) and loads the page with it, since MSI, the network adapter,
+// persistence and the number of VMs are all fixed when a machine is built.
 
 import { parseNetworkChoice } from "../machine/network.ts";
 import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "./settings.ts";
