@@ -38,7 +38,7 @@ import type { PageDisk } from "./page-devices.ts";
 import { irqModeOf } from "../machine/irq-mode.ts";
 import { msiRows } from "../machine/msi-rows.ts";
 import { panelCost, type PanelCost } from "./panel-cost.ts";
-import type { PageSettings } from "./settings.ts";
+import type { PageSettings } from "../session/settings.ts";
 import type { MachineState } from "./status-line.ts";
 
 export interface DebugVm {

@@ -11,7 +11,7 @@ import { featureNames } from "../machine/feature-names.ts";
 import { IRQ_MODE_LABEL, irqModeOf } from "../machine/irq-mode.ts";
 import { VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { msiRows, type MsiRow, type MsiRows } from "../machine/msi-rows.ts";
-import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "./rates.ts";
+import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "../session/rates.ts";
 import { Sparkline } from "./sparkline.ts";
 
 type Slot = "summary" | "features" | "counts" | "queues" | "vectors" | "mmio";

@@ -10,7 +10,7 @@ import { setUpCompare } from "./compare-view.ts";
 import { installDebugHandle } from "./debug-handle.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
 import { setUpSettingsBar } from "./settings-bar.ts";
-import { guestIp, parseSettings, vmCount, type PageSettings } from "./settings.ts";
+import { guestIp, parseSettings, vmCount, type PageSettings } from "../session/settings.ts";
 import { VmView } from "./vm-view.ts";
 
 function $<T extends HTMLElement>(id: string): T {

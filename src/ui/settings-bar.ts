@@ -3,7 +3,7 @@
 // persistence and the number of VMs are all fixed when a machine is built.
 
 import { parseNetworkChoice } from "../machine/network.ts";
-import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "./settings.ts";
+import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "../session/settings.ts";
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);

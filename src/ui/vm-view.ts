@@ -15,11 +15,11 @@ import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { IdbStateStore, type KeptState } from "../browser/idb-state-store.ts";
 import { DevicePanel } from "./device-panel.ts";
 import { watchDiskLock } from "./disk-lock.ts";
-import { HaltWatch } from "./halt-watch.ts";
+import { HaltWatch } from "../session/halt-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
 import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "../machine/irq-mode.ts";
-import { pageSavedBoot, restoredSettings } from "./saved-state.ts";
-import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
+import { pageSavedBoot, restoredSettings } from "../session/saved-state.ts";
+import { kernelCmdline, pageInterrupts, type PageSettings } from "../session/settings.ts";
 import { StatusLine, type MachineState } from "./status-line.ts";
 import { createTerminal, type ConsoleTerminal } from "./terminal.ts";
 
