@@ -5,7 +5,7 @@
 //   devices    virtio-blk, virtio-net and their portable backends: on virtio only
 //   platform   v86 glue (MMIO bus, MSI routing, the Machine): on virtio and the v86 package;
 //              it attaches any VirtioDevice but never constructs a particular one
-//   browser    backends that need the web platform (IndexedDB, fetch): on virtio and devices
+//   browser    backends that need the web platform (IndexedDB, fetch, Web Locks): on virtio and devices
 //
 // Above them: machine/ (which device with which backend, the serial console, what a machine's
 // interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in

@@ -34,7 +34,7 @@
 import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
-import type { PageDisk } from "./page-devices.ts";
+import type { PageDisk } from "../session/page-disk.ts";
 import { irqModeOf } from "../machine/irq-mode.ts";
 import { msiRows } from "../machine/msi-rows.ts";
 import { panelCost, type PanelCost } from "./panel-cost.ts";

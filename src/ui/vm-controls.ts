@@ -2,7 +2,7 @@
 // wires them (and re-wires them for each boot, since each boot has new devices).
 
 import type { NetDevice } from "../devices/net/device.ts";
-import type { PageDisk } from "./page-devices.ts";
+import type { PageDisk } from "../session/page-disk.ts";
 
 /** The link button says what pressing it will do, and is "pressed" while the link is down. */
 export function showLink(button: HTMLButtonElement, nic: NetDevice): void {

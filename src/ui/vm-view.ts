@@ -14,9 +14,9 @@ import type { DebugVm } from "./debug-handle.ts";
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { IdbStateStore, type KeptState } from "../browser/idb-state-store.ts";
 import { DevicePanel } from "./device-panel.ts";
-import { watchDiskLock } from "./disk-lock.ts";
+import { watchDiskLock } from "../browser/disk-lock.ts";
 import { HaltWatch } from "../session/halt-watch.ts";
-import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-devices.ts";
+import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "../session/page-disk.ts";
 import { deviceIrqMode, IRQ_MODE_LABEL, summariseIrqModes } from "../machine/irq-mode.ts";
 import { pageSavedBoot, restoredSettings } from "../session/saved-state.ts";
 import { kernelCmdline, pageInterrupts, type PageSettings } from "../session/settings.ts";
@@ -164,7 +164,11 @@ export class VmView implements DebugVm {
     this.#control<HTMLInputElement>("restore").disabled = false;
     if (disk) {
       try {
-        this.disk = await openPageDisk(disk, { persist: this.#o.settings.persist, storeSuffix: this.#o.index ? `#vm${this.#o.index + 1}` : "" });
+        this.disk = await openPageDisk(disk, {
+          persist: this.#o.settings.persist,
+          storeSuffix: this.#o.index ? `#vm${this.#o.index + 1}` : "",
+          onPageHide: (last) => addEventListener("pagehide", last),
+        });
       } catch (error) {
         this.showError("The disk could not be opened", (error as Error).message, "Reload the page; if it fails again, open it without the disk or lazy parameters.");
         return;
