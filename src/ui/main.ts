@@ -5,6 +5,7 @@
 
 import wasmUrl from "v86/build/v86.wasm?url";
 import type { MachineImages } from "../platform/machine.ts";
+import { imageLoadProblem, pageImageUrls, pageStart } from "../session/page-images.ts";
 import { pageNetworks } from "../session/page-network.ts";
 import { guestIp, parseSettings, vmCount, type PageSettings } from "../session/settings.ts";
 import { VmSession } from "../session/vm-session.ts";
@@ -55,40 +56,18 @@ setUpCompare($<HTMLButtonElement>("compare-open"), $<HTMLDialogElement>("compare
 
 /** Loads the images and starts the VMs; resolves with the images (null when they failed to load). */
 async function boot(s: PageSettings): Promise<MachineImages | null> {
-  let images;
+  let files;
   try {
-    images = await fetchImages(
-      {
-        bios: "guest/bios.bin",
-        vgaBios: "guest/vgabios.bin",
-        kernel: s.kernel,
-        initrd: s.initrd,
-        ...(s.disk && !s.diskLazy ? { disk: s.disk } : {}),
-        ...(s.state ? { state: s.state } : {}),
-      } as Record<string, string>,
-      (loaded, total, current) => {
-        for (const vm of vms) vm.showProgress(loaded, total, current);
-      },
-    );
+    files = await fetchImages(pageImageUrls(s), (loaded, total, current) => {
+      for (const vm of vms) vm.showProgress(loaded, total, current);
+    });
   } catch (error) {
-    const url = error instanceof ImageLoadError ? error.url : "an image";
-    for (const session of sessions) {
-      session.fail({
-        title: "A guest image failed to load",
-        text: (error as Error).message,
-        help:
-          url === s.state
-            ? `Check that the state file ${url} exists next to this page, or open the page without the state parameter.`
-            : `Check that ${url} exists next to this page (the default guest lives in guest/), or fix the URL parameter that names it.`,
-      });
-    }
+    const problem = imageLoadProblem(s, error instanceof ImageLoadError ? error.url : null, (error as Error).message);
+    for (const session of sessions) session.fail(problem);
     return null;
   }
-  const machineImages = { bios: images["bios"]!, vgaBios: images["vgaBios"]!, kernel: images["kernel"]!, initrd: images["initrd"]! };
-  // Each VM gets its own overlay over the one image (the image itself is only read).
-  const disk = s.disk ? { kind: "url" as const, url: s.disk, ...(images["disk"] ? { image: images["disk"] } : {}) } : null;
-  const state = images["state"] ? { bytes: new Uint8Array(images["state"]), label: s.state! } : undefined;
+  const start = pageStart(s, files);
   for (const vm of vms) vm.imagesLoaded();
-  await Promise.all(sessions.map((session, i) => session.start(machineImages, disk, i === 0 ? state : undefined)));
-  return machineImages;
+  await Promise.all(sessions.map((session, i) => session.start(start.images, start.disk, i === 0 ? start.state : undefined)));
+  return start.images;
 }
