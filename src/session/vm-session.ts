@@ -5,23 +5,19 @@
 // window.v86msi reads the sessions themselves.
 
 import { watchDiskLock } from "../browser/disk-lock.ts";
-import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { IdbStateStore } from "../browser/idb-state-store.ts";
 import type { NetDevice } from "../devices/net/device.ts";
-import { deviceIrqMode, summariseIrqModes } from "../machine/irq-mode.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import { HaltWatch } from "./halt-watch.ts";
+import { watchMachine } from "./machine-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-disk.ts";
 import { RunClock, type MachineState } from "./run-clock.ts";
 import { pageSavedBoot, restoredSettings } from "./saved-state.ts";
 import { kernelCmdline, type PageSettings } from "./settings.ts";
 import type { DebugVm } from "./snapshot.ts";
-
-const PROMPT = "~ # ";
 
 /** Something that stops the VM, for the error panel: what happened, and what to do next. */
 export interface VmProblem {
@@ -442,66 +438,33 @@ export class VmSession implements DebugVm {
     this.#view?.started(m);
   }
 
-  /** What one machine's life needs watching: its console, its emulator, its drivers' mode, a lazy disk. */
+  /** Watches the new machine for as long as it is the session's. */
   #wire(m: Machine): void {
     this.#wiring = new AbortController();
-    const signal = this.#wiring.signal;
-    let seen = "";
-    const halts = new HaltWatch();
-    m.onSerial((chunk) => {
-      this.#view?.serial(chunk);
-      if (!this.#sawPrompt) {
-        seen = (seen + chunk).slice(-64);
-        if (seen.includes(PROMPT)) {
-          this.#sawPrompt = true;
-          if (this.state === "booting") this.#setState("running");
-        }
-      }
-      const halt = halts.feed(chunk);
-      if (halt) {
+    watchMachine(m, {
+      asked: this.#built.msi ? this.#built.msiMode : "line",
+      ...(this.disk?.lazy ? { lazy: this.disk.lazy } : {}),
+      signal: this.#wiring.signal,
+      serial: (chunk) => this.#view?.serial(chunk),
+      prompt: () => {
+        this.#sawPrompt = true;
+        if (this.state === "booting") this.#setState("running");
+      },
+      halted: (halt) => {
         this.#setState("stopped");
         this.fail({ title: halt.title, text: halt.detail, help: halt.help });
-      }
+      },
+      emulatorStopped: () => {
+        if (this.#stopping || this.machine !== m) return;
+        this.fail({
+          title: "The emulator stopped",
+          text: "v86 stopped running the guest without being asked to.",
+          help: "Restart this VM; if it stops again, reload the page. The browser console may say why.",
+        });
+      },
+      mode: (text, mode) => this.#view?.mode(text, mode),
+      notice: (text) => this.#view?.notice(text),
     });
-    m.emulator.add_listener("emulator-stopped", () => {
-      if (this.#stopping || this.machine !== m) return;
-      this.fail({
-        title: "The emulator stopped",
-        text: "v86 stopped running the guest without being asked to.",
-        help: "Restart this VM; if it stops again, reload the page. The browser console may say why.",
-      });
-    });
-
-    // The mode the drivers took, as they take it (a few seconds into the boot).
-    const showMode = (): void => {
-      const { text, mode } = summariseIrqModes(m.devices.map((d) => ({ name: d.device.name, mode: deviceIrqMode(d) })), this.#built.msi ? this.#built.msiMode : "line");
-      if (mode !== "none") this.#view?.mode(text, mode);
-    };
-    const modeTimer = setInterval(showMode, 500);
-    signal.addEventListener("abort", () => clearInterval(modeTimer));
-
-    if (this.disk?.lazy) this.#watchLazyImage(this.disk.lazy, signal);
-  }
-
-  /** A lazily fetched image fails reads when its server stalls or the image changes: the
-   *  guest only sees I/O errors, so the view says why. */
-  #watchLazyImage(lazy: HttpRangeBackend, signal: AbortSignal): void {
-    let timeouts = lazy.counters.timeouts;
-    let told = false;
-    const check = (): void => {
-      if (lazy.error !== null && !told) {
-        told = true;
-        this.#view?.notice(
-          `The disk image (${lazy.url}) changed on the server while this VM was reading it, so its reads now fail ` +
-            "(I/O errors in the guest) rather than mix two images. Reload this tab to start from the new image.",
-        );
-      } else if (lazy.counters.timeouts > timeouts && !told) {
-        timeouts = lazy.counters.timeouts;
-        this.#view?.notice(`The server of ${lazy.url} did not answer in time; the guest got an I/O error for that read (${timeouts} so far).`);
-      }
-    };
-    const timer = setInterval(check, 1000);
-    signal.addEventListener("abort", () => clearInterval(timer));
   }
 
   async #teardown(): Promise<void> {
