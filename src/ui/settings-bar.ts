@@ -3,7 +3,7 @@
 // persistence and the number of VMs are all fixed when a machine is built.
 
 import { parseNetworkChoice } from "../machine/network.ts";
-import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "../session/settings.ts";
+import { guestIp, pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "../session/settings.ts";
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -80,7 +80,9 @@ export function setUpSettingsBar(s: PageSettings): void {
 
   const second = $<HTMLButtonElement>("second-vm");
   second.textContent = s.net === "switch" ? "Back to one VM" : "Add a second VM";
-  second.title = "Two VMs side by side on a virtual switch, 192.168.87.1 and .2";
+  // The addresses the VMs get on the switch (guestIp), not a copy of them.
+  const [first, other] = [0, 1].map((i) => guestIp({ ...s, net: "switch" }, i)!.replace(/\/\d+$/, ""));
+  second.title = `Two VMs side by side on a virtual switch, ${first} and .${other!.split(".").at(-1)}`;
   second.addEventListener("click", () => go({ ...s, net: s.net === "switch" ? "fetch" : "switch" }));
 
   $<HTMLAnchorElement>("share").href = `${location.pathname}${settingsQuery(s)}`;
