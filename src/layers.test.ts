@@ -5,12 +5,14 @@
 //   devices    virtio-blk, virtio-net and their portable backends: on virtio only
 //   platform   v86 glue (MMIO bus, MSI routing, the Machine): on virtio and the v86 package;
 //              it attaches any VirtioDevice but never constructs a particular one
-//   browser    backends that need the web platform (IndexedDB, fetch): on virtio and devices
+//   browser    backends that need the web platform (IndexedDB, fetch, Web Locks): on virtio and devices
 //
 // Above them: machine/ (which device with which backend, the serial console, what a machine's
 // interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
-// the page and under Node), and the two front ends ui/ (the page) and node/ (the `guest`
-// command), which never import each other. fuzz/ (tests only) may use anything; lib/ holds the
+// the page and under Node), session/ (a page VM's life without its view: boot, restart, disk,
+// network, saved states, counters; no DOM: it names no document, window or element, and never
+// imports ui/), and the two front ends ui/ (the page) and node/ (the `guest` command), which
+// never import each other. fuzz/ (tests only) may use anything; lib/ holds the
 // package's entries (package/build.ts), re-exports of the core and the backends. The core (virtio, devices, platform) is also compiled without the DOM library
 // (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
@@ -38,7 +40,9 @@ const LAYERS: Readonly<Record<string, Layer>> = {
   // comparison, then the two front ends, which never import each other.
   machine: { folders: ["virtio", "devices", "platform", "browser", "machine"], packages: [] },
   compare: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare"], packages: [] },
-  ui: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
+  // The page's VMs as objects (src/session/vm-session.ts): what the view renders and forwards to.
+  session: { folders: ["virtio", "devices", "platform", "browser", "machine", "session"], packages: [] },
+  ui: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare", "session", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
   node: {
     folders: ["virtio", "devices", "platform", "machine", "node"],
     packages: ["node:child_process", "node:fs", "node:os", "node:path", "node:url", "node:util"],
@@ -90,6 +94,40 @@ function layerViolations(file: string, imports: readonly { specifier: string; li
   return out;
 }
 
+/**
+ * Folders whose code must not reach the page's DOM although the DOM library is in scope for
+ * them (they use browser APIs such as IndexedDB through src/browser): the globals that are the
+ * page itself, and the element types.
+ */
+const DOM_FREE_FOLDERS: readonly string[] = ["session"];
+const DOM_GLOBALS: ReadonlySet<string> = new Set(["document", "window", "location", "navigator", "confirm", "alert", "addEventListener", "removeEventListener", "matchMedia", "localStorage", "sessionStorage", "requestAnimationFrame", "Element", "Node"]);
+const isDomName = (name: string) => DOM_GLOBALS.has(name) || /^HTML\w*Element$/.test(name);
+
+/**
+ * The DOM names a file's code uses as free identifiers (a global or a type), with their lines:
+ * `x.document` and `{ window: 2 }` do not count, `document.title` and `el: HTMLElement` do. A
+ * name only seen, not resolved: a local that shadows one of these is flagged where it is used
+ * (a DOM-free file has no reason to borrow those names).
+ */
+function domNamesIn(file: string, text: string): { name: string; line: number }[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const out: { name: string; line: number }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && isDomName(node.text)) {
+      const p = node.parent;
+      const isMemberName =
+        (ts.isPropertyAccessExpression(p) && p.name === node) ||
+        (ts.isQualifiedName(p) && p.right === node) ||
+        ((ts.isPropertyAssignment(p) || ts.isPropertyDeclaration(p) || ts.isPropertySignature(p) || ts.isMethodDeclaration(p) || ts.isMethodSignature(p)) && p.name === node);
+      const isOwnDeclaration = (ts.isParameter(p) || ts.isVariableDeclaration(p) || ts.isBindingElement(p)) && p.name === node;
+      if (!isMemberName && !isOwnDeclaration) out.push({ name: node.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -121,6 +159,22 @@ describe("layers", () => {
     expect(report).toEqual([]);
   });
 
+  it("the DOM-free folders name no part of the page (document, window, elements)", () => {
+    const checked = files.filter((f) => DOM_FREE_FOLDERS.includes(f.split("/")[1] ?? "") && !isTestFile(f));
+    expect(checked.length).toBeGreaterThan(3);
+    const found = checked.flatMap((file) => domNamesIn(file, readFileSync(join(ROOT, file), "utf8")).map((n) => `${file}:${n.line} uses ${n.name}`));
+    expect(found).toEqual([]);
+  });
+
+  it("the DOM check catches the page's globals and element types, not members of the same name", () => {
+    const names = (text: string) => domNamesIn("x.ts", text).map((n) => n.name);
+    expect(names("document.title = 'x';")).toEqual(["document"]);
+    expect(names("const w = window.v86msi;")).toEqual(["window"]);
+    expect(names("function f(el: HTMLElement, b: HTMLButtonElement) {}")).toEqual(["HTMLElement", "HTMLButtonElement"]);
+    expect(names("addEventListener('pagehide', f); if (confirm('?')) location.reload();")).toEqual(["addEventListener", "confirm", "location"]);
+    expect(names("signal.addEventListener('abort', f); const o = { location: 1, window: 2 }; x.document; function g(location: string) { return location; }")).toEqual(["location"]);
+  });
+
   it("the check itself catches each kind of crossing", () => {
     const at = (specifier: string) => [{ specifier, line: 1 }];
     // virtio -> devices (the old home of the fuzzer did this).
@@ -149,6 +203,13 @@ describe("layers", () => {
     expect(layerViolations("src/compare/boot-mode.ts", at("../node/guest-console.ts"))).toHaveLength(1);
     expect(layerViolations("src/machine/msi-rows.ts", at("../ui/html.ts"))).toHaveLength(1);
     expect(layerViolations("src/ui/terminal.ts", at("@xterm/xterm"))).toEqual([]);
+    // The session is below the page: it never imports ui/ (nor the Node front end), ui/ imports it.
+    expect(layerViolations("src/session/vm-session.ts", at("../ui/html.ts"))).toHaveLength(1);
+    expect(layerViolations("src/session/vm-session.ts", at("../node/boot.ts"))).toHaveLength(1);
+    expect(layerViolations("src/session/vm-session.ts", at("@xterm/xterm"))).toHaveLength(1);
+    expect(layerViolations("src/session/vm-session.ts", at("../browser/idb-state-store.ts"))).toEqual([]);
+    expect(layerViolations("src/ui/vm-view.ts", at("../session/vm-session.ts"))).toEqual([]);
+    expect(layerViolations("src/machine/network.ts", at("../session/settings.ts"))).toHaveLength(1);
     // The package's entries re-export the core and the backends, never the app.
     expect(layerViolations("src/lib/core.ts", at("../machine/network.ts"))).toHaveLength(1);
     expect(layerViolations("src/lib/core.ts", at("../platform/attach.ts"))).toEqual([]);

@@ -9,7 +9,7 @@
 // throughput depend on how busy the host was.
 
 import type { AttachedDevice } from "../platform/machine.ts";
-import { MSI_CMD } from "../virtio/constants.ts";
+import { MSI_CMD, VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { addCounts, deviceCounts, guestInstructions, instructionsBetween, registerKind, subtractCounts, type DeviceCounts } from "./device-counts.ts";
 import { maskCost, perCall } from "./mask-cost.ts";
 import type { ModeMachine } from "./boot-mode.ts";
@@ -55,7 +55,7 @@ export interface ModeFigures {
 
 export type Progress = (text: string) => void;
 
-const VIRTIO_DRIVER: Record<number, string> = { 1: "virtio_net", 2: "virtio_blk" };
+const VIRTIO_DRIVER: Record<number, string> = { [VIRTIO_DEVICE_ID.NET]: "virtio_net", [VIRTIO_DEVICE_ID.BLOCK]: "virtio_blk" };
 
 /** The design the guest's driver left the device in. */
 export function observedMode(d: AttachedDevice): ObservedMode {

@@ -5,10 +5,8 @@
 // `guest` command's --stats print them.
 
 import type { AttachedDevice } from "../platform/machine.ts";
-import { NO_VECTOR } from "../virtio/constants.ts";
+import { NO_VECTOR, VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { irqModeOf } from "./irq-mode.ts";
-
-const VIRTIO_ID = { NET: 1, BLOCK: 2 } as const;
 
 type TransportState = ReturnType<AttachedDevice["transport"]["state"]>;
 
@@ -44,8 +42,8 @@ export interface MsiRows {
  * virtio-blk req.N; virtio-net input.N/output.N pairs, then control when there is an odd one.
  */
 export function queueName(deviceId: number, queue: number, queues: number): string {
-  if (deviceId === VIRTIO_ID.BLOCK) return `req.${queue}`;
-  if (deviceId === VIRTIO_ID.NET) {
+  if (deviceId === VIRTIO_DEVICE_ID.BLOCK) return `req.${queue}`;
+  if (deviceId === VIRTIO_DEVICE_ID.NET) {
     if (queues % 2 === 1 && queue === queues - 1) return "control";
     return `${queue % 2 === 0 ? "input" : "output"}.${queue >> 1}`;
   }

@@ -1,7 +1,7 @@
 // "Compare interrupt modes": one click boots a machine of its own in each mode (per-queue
 // MSI, vector table, line) one after another, runs the same short workload on each
 // (src/compare/) and shows the figures side by side with a small chart. The user's VMs are
-// paused (through their own Pause buttons, so their panes say so) for the run and resumed after.
+// paused (through their sessions, so their panes say so) for the run and resumed after.
 // The last result is on window.v86msi.comparison for tests.
 
 import wasmUrl from "v86/build/v86.wasm?url";
@@ -12,7 +12,7 @@ import { cellText, modeLabel, summaryRows, type SummaryRow } from "../compare/su
 import { verdict, verdictFigures } from "../compare/verdict.ts";
 import type { MachineImages } from "../platform/machine.ts";
 import { esc } from "./html.ts";
-import type { VmView } from "./vm-view.ts";
+import type { VmSession } from "../session/vm-session.ts";
 
 export interface Comparison {
   running: boolean;
@@ -34,7 +34,7 @@ const COLOURS: Record<CompareModeKey, string> = { queue: "#5cc8ff", table: "#ffb
 
 export interface CompareHooks {
   /** The page's VMs, to pause during the run. */
-  vms: () => readonly VmView[];
+  vms: () => readonly VmSession[];
   /** The guest images the page loaded (null when they failed to load). */
   images: Promise<MachineImages | null>;
 }
@@ -92,21 +92,21 @@ export function setUpCompare(button: HTMLButtonElement, dialog: HTMLDialogElemen
   });
 }
 
-/** Pauses the running VMs through their own Pause buttons; returns the ones it paused. */
-async function pauseVms(vms: readonly VmView[]): Promise<VmView[]> {
-  const paused: VmView[] = [];
+/** Pauses the running VMs; returns the ones it paused. */
+async function pauseVms(vms: readonly VmSession[]): Promise<VmSession[]> {
+  const paused: VmSession[] = [];
   for (const vm of vms) {
     if (vm.state !== "running" && vm.state !== "booting") continue;
-    vm.root.querySelector<HTMLButtonElement>('[data-control="pause"]')?.click();
+    void vm.pause();
     paused.push(vm);
   }
-  // The click stops the emulator asynchronously; measure only once it has.
+  // The emulator stops asynchronously; measure only once it has.
   for (let i = 0; i < 100 && paused.some((vm) => vm.machine?.running); i++) await new Promise((r) => setTimeout(r, 20));
   return paused;
 }
 
-async function resumeVms(vms: readonly VmView[]): Promise<void> {
-  for (const vm of vms) if (vm.state === "paused") vm.root.querySelector<HTMLButtonElement>('[data-control="pause"]')?.click();
+async function resumeVms(vms: readonly VmSession[]): Promise<void> {
+  for (const vm of vms) if (vm.state === "paused") await vm.resume();
 }
 
 function render(el: HTMLElement, figures: readonly ModeFigures[], answer: string): void {

@@ -3,8 +3,9 @@
 // instead of scraping the DOM. It is read-only by convention; nothing on the page depends on it.
 //
 //   window.v86msi.version          1; bumped if anything below changes incompatibly
-//   window.v86msi.settings         the PageSettings the page booted with (see settings.ts)
-//   window.v86msi.vms              one entry per VM, VM 1 first (two with net=switch):
+//   window.v86msi.settings         the PageSettings the page booted with (src/session/settings.ts)
+//   window.v86msi.vms              one VmSession (src/session/vm-session.ts) per VM, VM 1 first
+//                                  (two with net=switch); what this handle promises of each:
 //     .name                        "vm1", "vm2"
 //     .machine                     the Machine (src/platform/machine.ts), undefined until it exists
 //     .devices                     its AttachedDevices: { device, transport, line, address, irq }
@@ -20,36 +21,23 @@
 //   window.v86msi.comparison       the last "Compare interrupt modes" run, once one started: { running,
 //                                  progress, figures (src/compare/measure-mode.ts ModeFigures per mode),
 //                                  verdict, error } (src/ui/compare-view.ts)
-//   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate):
+//   window.v86msi.snapshot()       every counter as plain JSON (safe to return from page.evaluate;
+//                                  src/session/snapshot.ts):
 //     { at: performance.now() ms, vms: [{ name, state, router: MsiRouter counters (perVector as
 //       { vector: count } for non-zero vectors), devices: [{ name, mode ("msi" | "line"), msiMode:
 //       the mode its driver took ("queue" | "table" | "line", "none" before the driver set it
-//       up; src/ui/irq-mode.ts), transport: MmioTransport counters, device: the device's
+//       up; src/machine/irq-mode.ts), transport: MmioTransport counters, device: the device's
 //       counters, line: IrqLine counters, msiVectors: the MSI table's per-vector counters or
 //       null, msiTargets: the per-queue mode's per-target counters (0 = config, 1 + q = queue
 //       q) or null where the device does not offer it, msi: the rows the panel shows for the
-//       mode in use (src/ui/msi-rows.ts) or null on the line }], network: { name, counters } of
+//       mode in use (src/machine/msi-rows.ts) or null on the line }], network: { name, counters } of
 //       the NIC's backend or null }], switch: VirtualSwitch counters or null }
 
-import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
-import type { AttachedDevice, Machine } from "../platform/machine.ts";
-import type { PageDisk } from "./page-devices.ts";
-import { irqModeOf } from "../machine/irq-mode.ts";
-import { msiRows } from "../machine/msi-rows.ts";
+import type { Machine } from "../platform/machine.ts";
+import type { PageSettings } from "../session/settings.ts";
+import { plain, snapshotVm, type DebugVm } from "../session/snapshot.ts";
 import { panelCost, type PanelCost } from "./panel-cost.ts";
-import type { PageSettings } from "./settings.ts";
-import type { MachineState } from "./status-line.ts";
-
-export interface DebugVm {
-  readonly name: string;
-  readonly machine: Machine | undefined;
-  readonly devices: readonly AttachedDevice[];
-  readonly disk: PageDisk | null;
-  readonly state: MachineState;
-  readonly guestIp: string | null;
-  readonly network: NetBackend | null;
-}
 
 export interface DebugHandle {
   readonly version: 1;
@@ -67,52 +55,7 @@ declare global {
   }
 }
 
-/** Plain copy of a counters object: nested objects copied, typed arrays made sparse. */
-function plain(value: unknown): unknown {
-  if (ArrayBuffer.isView(value)) {
-    const out: Record<number, number> = {};
-    Array.from(value as unknown as ArrayLike<number>).forEach((n, i) => {
-      if (n !== 0) out[i] = n;
-    });
-    return out;
-  }
-  if (typeof value === "bigint") return value.toString();
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  }
-  return value;
-}
-
-export function snapshotVm(vm: DebugVm): unknown {
-  const m = vm.machine;
-  return {
-    name: vm.name,
-    state: vm.state,
-    guestIp: vm.guestIp,
-    router: m ? plain(m.msiRouter.counters) : null,
-    // Deferred device work and where it drained: v86's timer hook, or the host-task fallback.
-    tasks: m ? { ran: m.tasks.ran, hookCalls: m.tasks.hookCalls, hookDrains: m.tasks.hookDrains, hostDrains: m.tasks.hostDrains } : null,
-    faults: m ? m.faults.map((f) => f.where) : null,
-    devices: vm.devices.map((d) => {
-      const st = d.transport.state();
-      return {
-        name: d.device.name,
-        mode: st.interruptMode,
-        msiMode: irqModeOf(st),
-        transport: plain(d.transport.counters),
-        device: plain(d.device.counters),
-        line: plain(d.line.counters),
-        msiVectors: d.transport.msi ? plain(d.transport.msi.counters.vectors) : null,
-        msiTargets: d.transport.msiPerQueue ? plain(d.transport.msiPerQueue.counters.targets) : null,
-        msi: plain(msiRows(d, st)),
-      };
-    }),
-    network: vm.network ? { name: vm.network.name, counters: plain((vm.network as { counters?: unknown }).counters ?? null) } : null,
-  };
-}
-
-/** Installs the handle; `vms` is read live, so VMs that boot (or reboot) later show up. */
+/** Installs the handle; `vms` is read live, so machines that boot (or reboot) later show up. */
 export function installDebugHandle(settings: PageSettings, vms: () => readonly DebugVm[], sw: VirtualSwitch | null): void {
   window.v86msi = {
     version: 1,

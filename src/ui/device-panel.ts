@@ -6,7 +6,7 @@ import type { Machine } from "../platform/machine.ts";
 import { DeviceView } from "./device-view.ts";
 import { esc, setHtml } from "./html.ts";
 import { measured } from "./panel-cost.ts";
-import type { PageDisk } from "./page-devices.ts";
+import type { PageDisk } from "../session/page-disk.ts";
 
 const SAMPLE_MS = 250;
 

@@ -7,28 +7,12 @@
 import type { AttachedDevice } from "../platform/machine.ts";
 import { decodeMsi } from "../platform/msi-message.ts";
 import { esc, fmtBytes, fmtRate, hex, setHtml } from "./html.ts";
+import { featureNames } from "../machine/feature-names.ts";
 import { IRQ_MODE_LABEL, irqModeOf } from "../machine/irq-mode.ts";
+import { VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { msiRows, type MsiRow, type MsiRows } from "../machine/msi-rows.ts";
-import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "./rates.ts";
+import { deviceRates, sampleDevice, type DeviceRates, type DeviceSample } from "../session/rates.ts";
 import { Sparkline } from "./sparkline.ts";
-
-const VIRTIO_ID = { NET: 1, BLOCK: 2 } as const;
-
-const bits = (names: Record<number, string>): Array<[bigint, string]> =>
-  Object.entries(names).map(([bit, name]) => [1n << BigInt(bit), name]);
-
-/** Device-specific feature names by virtio device ID. */
-const DEVICE_FEATURE_NAMES: Record<number, Array<[bigint, string]>> = {
-  [VIRTIO_ID.NET]: bits({ 0: "CSUM", 1: "GUEST_CSUM", 3: "MTU", 5: "MAC", 15: "MRG_RXBUF", 16: "STATUS", 17: "CTRL_VQ", 18: "CTRL_RX", 23: "CTRL_MAC_ADDR" }),
-  [VIRTIO_ID.BLOCK]: bits({ 1: "SIZE_MAX", 2: "SEG_MAX", 5: "RO", 6: "BLK_SIZE", 9: "FLUSH", 10: "TOPOLOGY", 12: "MQ", 13: "DISCARD", 14: "WRITE_ZEROES" }),
-};
-
-const FEATURE_NAMES: Array<[bigint, string]> = [
-  [1n << 28n, "INDIRECT_DESC"],
-  [1n << 29n, "EVENT_IDX"],
-  [1n << 32n, "VERSION_1"],
-  [1n << 40n, "MMIO_MSI"],
-];
 
 type Slot = "summary" | "features" | "counts" | "queues" | "vectors" | "mmio";
 
@@ -63,10 +47,10 @@ export class DeviceView {
       const id = d.transport.state().deviceId;
       this.#charts.push({ line: new Sparkline("interrupts/s", [{ label: "MSI/s" }, { label: "line/s" }]), values: (r) => [r.msi, r.line] });
       this.#charts.push({ line: new Sparkline("MMIO accesses/s", [{ label: "MMIO/s" }]), values: (r) => [r.mmio] });
-      if (id === VIRTIO_ID.BLOCK) {
+      if (id === VIRTIO_DEVICE_ID.BLOCK) {
         this.#charts.push({ line: new Sparkline("disk MB/s", [{ label: "read MB/s", digits: 1 }, { label: "write MB/s", digits: 1 }]), values: (r) => [r.readMBs, r.writeMBs] });
         this.#charts.push({ line: new Sparkline("disk IOPS", [{ label: "IOPS" }]), values: (r) => [r.iops] });
-      } else if (id === VIRTIO_ID.NET) {
+      } else if (id === VIRTIO_DEVICE_ID.NET) {
         this.#charts.push({ line: new Sparkline("network packets/s", [{ label: "rx pkt/s" }, { label: "tx pkt/s" }]), values: (r) => [r.rxPps, r.txPps] });
       }
       el.querySelector(".charts")!.append(...this.#charts.map((c) => c.line.canvas));
@@ -94,7 +78,7 @@ export class DeviceView {
         `line raised <span data-testid="line-raised">${d.line.counters.raised}</span> (${fmtRate(r.line)}/s); ` +
         `MMIO ${fmtRate(r.mmio)}/s`,
     );
-    const features = [...(DEVICE_FEATURE_NAMES[st.deviceId] ?? []), ...FEATURE_NAMES].filter(([bit]) => (st.negotiatedFeatures & bit) !== 0n).map(([, n]) => n);
+    const features = featureNames(st.deviceId, st.negotiatedFeatures);
     setHtml(this.#slots.features, `features: ${esc(features.join(" ") || "(not negotiated)")}`);
 
     const c = d.device.counters;

@@ -62,6 +62,12 @@ export const REG = {
 
 export type RegisterName = keyof typeof REG;
 
+/** Device IDs (virtio 1.x §5): what DeviceID reads for each kind of device we build. */
+export const VIRTIO_DEVICE_ID = {
+  NET: 1,
+  BLOCK: 2,
+} as const;
+
 /** Device status bits (virtio 1.x §2.1). */
 export const STATUS = {
   ACKNOWLEDGE: 1,

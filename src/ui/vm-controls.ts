@@ -1,18 +1,13 @@
-// What a VM's device buttons do: the network link, and saving the disk (or any bytes) as a file. The VM view
-// wires them (and re-wires them for each boot, since each boot has new devices).
+// What a VM's buttons show and do in the page itself: the network link's label, and saving the
+// disk (or any bytes) as a file. The VM view wires them; the session does the rest.
 
 import type { NetDevice } from "../devices/net/device.ts";
-import type { PageDisk } from "./page-devices.ts";
+import type { PageDisk } from "../session/page-disk.ts";
 
 /** The link button says what pressing it will do, and is "pressed" while the link is down. */
 export function showLink(button: HTMLButtonElement, nic: NetDevice): void {
   button.textContent = nic.linkUp ? "Link down" : "Link up";
   button.setAttribute("aria-pressed", String(!nic.linkUp));
-}
-
-export function toggleLink(button: HTMLButtonElement, nic: NetDevice): void {
-  nic.setLink(!nic.linkUp);
-  showLink(button, nic);
 }
 
 /** Saves the disk image as a file. What the guest wrote may still sit in its page cache: the

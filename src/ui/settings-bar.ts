@@ -1,9 +1,9 @@
-// The page's settings controls: each one writes the URL (so the setting can be shared as a
-// link) and loads the page with it, since MSI, the network adapter, persistence and the number
-// of VMs are all fixed when a machine is built.
+// The settings bar, the page-wide controls above the VMs: each one writes the URL (so the
+// setting can be shared as a link) and loads the page with it, since MSI, the network adapter,
+// persistence and the number of VMs are all fixed when a machine is built.
 
 import { parseNetworkChoice } from "../machine/network.ts";
-import { pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "./settings.ts";
+import { guestIp, pageInterrupts, settingsQuery, withInterrupts, type PageInterrupts, type PageSettings } from "../session/settings.ts";
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -17,7 +17,7 @@ function go(s: PageSettings): void {
   location.assign(`${location.pathname}${settingsQuery({ ...s, state: null })}`);
 }
 
-export function setUpPageControls(s: PageSettings): void {
+export function setUpSettingsBar(s: PageSettings): void {
   // Wide screens show the settings in the bar; narrow ones fold them away under "Settings" so
   // the terminal starts near the top.
   const settings = $<HTMLDetailsElement>("settings");
@@ -80,7 +80,9 @@ export function setUpPageControls(s: PageSettings): void {
 
   const second = $<HTMLButtonElement>("second-vm");
   second.textContent = s.net === "switch" ? "Back to one VM" : "Add a second VM";
-  second.title = "Two VMs side by side on a virtual switch, 192.168.87.1 and .2";
+  // The addresses the VMs get on the switch (guestIp), not a copy of them.
+  const [first, other] = [0, 1].map((i) => guestIp({ ...s, net: "switch" }, i)!.replace(/\/\d+$/, ""));
+  second.title = `Two VMs side by side on a virtual switch, ${first} and .${other!.split(".").at(-1)}`;
   second.addEventListener("click", () => go({ ...s, net: s.net === "switch" ? "fetch" : "switch" }));
 
   $<HTMLAnchorElement>("share").href = `${location.pathname}${settingsQuery(s)}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openPageDisk, padToSectors } from "./page-devices.ts";
+import { openPageDisk, padToSectors } from "./page-disk.ts";
 
 describe("page disk", () => {
   it("pads an uploaded image to whole sectors, keeping its bytes", () => {

@@ -9,7 +9,7 @@ import { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { IdbBlockStore } from "../browser/idb-store.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
-import { takeDiskLock } from "./disk-lock.ts";
+import { takeDiskLock } from "../browser/disk-lock.ts";
 
 const SECTOR = 512;
 
@@ -39,6 +39,8 @@ export interface DiskOptions {
   persist: boolean;
   /** Tells apart the stores of several VMs over one image. */
   storeSuffix: string;
+  /** Calls its argument when the page goes away (pagehide): a kept disk saves then, once more. */
+  onPageHide?: (last: () => void) => void;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function openPageDisk(src: DiskSource, o: DiskOptions): Promise<Pag
   }
   const store = await IdbBlockStore.open(name);
   const overlay = await OverlayBackend.open(base, { imageId, store });
-  autosave(overlay);
+  autosave(overlay, o.onPageHide);
   return { overlay, persisted: true, ...common };
 }
 
@@ -93,10 +95,10 @@ export function pageBlockDevice(disk: PageDisk, readOnly: boolean): BlockDevice 
  * once, but ext2 (the default disk) never sends one, and a person expects `sync` then reload
  * to keep the file; between the write and the save a reload loses it, as a power cut would.
  */
-function autosave(overlay: OverlayBackend): void {
+function autosave(overlay: OverlayBackend, onPageHide: DiskOptions["onPageHide"]): void {
   const save = (): void => {
     if (overlay.counters.dirtyBlocks > 0) void overlay.flush();
   };
   setInterval(save, 1000);
-  addEventListener("pagehide", save);
+  onPageHide?.(save);
 }

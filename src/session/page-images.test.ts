@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { imageLoadProblem, pageImageUrls, pageStart } from "./page-images.ts";
+import { parseSettings } from "./settings.ts";
+
+const buf = (n: number): ArrayBuffer => new Uint8Array([n]).buffer;
+
+describe("the page's images", () => {
+  it("fetches the disk whole unless it is lazy or absent, and the state file when given", () => {
+    expect(pageImageUrls(parseSettings("").settings)).toEqual({
+      bios: "guest/bios.bin", vgaBios: "guest/vgabios.bin", kernel: "guest/bzImage", initrd: "guest/initrd.img", disk: "guest/disk.img",
+    });
+    expect(Object.keys(pageImageUrls(parseSettings("?lazy=1&state=vm.state").settings))).toEqual(["bios", "vgaBios", "kernel", "initrd", "state"]);
+    expect(pageImageUrls(parseSettings("?disk=none").settings)["disk"]).toBeUndefined();
+  });
+
+  it("hands every VM the disk (read lazily without its bytes) and VM 1 the state file", () => {
+    const files = { bios: buf(1), vgaBios: buf(2), kernel: buf(3), initrd: buf(4), disk: buf(5), state: buf(6) };
+    const start = pageStart(parseSettings("?state=vm.state").settings, files);
+    expect(start.images).toEqual({ bios: files.bios, vgaBios: files.vgaBios, kernel: files.kernel, initrd: files.initrd });
+    expect(start.disk).toEqual({ kind: "url", url: "guest/disk.img", image: files.disk });
+    expect(start.state).toEqual({ bytes: new Uint8Array([6]), label: "vm.state" });
+    const lazy = pageStart(parseSettings("?lazy=1").settings, { bios: buf(1), vgaBios: buf(2), kernel: buf(3), initrd: buf(4) });
+    expect(lazy.disk).toEqual({ kind: "url", url: "guest/disk.img" });
+    expect(lazy.state).toBeUndefined();
+    expect(pageStart(parseSettings("?disk=none").settings, files).disk).toBeNull();
+  });
+
+  it("says which file failed and what to do: the state parameter, or the image's", () => {
+    const s = parseSettings("?state=vm.state").settings;
+    expect(imageLoadProblem(s, "vm.state", "404").help).toMatch(/^Check that the state file vm.state exists.*without the state parameter/);
+    expect(imageLoadProblem(s, "guest/bzImage", "404").help).toMatch(/^Check that guest\/bzImage exists/);
+    expect(imageLoadProblem(s, null, "boom")).toEqual({ title: "A guest image failed to load", text: "boom", help: expect.stringMatching(/^Check that an image exists/) });
+  });
+});
