@@ -14,7 +14,7 @@ import { BLK_T } from "../src/devices/blk/constants.ts";
 import { NetDevice } from "../src/devices/net/device.ts";
 import type { NetBackend } from "../src/devices/net/backend.ts";
 import { VIRTQ_DESC_F } from "../src/virtio/constants.ts";
-import { TestDriver, type DriverQueue } from "../src/virtio/testing/test-driver.ts";
+import { TestDriver, type DriverQueue } from "../src/testing/test-driver.ts";
 
 const { values: args } = parseArgs({
   options: { ops: { type: "string", default: "200000" }, json: { type: "boolean", default: false }, only: { type: "string", default: "" } },

@@ -6,6 +6,11 @@
 //   platform   v86 glue (MMIO bus, MSI routing, the Machine): on virtio and the v86 package;
 //              it attaches any VirtioDevice but never constructs a particular one
 //   browser    backends that need the web platform (IndexedDB, fetch, Web Locks): on virtio and devices
+//   testing    the one place for helpers that tests share (the test driver, the echo device,
+//              the PRNG, blk request and net frame builders, test backends): on virtio and
+//              devices. Only tests import it (and fuzz/, bench/, tests/), and a test may use a
+//              helper only when all the helper reaches is within the test's own layer: a
+//              virtio test cannot reach devices through a helper either.
 //
 // Above them: machine/ (which device with which backend, the serial console, what a machine's
 // interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
@@ -16,7 +21,8 @@
 // package's entries (package/build.ts), re-exports of the core and the backends. The core (virtio, devices, platform) is also compiled without the DOM library
 // (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
-// under Node, but no folder of ours beyond what their layer may use.
+// under Node, but no folder of ours beyond what their layer may use (and src/testing, as above).
+// A helper only tests use, once tests of a second folder use it, belongs in src/testing.
 
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
@@ -50,7 +56,11 @@ const LAYERS: Readonly<Record<string, Layer>> = {
   // The package's entries (package/build.ts): what they re-export. lib/core.ts is also in
   // tsconfig.core.json, so the main entry cannot reach the DOM or Node (browser, node) either.
   lib: { folders: ["virtio", "devices", "platform", "browser", "node", "lib"], packages: [] },
+  testing: { folders: ["virtio", "devices", "testing"], packages: [] },
 };
+
+/** The shared test helpers' folder: tests of any layer may import from it (see reach below). */
+const TESTING = "testing";
 
 /**
  * What the tests of a layer may import besides their layer's own allowance: they run under Node
@@ -70,9 +80,14 @@ interface Violation {
 
 /**
  * Checks one file's imports. `file` is relative to the repository ("src/platform/x.ts");
- * `imports` are the specifiers as written, with their 1-based lines.
+ * `imports` are the specifiers as written, with their 1-based lines. `reach` gives, for a file
+ * in src/testing, the folders of src/ it reaches through its imports (reachOf).
  */
-function layerViolations(file: string, imports: readonly { specifier: string; line: number }[]): Violation[] {
+function layerViolations(
+  file: string,
+  imports: readonly { specifier: string; line: number }[],
+  reach: (testingFile: string) => readonly string[] = () => [],
+): Violation[] {
   const folder = file.split("/")[1] ?? "";
   const layer = file.startsWith("src/") ? LAYERS[folder] : undefined;
   if (layer === undefined) return [];
@@ -82,6 +97,17 @@ function layerViolations(file: string, imports: readonly { specifier: string; li
       const target = normalize(join(dirname(file), specifier));
       const parts = target.split("/");
       const targetFolder = parts[0] === "src" && parts.length > 2 ? parts[1]! : null;
+      if (targetFolder === TESTING && folder !== TESTING) {
+        if (!isTestFile(file)) {
+          out.push({ file, line, specifier, why: "only tests import src/testing" });
+          continue;
+        }
+        const beyond = reach(target).filter((f) => !layer.folders.includes(f));
+        if (beyond.length > 0) {
+          out.push({ file, line, specifier, why: `src/${folder} may import only from ${layer.folders.map((f) => `src/${f}`).join(", ")}; this helper reaches ${beyond.map((f) => `src/${f}`).join(", ")}` });
+        }
+        continue;
+      }
       if (targetFolder === null || !layer.folders.includes(targetFolder)) {
         const where = targetFolder === null ? target : `src/${targetFolder}`;
         out.push({ file, line, specifier, why: `src/${folder} may import only from ${layer.folders.map((f) => `src/${f}`).join(", ")}; this reaches ${where}` });
@@ -146,15 +172,55 @@ function importsOf(path: string): { specifier: string; line: number }[] {
   }));
 }
 
+/** The folder under src/ of a repository path, or null outside src/. */
+function srcFolder(path: string): string | null {
+  const parts = path.split("/");
+  return parts[0] === "src" && parts.length > 2 ? parts[1]! : null;
+}
+
+/**
+ * The folders of src/ (src/testing left out) that a file in src/testing reaches, following its
+ * imports through the other helpers there. `importsOf` gives a repository path's specifiers.
+ */
+function reachOf(file: string, importsOf: (file: string) => readonly { specifier: string }[]): string[] {
+  const folders = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const { specifier } of importsOf(f)) {
+      if (!specifier.startsWith(".")) continue;
+      const target = normalize(join(dirname(f), specifier));
+      const to = srcFolder(target);
+      if (to === TESTING) visit(target);
+      else if (to !== null) folders.add(to);
+    }
+  };
+  visit(file);
+  return [...folders].sort();
+}
+
+/** Files that only tests use: *.test.ts and everything under src/testing, src/fuzz, tests/ and bench/. */
+const isTestSide = (file: string) =>
+  isTestFile(file) || /^(src\/(testing|fuzz)|tests|bench)\//.test(file);
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 describe("layers", () => {
   const files = sourceFiles(join(ROOT, "src")).map((path) => relative(ROOT, path));
 
+  const imports = new Map<string, { specifier: string; line: number }[]>();
+  const importsOfFile = (file: string) => {
+    let found = imports.get(file);
+    if (found === undefined) imports.set(file, (found = importsOf(join(ROOT, file))));
+    return found;
+  };
+  const reach = (testingFile: string) => reachOf(testingFile, importsOfFile);
+
   it("no file in src/ imports across a layer boundary", () => {
     // A floor, so the check cannot pass by finding nothing to check.
     expect(files.length).toBeGreaterThan(100);
-    const found = files.flatMap((file) => layerViolations(file, importsOf(join(ROOT, file))));
+    const found = files.flatMap((file) => layerViolations(file, importsOfFile(file), reach));
     const report = found.map((v) => `${v.file}:${v.line} imports "${v.specifier}": ${v.why}`);
     expect(report).toEqual([]);
   });
@@ -173,6 +239,30 @@ describe("layers", () => {
     expect(names("function f(el: HTMLElement, b: HTMLButtonElement) {}")).toEqual(["HTMLElement", "HTMLButtonElement"]);
     expect(names("addEventListener('pagehide', f); if (confirm('?')) location.reload();")).toEqual(["addEventListener", "confirm", "location"]);
     expect(names("signal.addEventListener('abort', f); const o = { location: 1, window: 2 }; x.document; function g(location: string) { return location; }")).toEqual(["location"]);
+  });
+
+  it("test helpers that tests of several folders share live in src/testing, the only testing folder", () => {
+    const elsewhere = files.filter((f) => f.split("/").slice(0, -1).includes(TESTING) && srcFolder(f) !== TESTING);
+    expect(elsewhere, "a testing/ folder outside src/testing").toEqual([]);
+    expect(files.filter((f) => srcFolder(f) === TESTING && !isTestFile(f)).length).toBeGreaterThan(5);
+    // Who imports each file of src/, from the tests' side and from the product's.
+    const sideFiles = [...files, ...["tests", "bench"].flatMap((d) => sourceFiles(join(ROOT, d)).map((p) => relative(ROOT, p)))];
+    const importers = new Map<string, { test: Set<string>; product: boolean }>();
+    for (const from of sideFiles) {
+      for (const { specifier } of importsOfFile(from)) {
+        if (!specifier.startsWith(".")) continue;
+        const target = normalize(join(dirname(from), specifier));
+        if (!target.startsWith("src/")) continue;
+        const entry = importers.get(target) ?? { test: new Set<string>(), product: false };
+        if (isTestSide(from)) entry.test.add(dirname(from));
+        else entry.product = true;
+        importers.set(target, entry);
+      }
+    }
+    const strays = [...importers]
+      .filter(([file, e]) => !isTestSide(file) && !e.product && [...e.test].some((d) => d !== dirname(file)))
+      .map(([file, e]) => `${file} is a test helper used from ${[...e.test].sort().join(", ")}: move it to src/testing`);
+    expect(strays).toEqual([]);
   });
 
   it("the check itself catches each kind of crossing", () => {
@@ -210,6 +300,13 @@ describe("layers", () => {
     expect(layerViolations("src/session/vm-session.ts", at("../browser/idb-state-store.ts"))).toEqual([]);
     expect(layerViolations("src/ui/vm-view.ts", at("../session/vm-session.ts"))).toEqual([]);
     expect(layerViolations("src/machine/network.ts", at("../session/settings.ts"))).toHaveLength(1);
+    // src/testing: tests only, and only helpers within the test's own layer.
+    const helperReach = (f: string) => (f === "src/testing/net-frames.ts" ? ["devices", "virtio"] : ["virtio"]);
+    expect(layerViolations("src/virtio/x.test.ts", at("../testing/test-driver.ts"), helperReach)).toEqual([]);
+    expect(layerViolations("src/virtio/x.test.ts", at("../testing/net-frames.ts"), helperReach)).toHaveLength(1);
+    expect(layerViolations("src/devices/net/x.test.ts", at("../../testing/net-frames.ts"), helperReach)).toEqual([]);
+    expect(layerViolations("src/devices/net/device.ts", at("../../testing/net-frames.ts"), helperReach)).toHaveLength(1);
+    expect(layerViolations("src/testing/x.ts", at("../platform/machine.ts"))).toHaveLength(1);
     // The package's entries re-export the core and the backends, never the app.
     expect(layerViolations("src/lib/core.ts", at("../machine/network.ts"))).toHaveLength(1);
     expect(layerViolations("src/lib/core.ts", at("../platform/attach.ts"))).toEqual([]);

@@ -2,7 +2,7 @@
 // lazy HttpRangeBackend, driven through the real transport.
 
 import { describe, expect, it } from "vitest";
-import { TestDriver, type AddedChain } from "../virtio/testing/test-driver.ts";
+import { TestDriver, type AddedChain } from "../testing/test-driver.ts";
 import { BLK_S, BLK_T } from "../devices/blk/constants.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
 import { HttpRangeBackend, type FetchLike } from "./http-range-backend.ts";

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TestDriver } from "../virtio/testing/test-driver.ts";
+import { TestDriver } from "../testing/test-driver.ts";
 import { BLK_S, BLK_T } from "../devices/blk/constants.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
 import {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AttachedDevice } from "../platform/machine.ts";
 import { MSI_PQ_CMD } from "../virtio/constants.ts";
-import { EchoDevice } from "../virtio/testing/echo-device.ts";
-import { TestDriver } from "../virtio/testing/test-driver.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import { TestDriver } from "../testing/test-driver.ts";
 import { deviceCounts, interruptsSent, subtractCounts } from "./device-counts.ts";
 import { maskCost } from "./mask-cost.ts";
 import { traceRegisters } from "./register-trace.ts";

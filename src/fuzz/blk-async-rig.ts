@@ -6,7 +6,7 @@ import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { OverlayBackend } from "../devices/blk/overlay-backend.ts";
 import { BlkRig } from "./blk-rig.ts";
 import { DeferredDisk, drainMicrotasks } from "./deferred-disk.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import type { MsiLayout } from "./rig.ts";
 
 export class BlkAsyncRig extends BlkRig {

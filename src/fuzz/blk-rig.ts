@@ -7,7 +7,7 @@ import type { BlockBackend } from "../devices/blk/backend.ts";
 import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../devices/blk/constants.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
 import { split } from "./echo-rig.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import { kick, publish, rawQueue, sendRaw } from "./raw-queue.ts";
 import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 

@@ -4,7 +4,7 @@
 // reads its source only when it runs: the device promised to leave the buffer alone until then.
 
 import type { BlockBackend } from "../devices/blk/backend.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 
 interface Call {
   readonly run: () => void;

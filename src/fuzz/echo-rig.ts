@@ -1,8 +1,8 @@
 // The echo device under the fuzzer: readable bytes come back in the writable buffers.
 
 import { FEATURE } from "../virtio/constants.ts";
-import { EchoDevice } from "../virtio/testing/echo-device.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import type { Prng } from "../testing/prng.ts";
 import { Rig, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 
 /** Splits `total` bytes into 1..3 pieces of at least one byte. */

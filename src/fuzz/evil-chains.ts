@@ -3,7 +3,7 @@
 // except for a zero-length descriptor, which is only noted).
 
 import type { SplitQueueErrorKind } from "../virtio/split-queue.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import { kick, pickIndices, publish, rawBuffer, type RawQueue } from "./raw-queue.ts";
 import { expectRise, type Expectation, type Rig } from "./rig.ts";
 

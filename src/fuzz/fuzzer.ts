@@ -25,7 +25,7 @@ import {
   MODE_SCRIPTS, applyModeAction, modeRigName, randomModeActions, settleModeEpisode, type ModeAction, type ModeMapping,
 } from "./mode-change.ts";
 import { NetRig } from "./net-rig.ts";
-import { Prng } from "../virtio/testing/prng.ts";
+import { Prng } from "../testing/prng.ts";
 import type { Expectation, Rig, StepResult } from "./rig.ts";
 
 export type Phase = "well-behaved" | "hostile" | "recovery" | "mode-change";

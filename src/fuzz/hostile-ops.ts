@@ -9,7 +9,7 @@ import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, NO_VECTOR, REG, STA
 import { checkLayout } from "../virtio/split-queue.ts";
 import { sendEvilChain } from "./evil-chains.ts";
 import { MIN_MSI_VECTOR, MSI_WINDOW_BASE, MSI_WINDOW_END } from "./msi-sink.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import { rawQueue } from "./raw-queue.ts";
 import { expectRise, type Expectation, type Rig } from "./rig.ts";
 

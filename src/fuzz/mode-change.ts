@@ -9,9 +9,9 @@
 // randomModeActions makes new interleavings for later episodes.
 
 import { MSI_CMD, MSI_PQ_CMD, NO_VECTOR } from "../virtio/constants.ts";
-import { TEST_MSI_ADDR, testMsiData, testPqData } from "../virtio/testing/test-driver.ts";
+import { TEST_MSI_ADDR, testMsiData, testPqData } from "../testing/test-driver.ts";
 import type { EchoRig } from "./echo-rig.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import type { StepResult } from "./rig.ts";
 
 export type ModeAction =

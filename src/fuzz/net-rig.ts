@@ -7,8 +7,8 @@ import { FEATURE } from "../virtio/constants.ts";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../devices/net/constants.ts";
 import { NetDevice } from "../devices/net/device.ts";
 import { VirtualSwitch, type SwitchPort } from "../devices/net/switch.ts";
-import { ethFrame, txHeader } from "../devices/net/testing/frames.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import { ethFrame, txHeader } from "../testing/net-frames.ts";
+import type { Prng } from "../testing/prng.ts";
 import { kick, pickIndices, publish, rawBuffer, rawQueue, sendRaw } from "./raw-queue.ts";
 import { Rig, expectRise, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
 

@@ -5,7 +5,7 @@
 
 import { FEATURE, RING } from "../virtio/constants.ts";
 import type { SplitQueueCounters } from "../virtio/split-queue.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import type { Rig } from "./rig.ts";
 
 export interface RawQueue {

@@ -8,11 +8,11 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { FEATURE, INTERRUPT, MSI_CMD, MSI_PQ_CMD, STATUS } from "../virtio/constants.ts";
 import type { MmioMsiOptions, MmioTransport } from "../virtio/mmio-transport.ts";
 import type { SplitQueueCounters, SplitQueueErrors } from "../virtio/split-queue.ts";
-import { TestDriver, testMsiData, testPqData, type AddedChain } from "../virtio/testing/test-driver.ts";
+import { TestDriver, testMsiData, testPqData, type AddedChain } from "../testing/test-driver.ts";
 import { EventLedger } from "./event-ledger.ts";
 import { GuardedRam, WatchedMemory } from "./guarded-memory.ts";
 import { MsiSink } from "./msi-sink.ts";
-import type { Prng } from "../virtio/testing/prng.ts";
+import type { Prng } from "../testing/prng.ts";
 
 export type MsiLayout = MmioMsiOptions | false;
 /**

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { EchoDevice } from "../virtio/testing/echo-device.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
 import { runFuzz } from "./fuzzer.ts";
 import type { Rig } from "./rig.ts";
 import { SEEDS_DIR, fuzzAndRecord, loadSeeds } from "./seeds.ts";

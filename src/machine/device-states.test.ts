@@ -5,13 +5,13 @@ import { describe, expect, it } from "vitest";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
 import { BLK_T } from "../devices/blk/constants.ts";
-import { requestHeader } from "../devices/blk/testing/request-header.ts";
+import { requestHeader } from "../testing/blk-request-header.ts";
 import { NetDevice } from "../devices/net/device.ts";
 import { QUEUE } from "../devices/net/constants.ts";
-import { CaptureBackend } from "../devices/net/testing/capture-backend.ts";
-import { ethFrame } from "../devices/net/testing/frames.ts";
-import { EchoDevice } from "../virtio/testing/echo-device.ts";
-import { TestDriver } from "../virtio/testing/test-driver.ts";
+import { CaptureBackend } from "../testing/net-capture-backend.ts";
+import { ethFrame } from "../testing/net-frames.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import { TestDriver } from "../testing/test-driver.ts";
 import { quiesceDevices, restoreDeviceStates, saveDeviceStates } from "./device-states.ts";
 
 const MSI = { vectors: 4, sharing: false, perQueue: true };

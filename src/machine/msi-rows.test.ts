@@ -3,11 +3,11 @@
 
 import { describe, expect, it } from "vitest";
 import { MSI_PQ_CMD } from "../virtio/constants.ts";
-import { TestDriver, TEST_MSI_ADDR, testMsiData, testPqData } from "../virtio/testing/test-driver.ts";
+import { TestDriver, TEST_MSI_ADDR, testMsiData, testPqData } from "../testing/test-driver.ts";
 import { BLK_T } from "../devices/blk/constants.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
-import { requestHeader } from "../devices/blk/testing/request-header.ts";
+import { requestHeader } from "../testing/blk-request-header.ts";
 import { irqModeOf, summariseIrqModes } from "./irq-mode.ts";
 import { msiRows, queueName } from "./msi-rows.ts";
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { FEATURE, INTERRUPT, MSI_CMD, MSI_PQ_CMD, MSI_PQ_STATUS, MSI_STATE, REG } from "./constants.ts";
 import type { MmioMsiOptions } from "./mmio-transport.ts";
-import { EchoDevice } from "./testing/echo-device.ts";
-import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "./testing/test-driver.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "../testing/test-driver.ts";
 
 const PQ: MmioMsiOptions = { vectors: 3, sharing: false, perQueue: true };
 const TABLE_ONLY: MmioMsiOptions = { vectors: 3, sharing: false };

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { MmioTransport, type MmioTransportErrors } from "./mmio-transport.ts";
 import { RamMemory } from "./ram-memory.ts";
 import { FEATURE, INTERRUPT, MMIO_MAGIC, MSI_CMD, REG, STATUS } from "./constants.ts";
-import { EchoDevice } from "./testing/echo-device.ts";
-import { TEST_MSI_ADDR, TestDriver, testMsiData } from "./testing/test-driver.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData } from "../testing/test-driver.ts";
 import type { ActivationContext } from "./interfaces.ts";
 
 const { ACKNOWLEDGE: ACK, DRIVER, FEATURES_OK, DRIVER_OK, FAILED, DEVICE_NEEDS_RESET } = STATUS;

@@ -5,20 +5,32 @@
 // leave at once, wherever they are raised (even inside an access: a command like UNMASK or
 // DISABLE delivers held events); the platform's one rule decides when the CPU may take them
 // (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
+//
+// The window's parts, each in its own file: the register map (mmio-registers.ts), Status and
+// the feature negotiation (device-status.ts), the queue configuration registers
+// (queue-config.ts), the MSI registers (msi-registers.ts), how events leave
+// (interrupt-delivery.ts) and what is counted (transport-counters.ts). This file dispatches
+// accesses to them and owns the device's life: activation at DRIVER_OK, reset, notifies.
 
 import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
 import {
-  FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, MSI_CMD, MSI_STATE, REG, STATUS,
-  type RegisterName,
+  FEATURE, MMIO_MAGIC, MMIO_VENDOR_ID, MMIO_VERSION, MMIO_WINDOW_SIZE, REG, STATUS, type RegisterName,
 } from "./constants.ts";
+import { DeviceStatus } from "./device-status.ts";
 import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
-import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
+import { InterruptDelivery } from "./interrupt-delivery.ts";
+import { READABLE, WRITABLE, registerAt, type RegisterSet } from "./mmio-registers.ts";
 import { MsiPerQueue, type MsiPerQueueState } from "./msi-per-queue.ts";
+import { MsiRegisters } from "./msi-registers.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
-import { SplitQueue, checkLayout, type SplitQueueCounters } from "./split-queue.ts";
+import { QueueConfigRegisters, addr64, queueLayout } from "./queue-config.ts";
+import { SplitQueue, type SplitQueueCounters } from "./split-queue.ts";
+import { newTransportCounters, type MmioTransportCounters } from "./transport-counters.ts";
 import {
   checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type TransportSavedState,
 } from "./transport-state.ts";
+
+export type { AccessCounterName, MmioTransportCounters, MmioTransportErrors } from "./transport-counters.ts";
 
 export interface MmioTransportOptions {
   readonly device: VirtioDevice;
@@ -41,44 +53,6 @@ export interface MmioMsiOptions {
   readonly perQueue?: boolean;
   /** MsiPqHint with the per-queue mode: 1..1 + queues; default 1 + queues (one pair per target). */
   readonly pairsHint?: number;
-}
-
-export type AccessCounterName = RegisterName;
-
-/** Guest errors by kind. */
-export interface MmioTransportErrors {
-  badOffset: number; // outside the window, or no register there
-  badWidth: number; // register access not an aligned 32-bit one
-  badConfigAccess: number; // config access outside configSize or misaligned
-  readWriteOnly: number;
-  writeReadOnly: number;
-  badStatus: number; // invalid status transition
-  featuresRejected: number; // FEATURES_OK refused
-  featuresLocked: number; // DriverFeatures written outside ACK|DRIVER, before FEATURES_OK
-  badFeatureSel: number;
-  badQueueSel: number;
-  queueLocked: number; // queue register written outside FEATURES_OK..DRIVER_OK or while ready
-  badQueueNum: number;
-  queueSize: number; // QueueReady = 1 with a bad layout, by reason
-  ringAlign: number;
-  ringOutOfRange: number;
-  badNotify: number;
-  ackWhileMsi: number;
-  msiWithoutFeature: number;
-  noMsi: number; // MSI register on a device without the extension
-  queueBroken: number;
-  activateFailed: number;
-}
-
-export interface MmioTransportCounters {
-  reads: Record<AccessCounterName, number>;
-  writes: Record<AccessCounterName, number>;
-  interrupts: InterruptCounters;
-  notifies: number;
-  errors: MmioTransportErrors;
-  /** Our side's faults, not the guest's: a device method threw, or the transport did. */
-  deviceThrew: number;
-  internalError: number;
 }
 
 export interface MmioQueueState {
@@ -121,49 +95,8 @@ export interface MmioTransportState {
   readonly msiPerQueue: MsiPerQueueState | null;
 }
 
-interface QueueConfig {
-  num: number;
-  ready: boolean;
-  desc: [number, number];
-  driver: [number, number];
-  device: [number, number];
-}
-
-const READABLE = new Set<RegisterName>([
-  "MagicValue", "Version", "DeviceID", "VendorID", "DeviceFeatures", "QueueNumMax", "QueueReady",
-  "InterruptStatus", "Status", "ConfigGeneration", "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh",
-  "MsiVecNum", "MsiState", "MsiPqHint", "MsiPqStatus",
-]);
-const WRITABLE = new Set<RegisterName>([
-  "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueReady",
-  "QueueNotify", "InterruptACK", "Status", "QueueDescLow", "QueueDescHigh", "QueueDriverLow",
-  "QueueDriverHigh", "QueueDeviceLow", "QueueDeviceHigh", "SHMSel", "MsiCmd", "MsiVecSel", "MsiAddrLow",
-  "MsiAddrHigh", "MsiData", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd",
-]);
-const MSI_REGS = new Set<RegisterName>(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
-/** The per-queue mode's registers: unknown offsets (badOffset) on a device that does not offer it. */
-const MSI_PQ_REGS = new Set<RegisterName>([
-  "MsiPqHint", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd", "MsiPqStatus",
-]);
-
-/** Register name by word index (offset / 4) below the config space. */
-const REG_BY_WORD: (RegisterName | undefined)[] = new Array(REG.Config / 4).fill(undefined);
-for (const [name, off] of Object.entries(REG) as [RegisterName, number][]) {
-  if (off < REG.Config) REG_BY_WORD[off / 4] = name;
-}
-
-/** Bits the driver may write to Status; DEVICE_NEEDS_RESET belongs to the device. */
-const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
 /** Transport bits a device may not offer itself: we add what we implement. */
 const TRANSPORT_OWNED = FEATURE.VERSION_1 | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI;
-
-function zeroCounts(): Record<AccessCounterName, number> {
-  return Object.fromEntries(Object.keys(REG).map((k) => [k, 0])) as Record<AccessCounterName, number>;
-}
-
-function addr64(pair: [number, number]): number {
-  return pair[0] + pair[1] * 0x1_0000_0000;
-}
 
 export class MmioTransport {
   readonly counters: MmioTransportCounters;
@@ -175,15 +108,13 @@ export class MmioTransport {
   readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
   readonly #pq: MsiPerQueue | null;
+  readonly #regs: RegisterSet;
+  readonly #status: DeviceStatus;
+  readonly #queueCfg: QueueConfigRegisters;
+  readonly #msiRegs: MsiRegisters;
   readonly #queueCount: number;
-  readonly #queueCfg: QueueConfig[];
   readonly #queues: (SplitQueue | null)[];
   readonly #pendingNotify: Uint8Array;
-  #status = 0;
-  #deviceFeaturesSel = 0;
-  #driverFeaturesSel = 0;
-  readonly #driverFeatures = new Uint32Array(2);
-  #queueSel = 0;
   #configGeneration = 0;
   #active = false;
   #notifyScheduled = false;
@@ -204,25 +135,14 @@ export class MmioTransport {
     this.#pq = msi?.perQueue
       ? new MsiPerQueue({ queues: this.#queueCount, pairsHint: msi.pairsHint ?? 1 + this.#queueCount, memory: o.memory, record: this.#record })
       : null;
+    this.#regs = { msi: this.#msi !== null, perQueue: this.#pq !== null };
     this.offeredFeatures =
       (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 | (this.#msi ? FEATURE.MMIO_MSI : 0n);
-    this.#queueCfg = o.device.queueMaxSizes.map((max) => this.#freshQueueConfig(max));
     this.#queues = new Array(this.#queueCount).fill(null);
     this.#pendingNotify = new Uint8Array(this.#queueCount);
-    this.counters = {
-      reads: zeroCounts(),
-      writes: zeroCounts(),
-      interrupts: { lineRaised: 0, usedBuffer: 0, perQueue: new Array<number>(this.#queueCount).fill(0), config: 0, msi: 0 },
-      notifies: 0,
-      errors: {
-        badOffset: 0, badWidth: 0, badConfigAccess: 0, readWriteOnly: 0, writeReadOnly: 0, badStatus: 0,
-        featuresRejected: 0, featuresLocked: 0, badFeatureSel: 0, badQueueSel: 0, queueLocked: 0,
-        badQueueNum: 0, queueSize: 0, ringAlign: 0, ringOutOfRange: 0, badNotify: 0, ackWhileMsi: 0,
-        msiWithoutFeature: 0, noMsi: 0, queueBroken: 0, activateFailed: 0,
-      },
-      deviceThrew: 0,
-      internalError: 0,
-    };
+    this.counters = newTransportCounters(this.#queueCount);
+    this.#status = new DeviceStatus(this.offeredFeatures, this.counters.errors);
+    this.#queueCfg = new QueueConfigRegisters(o.device.queueMaxSizes, o.memory, this.counters.errors);
     this.#irq = new InterruptDelivery({
       line: o.line,
       msi: this.#msi,
@@ -231,11 +151,12 @@ export class MmioTransport {
       counters: this.counters.interrupts,
       errors: this.counters.errors,
     });
+    this.#msiRegs = new MsiRegisters({ msi: this.#msi, perQueue: this.#pq, irq: this.#irq, status: this.#status, errors: this.counters.errors });
   }
 
   /** The Status register (for tests and counters). */
   get status(): number {
-    return this.#status;
+    return this.#status.status;
   }
 
   /** The InterruptStatus register, read without counting an access. */
@@ -266,7 +187,7 @@ export class MmioTransport {
         return 0;
       }
       if (offset >= REG.Config) return this.#readConfig(offset - REG.Config, width);
-      const name = this.#register(offset, width);
+      const name = registerAt(offset, width, this.#regs, this.counters.errors);
       if (name === null) return 0;
       this.counters.reads[name]++;
       if (!READABLE.has(name)) {
@@ -291,7 +212,7 @@ export class MmioTransport {
         this.#writeConfig(offset - REG.Config, width, value);
         return;
       }
-      const name = this.#register(offset, width);
+      const name = registerAt(offset, width, this.#regs, this.counters.errors);
       if (name === null) return;
       this.counters.writes[name]++;
       if (!WRITABLE.has(name)) {
@@ -306,14 +227,14 @@ export class MmioTransport {
 
   /** A read-only snapshot for the UI. Allocates: call it per frame, not per access. */
   state(): MmioTransportState {
-    const driverFeatures = this.#driverFeatureBits();
+    const st = this.#status;
     return {
       device: this.#device.name,
       deviceId: this.#device.deviceId,
-      status: this.#status,
+      status: st.status,
       offeredFeatures: this.offeredFeatures,
-      driverFeatures,
-      negotiatedFeatures: this.#status & STATUS.FEATURES_OK ? driverFeatures : 0n,
+      driverFeatures: st.driverFeatures,
+      negotiatedFeatures: st.negotiatedFeatures,
       active: this.#active,
       interruptMode: this.#irq.msiOn ? "msi" : "line",
       msiMode: this.#irq.mode === "line" ? null : this.#irq.mode,
@@ -321,7 +242,7 @@ export class MmioTransport {
       lineHigh: this.#irq.lineHigh,
       configGeneration: this.#generation(),
       lastError: this.#lastError,
-      queues: this.#queueCfg.map((c, index) => {
+      queues: this.#queueCfg.configs.map((c, index) => {
         const q = this.#queues[index];
         return {
           index,
@@ -356,15 +277,12 @@ export class MmioTransport {
       version: TRANSPORT_STATE_VERSION,
       deviceId: this.#device.deviceId,
       offeredFeatures: `0x${this.offeredFeatures.toString(16)}`,
-      status: this.#status,
-      deviceFeaturesSel: this.#deviceFeaturesSel,
-      driverFeaturesSel: this.#driverFeaturesSel,
-      driverFeatures: [this.#driverFeatures[0]!, this.#driverFeatures[1]!],
-      queueSel: this.#queueSel,
+      ...this.#status.save(),
+      queueSel: this.#queueCfg.selected,
       configGeneration: this.#configGeneration,
       active: this.#active,
       lastError: this.#lastError?.slice(0, MAX_STATE_TEXT) ?? null,
-      queues: this.#queueCfg.map((c, i) => {
+      queues: this.#queueCfg.configs.map((c, i) => {
         const q = this.#queues[i];
         return {
           num: c.num, ready: c.ready, desc: [c.desc[0], c.desc[1]], driver: [c.driver[0], c.driver[1]], device: [c.device[0], c.device[1]],
@@ -414,17 +332,10 @@ export class MmioTransport {
   restoreState(input: unknown): void {
     const s = this.checkState(input);
     this.#reset();
-    this.#status = s.status;
-    this.#deviceFeaturesSel = s.deviceFeaturesSel;
-    this.#driverFeaturesSel = s.driverFeaturesSel;
-    this.#driverFeatures[0] = s.driverFeatures[0];
-    this.#driverFeatures[1] = s.driverFeatures[1];
-    this.#queueSel = s.queueSel;
+    this.#status.restore(s);
+    this.#queueCfg.restore(s.queueSel, s.queues);
     this.#configGeneration = s.configGeneration;
     this.#lastError = s.lastError;
-    s.queues.forEach((q, i) => {
-      this.#queueCfg[i] = { num: q.num, ready: q.ready, desc: [...q.desc], driver: [...q.driver], device: [...q.device] };
-    });
     if (s.msi !== null) this.#msi?.restore(s.msi);
     if (s.msiPerQueue !== null) this.#pq?.restore(s.msiPerQueue);
     if (s.events.config) this.#record.add(CONFIG_CHANGE);
@@ -451,72 +362,43 @@ export class MmioTransport {
 
   // ---- register access ----
 
-  #register(offset: number, width: number): RegisterName | null {
-    if (width !== 4 || (offset & 3) !== 0) {
-      this.counters.errors.badWidth++;
-      return null;
-    }
-    const name = REG_BY_WORD[offset >>> 2];
-    // Without the per-queue mode its offsets are what they were before it: no register.
-    if (name === undefined || (this.#pq === null && MSI_PQ_REGS.has(name))) {
-      this.counters.errors.badOffset++;
-      return null;
-    }
-    if (this.#msi === null && MSI_REGS.has(name)) {
-      this.counters.errors.noMsi++;
-      return null;
-    }
-    return name;
-  }
-
   #readRegister(name: RegisterName): number {
     switch (name) {
       case "MagicValue": return MMIO_MAGIC;
       case "Version": return MMIO_VERSION;
       case "DeviceID": return this.#device.deviceId;
       case "VendorID": return MMIO_VENDOR_ID;
-      case "DeviceFeatures":
-        return this.#deviceFeaturesSel > 1 ? 0 : Number((this.offeredFeatures >> BigInt(32 * this.#deviceFeaturesSel)) & 0xffffffffn);
-      case "QueueNumMax": return this.#device.queueMaxSizes[this.#queueSel] ?? 0;
-      case "QueueReady": return this.#queueCfg[this.#queueSel]?.ready ? 1 : 0;
+      case "DeviceFeatures": return this.#status.deviceFeaturesRegister;
+      case "QueueNumMax": return this.#queueCfg.numMax;
+      case "QueueReady": return this.#queueCfg.readyRegister;
       case "InterruptStatus": return this.#irq.interruptStatus;
-      case "Status": return this.#status;
+      case "Status": return this.#status.status;
       case "ConfigGeneration": return this.#generation();
       // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
       case "SHMLenLow": case "SHMLenHigh": case "SHMBaseLow": case "SHMBaseHigh": return 0xffffffff;
-      case "MsiVecNum": return this.#msi?.vectorCount ?? 0;
-      case "MsiState": return this.#msiState();
-      case "MsiPqHint": return this.#pq?.pairsHint ?? 0;
-      case "MsiPqStatus": return this.#pq?.statusRegister ?? 0;
+      case "MsiVecNum": case "MsiState": case "MsiPqHint": case "MsiPqStatus": return this.#msiRegs.read(name);
       default: return 0;
     }
   }
 
   #writeRegister(name: RegisterName, value: number): void {
     switch (name) {
-      case "DeviceFeaturesSel": this.#deviceFeaturesSel = value; return;
-      case "DriverFeaturesSel": this.#driverFeaturesSel = value; return;
-      case "DriverFeatures": return this.#writeDriverFeatures(value);
-      case "QueueSel": this.#queueSel = value; return;
-      case "QueueNum": return this.#writeQueueNum(value);
-      case "QueueReady": return this.#writeQueueReady(value);
+      case "DeviceFeaturesSel": return this.#status.selectDeviceFeatures(value);
+      case "DriverFeaturesSel": return this.#status.selectDriverFeatures(value);
+      case "DriverFeatures": return this.#status.writeDriverFeatures(value);
+      case "QueueSel": return this.#queueCfg.select(value);
+      case "QueueNum": return this.#queueCfg.writeNum(value, this.#status.status);
+      case "QueueReady": return this.#queueCfg.writeReady(value, this.#status.status);
       case "QueueDescLow": case "QueueDescHigh": case "QueueDriverLow": case "QueueDriverHigh":
       case "QueueDeviceLow": case "QueueDeviceHigh":
-        return this.#writeQueueAddr(name, value);
+        return this.#queueCfg.writeAddress(name, value, this.#status.status);
       case "QueueNotify": return this.#notify(value);
       case "InterruptACK": return this.#irq.ack(value);
       case "Status": return this.#writeStatus(value);
       case "SHMSel": return;
-      case "MsiCmd": return this.#msiCommand(value);
-      case "MsiVecSel": this.#msi?.selectVector(value); return;
-      case "MsiAddrLow": this.#msi?.stage("addrLow", value); return;
-      case "MsiAddrHigh": this.#msi?.stage("addrHigh", value); return;
-      case "MsiData": this.#msi?.stage("data", value); return;
-      case "MsiPqSel": this.#pq?.select(value); return;
-      case "MsiPqAddrLow": this.#pq?.stage("addrLow", value); return;
-      case "MsiPqAddrHigh": this.#pq?.stage("addrHigh", value); return;
-      case "MsiPqData": this.#pq?.stage("data", value); return;
-      case "MsiPqCmd": return this.#irq.perQueueCommand(value);
+      case "MsiCmd": case "MsiVecSel": case "MsiAddrLow": case "MsiAddrHigh": case "MsiData":
+      case "MsiPqSel": case "MsiPqAddrLow": case "MsiPqAddrHigh": case "MsiPqData": case "MsiPqCmd":
+        return this.#msiRegs.write(name, value, this.#queueCfg.selected);
       default: return;
     }
   }
@@ -558,59 +440,16 @@ export class MmioTransport {
     return (this.#configGeneration + (this.#device.configGeneration ?? 0)) >>> 0;
   }
 
-  // ---- features and status ----
-
-  #driverFeatureBits(): bigint {
-    return (BigInt(this.#driverFeatures[1]!) << 32n) | BigInt(this.#driverFeatures[0]!);
-  }
-
-  #writeDriverFeatures(value: number): void {
-    const s = this.#status;
-    if ((s & STATUS.DRIVER) === 0 || (s & STATUS.FEATURES_OK) !== 0) {
-      this.counters.errors.featuresLocked++;
-      return;
-    }
-    if (this.#driverFeaturesSel > 1) {
-      // Words beyond 1 hold nothing we offer; only a non-zero value is a claim we refuse.
-      if (value !== 0) this.counters.errors.badFeatureSel++;
-      return;
-    }
-    this.#driverFeatures[this.#driverFeaturesSel] = value;
-  }
-
-  #featuresAcceptable(): boolean {
-    const f = this.#driverFeatureBits();
-    return (f & ~this.offeredFeatures) === 0n && (f & FEATURE.VERSION_1) !== 0n;
-  }
+  // ---- the device's life: activation, reset ----
 
   #writeStatus(value: number): void {
-    if (value === 0) {
-      this.#reset();
-      return;
-    }
-    const cur = this.#status & DRIVER_STATUS_BITS;
-    // The driver writes back what it read, DEVICE_NEEDS_RESET included: that bit is ignored.
-    let next = value & ~STATUS.DEVICE_NEEDS_RESET;
-    const ordered =
-      (!(next & STATUS.DRIVER) || next & STATUS.ACKNOWLEDGE) &&
-      (!(next & STATUS.FEATURES_OK) || next & STATUS.DRIVER) &&
-      (!(next & STATUS.DRIVER_OK) || next & STATUS.FEATURES_OK);
-    if ((next & ~DRIVER_STATUS_BITS) !== 0 || (next & cur) !== cur || !ordered) {
-      this.counters.errors.badStatus++;
-      return;
-    }
-    const added = next & ~cur;
-    if (added & STATUS.FEATURES_OK && !this.#featuresAcceptable()) {
-      // FEATURES_OK does not stick; the driver reads it back clear and gives up.
-      this.counters.errors.featuresRejected++;
-      next &= ~(STATUS.FEATURES_OK | STATUS.DRIVER_OK);
-    }
-    this.#status = next | (this.#status & STATUS.DEVICE_NEEDS_RESET);
-    if (next & added & STATUS.DRIVER_OK) this.#activate();
+    const next = this.#status.write(value);
+    if (next === "reset") this.#reset();
+    else if (next === "activate") this.#activate();
   }
 
   #activate(): void {
-    const features = this.#driverFeatureBits();
+    const features = this.#status.driverFeatures;
     const epoch = this.#epoch;
     const interrupts: Interrupts = {
       queue: (index) => {
@@ -624,10 +463,10 @@ export class MmioTransport {
       },
     };
     const live: SplitQueue[] = [];
-    this.#queueCfg.forEach((c, index) => {
+    this.#queueCfg.configs.forEach((c, index) => {
       if (!c.ready) return;
       const q = new SplitQueue({
-        index, size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device),
+        index, ...queueLayout(c),
         memory: this.#memory,
         eventIdx: (features & FEATURE.EVENT_IDX) !== 0n,
         indirect: (features & FEATURE.INDIRECT_DESC) !== 0n,
@@ -660,9 +499,7 @@ export class MmioTransport {
   /** The device cannot go on: tell the driver (DEVICE_NEEDS_RESET and a config interrupt). */
   #needsReset(reason: string): void {
     this.#lastError = reason;
-    if (this.#status & STATUS.DEVICE_NEEDS_RESET) return;
-    this.#status |= STATUS.DEVICE_NEEDS_RESET;
-    this.#irq.event(CONFIG_CHANGE);
+    if (this.#status.setNeedsReset()) this.#irq.event(CONFIG_CHANGE);
   }
 
   #reset(): void {
@@ -675,84 +512,14 @@ export class MmioTransport {
     } catch {
       this.counters.deviceThrew++;
     }
-    this.#status = 0;
-    this.#deviceFeaturesSel = 0;
-    this.#driverFeaturesSel = 0;
-    this.#driverFeatures.fill(0);
-    this.#queueSel = 0;
-    this.#queueCfg.forEach((_, i) => (this.#queueCfg[i] = this.#freshQueueConfig(this.#device.queueMaxSizes[i]!)));
+    this.#status.reset();
+    this.#queueCfg.reset();
     this.#pendingNotify.fill(0);
     this.#notifyScheduled = false;
     this.#irq.reset();
   }
 
-  // ---- queues ----
-
-  #freshQueueConfig(max: number): QueueConfig {
-    return { num: max, ready: false, desc: [0, 0], driver: [0, 0], device: [0, 0] };
-  }
-
-  /** The selected queue's config if its registers may be written now, else null (counted). */
-  #writableQueue(): QueueConfig | null {
-    const c = this.#queueCfg[this.#queueSel];
-    if (c === undefined) {
-      this.counters.errors.badQueueSel++;
-      return null;
-    }
-    const s = this.#status;
-    if ((s & STATUS.FEATURES_OK) === 0 || (s & STATUS.DRIVER_OK) !== 0) {
-      this.counters.errors.queueLocked++;
-      return null;
-    }
-    return c;
-  }
-
-  #writeQueueNum(value: number): void {
-    const c = this.#writableQueue();
-    if (c === null) return;
-    if (c.ready) {
-      this.counters.errors.queueLocked++;
-      return;
-    }
-    const max = this.#device.queueMaxSizes[this.#queueSel]!;
-    if (value === 0 || value > max || (value & (value - 1)) !== 0) {
-      this.counters.errors.badQueueNum++;
-      return;
-    }
-    c.num = value;
-  }
-
-  #writeQueueAddr(name: RegisterName, value: number): void {
-    const c = this.#writableQueue();
-    if (c === null) return;
-    if (c.ready) {
-      this.counters.errors.queueLocked++;
-      return;
-    }
-    const pair = name.startsWith("QueueDesc") ? c.desc : name.startsWith("QueueDriver") ? c.driver : c.device;
-    pair[name.endsWith("Low") ? 0 : 1] = value;
-  }
-
-  #writeQueueReady(value: number): void {
-    // Linux writes 0 to an idle queue while tearing down after a reset: harmless, not an error.
-    if (value === 0 && !this.#queueCfg[this.#queueSel]?.ready) return;
-    const c = this.#writableQueue();
-    if (c === null) return;
-    if (value === 0) {
-      c.ready = false;
-      return;
-    }
-    const why = checkLayout(
-      { size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device) },
-      this.#device.queueMaxSizes[this.#queueSel]!,
-      this.#memory.size,
-    );
-    if (why !== null) {
-      this.counters.errors[why]++;
-      return;
-    }
-    c.ready = true;
-  }
+  // ---- notifies ----
 
   #notify(value: number): void {
     if (!this.#active || value >= this.#queueCount || this.#queues[value] == null) {
@@ -780,26 +547,5 @@ export class MmioTransport {
       }
       if (epoch !== this.#epoch) return; // the device's work led to a reset
     }
-  }
-
-  // ---- MSI commands ----
-
-  /** MsiState: the table's bits, and msi_enabled with per_queue while the per-queue mode is on. */
-  #msiState(): number {
-    const pq = this.#pq?.enabled ? MSI_STATE.ENABLED | MSI_STATE.PER_QUEUE : 0;
-    return ((this.#msi?.stateRegister ?? 0) | pq) >>> 0;
-  }
-
-  #msiCommand(cmd: number): void {
-    // Either mode's enable needs the feature; 8 on a device without the per-queue mode is an
-    // unknown command, which the table counts.
-    if (cmd === MSI_CMD.ENABLE || (cmd === MSI_CMD.ENABLE_PER_QUEUE && this.#pq !== null)) {
-      const negotiated = this.#status & STATUS.FEATURES_OK && this.#driverFeatureBits() & FEATURE.MMIO_MSI;
-      if (!negotiated) {
-        this.counters.errors.msiWithoutFeature++;
-        return;
-      }
-    }
-    this.#irq.msiCommand(cmd, this.#queueSel);
   }
 }

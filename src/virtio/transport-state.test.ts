@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { INTERRUPT, MSI_CMD, MSI_PQ_CMD } from "./constants.ts";
 import type { MmioMsiOptions } from "./mmio-transport.ts";
-import { EchoDevice } from "./testing/echo-device.ts";
-import { Prng } from "./testing/prng.ts";
-import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "./testing/test-driver.ts";
+import { EchoDevice } from "../testing/echo-device.ts";
+import { Prng } from "../testing/prng.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "../testing/test-driver.ts";
 import type { TransportSavedState } from "./transport-state.ts";
 
 const MSI: MmioMsiOptions = { vectors: 3, sharing: false, perQueue: true };

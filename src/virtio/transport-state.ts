@@ -12,6 +12,7 @@
 // in RAM, which the emulator saves. Counters are not saved: they describe this run.
 
 import { FEATURE, NO_VECTOR, STATUS } from "./constants.ts";
+import { DRIVER_STATUS_BITS } from "./device-status.ts";
 import { checkLayout } from "./split-queue.ts";
 
 export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
@@ -99,7 +100,6 @@ export interface TransportShape {
   readonly msi: { readonly vectors: number; readonly sharing: boolean; readonly perQueue: boolean } | null;
 }
 
-const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
 /** Longest lastError / broken text a state carries (saveState cuts longer ones). */
 export const MAX_STATE_TEXT = 1024;
 const TOP_KEYS = [

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { parseMac } from "../../src/devices/net/mac.ts";
 import { SwitchPort, VirtualSwitch } from "../../src/devices/net/switch.ts";
-import { inetChecksum } from "../../src/devices/net/testing/frames.ts";
+import { inetChecksum } from "../../src/testing/net-frames.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { sh } from "./shell.ts";
 import { n, recordFigure } from "../reliability/record.ts";

@@ -2,12 +2,12 @@
 // device-model fuzzer, seed src/fuzz/seeds/seed-4-op-195548.json).
 
 import { describe, expect, it } from "vitest";
-import { TestDriver } from "../../virtio/testing/test-driver.ts";
+import { TestDriver } from "../../testing/test-driver.ts";
 import { BLK_S, BLK_T } from "./constants.ts";
 import { BlockDevice } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
-import { DeferredBackend } from "./testing/deferred-backend.ts";
-import { requestHeader } from "./testing/request-header.ts";
+import { DeferredBackend } from "../../testing/blk-deferred-backend.ts";
+import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const tick = () => new Promise((r) => setImmediate(r));
 

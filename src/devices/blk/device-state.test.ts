@@ -7,14 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { MSI_CMD, MSI_PQ_CMD } from "../../virtio/constants.ts";
 import type { MmioMsiOptions } from "../../virtio/mmio-transport.ts";
-import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData, type AddedChain } from "../../virtio/testing/test-driver.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData, type AddedChain } from "../../testing/test-driver.ts";
 import type { BlockBackend } from "./backend.ts";
 import { BLK_S, BLK_T } from "./constants.ts";
 import { restoreBlockState, saveBlockState } from "./device-state.ts";
 import { BlockDevice } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
-import { DeferredBackend } from "./testing/deferred-backend.ts";
-import { requestHeader } from "./testing/request-header.ts";
+import { DeferredBackend } from "../../testing/blk-deferred-backend.ts";
+import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const DISK = 256 * 1024;
 const MSI: MmioMsiOptions = { vectors: 2, sharing: false, perQueue: true };

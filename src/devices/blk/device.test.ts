@@ -3,13 +3,13 @@
 
 import { describe, expect, it } from "vitest";
 import { REG } from "../../virtio/constants.ts";
-import { TestDriver, type AddedChain } from "../../virtio/testing/test-driver.ts";
+import { TestDriver, type AddedChain } from "../../testing/test-driver.ts";
 import type { BlockBackend } from "./backend.ts";
 import { BLK_CFG, BLK_F, BLK_S, BLK_T, RING_F, bit } from "./constants.ts";
 import { BlockDevice, type BlockDeviceOptions } from "./device.ts";
 import { MemoryBackend } from "./memory-backend.ts";
-import { DeferredBackend } from "./testing/deferred-backend.ts";
-import { requestHeader } from "./testing/request-header.ts";
+import { DeferredBackend } from "../../testing/blk-deferred-backend.ts";
+import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const DISK = 1024 * 1024;
 const pattern = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 0xff);

@@ -1,16 +1,21 @@
 // virtio-blk: takes requests off its queues, runs them against a BlockBackend and completes
 // them. Knows nothing of registers or how interrupts travel (the transport does).
 //
-// Completion order: each queue completes its requests in the order it took them, even when
-// the backend answers out of order (a FIFO whose head must finish first). That keeps a FLUSH
-// behind the writes before it, and a sync backend finishes a whole batch inside notify().
+// A request's way: parsed (request.ts), its backend work started (here; async work and the
+// orderings it needs: backend-work.ts), completed in its queue's order (request-fifo.ts: each
+// queue completes its requests in the order it took them, even when the backend answers out of
+// order). Data goes through a buffer the device lends (scratch-buffer.ts). Requests in flight
+// hold at most `maxInFlightBytes`; a queue that hits the budget waits for room.
 
-import type { ActivationContext, DescriptorChain, Virtqueue, VirtioDevice } from "../../virtio/interfaces.ts";
+import type { ActivationContext, DescriptorChain, VirtioDevice } from "../../virtio/interfaces.ts";
 import { isPromise, type BlockBackend, type MaybePromise } from "./backend.ts";
+import { BackendWork, inOrder } from "./backend-work.ts";
 import { blockConfigSpace, blockFeatures, readConfigBytes, type BlockGeometry } from "./config.ts";
 import { BLK_CONFIG_SIZE, BLK_ID_BYTES, BLK_S, REQUEST_HEADER_SIZE, SECTOR_SIZE } from "./constants.ts";
 import { countError, countRequestType, newBlockCounters, type BlockCounters, type ExecErrorKind } from "./counters.ts";
 import { parseRequest, type BlkRequest, type ByteRange, type ParseResult, type RequestLimits } from "./request.ts";
+import { PendingPool, queueState, retire, type Pending, type QueueState } from "./request-fifo.ts";
+import { ScratchBuffer } from "./scratch-buffer.ts";
 
 export interface BlockDeviceOptions {
   backend: BlockBackend;
@@ -47,49 +52,6 @@ export interface BlockDeviceOptions {
   maxInFlightBytes?: number;
 }
 
-/** A request taken off a queue, waiting for its turn to complete. */
-interface Pending {
-  readonly chain: DescriptorChain;
-  readonly statusOffset: number | null;
-  status: number;
-  /** IN and GET_ID: bytes for the start of the writable area, copied at completion. */
-  data: Uint8Array | null;
-  /** The request borrowed the device's scratch buffer. */
-  usesScratch: boolean;
-  /** Data-buffer bytes this request holds until it completes (the in-flight budget). */
-  heldBytes: number;
-  done: boolean;
-  retired: boolean;
-  /** Counted when the request succeeds. */
-  countKey: "bytesRead" | "bytesWritten" | "bytesDiscarded" | "bytesZeroed" | null;
-  countBytes: number;
-  /** Its backend work went async: promise callbacks hold it, so it is never reused. */
-  async?: boolean;
-}
-
-interface QueueState {
-  readonly vq: Virtqueue;
-  readonly fifo: Pending[];
-  /** The chain being parsed, for `read` (one reader per queue instead of a closure per request). */
-  parsing: DescriptorChain | null;
-  readonly read: (offset: number, dest: Uint8Array) => number;
-}
-
-function queueState(vq: Virtqueue): QueueState {
-  const qs: QueueState = {
-    vq,
-    fifo: [],
-    parsing: null,
-    read: (offset, dest) => (qs.parsing === null ? 0 : vq.readFrom(qs.parsing, offset, dest)),
-  };
-  return qs;
-}
-
-/** Retired requests kept for reuse: the steady state allocates no Pending. */
-const MAX_SPARE_PENDING = 256;
-/** Scratch views kept by length (requests come in a few sizes). */
-const MAX_SCRATCH_VIEWS = 16;
-
 /** Why a request failed after it parsed; anything else thrown counts as a backend error. */
 class ExecError extends Error {
   constructor(readonly kind: ExecErrorKind) {
@@ -97,10 +59,7 @@ class ExecError extends Error {
   }
 }
 
-const STATUS_BYTE = [Uint8Array.of(BLK_S.OK), Uint8Array.of(BLK_S.IOERR), Uint8Array.of(BLK_S.UNSUPP)];
-const EMPTY = new Uint8Array(0);
 const MAX_CAPACITY_SECTORS = 2 ** 44; // keeps every byte offset a safe integer
-const MIN_SCRATCH = 64 * 1024;
 
 export class BlockDevice implements VirtioDevice {
   readonly name: string;
@@ -119,21 +78,14 @@ export class BlockDevice implements VirtioDevice {
   #queues: (QueueState | undefined)[] | null = null;
   /** Bumped by activate() and reset(): a completion from an older generation is dropped. */
   #generation = 0;
-  /** Async backend operations not yet settled; a FLUSH waits for all of them first. */
-  readonly #pending = new Set<Promise<void>>();
-  /**
-   * Settles once the backend work started before the last reset has: the backend cannot take
-   * it back, so requests of the next life wait for it, or an old write could land after (and
-   * over) a newer one the driver already saw complete. Null when nothing old is in flight.
-   */
-  #barrier: Promise<unknown> | null = null;
+  readonly #work = new BackendWork();
   /** Queues that stopped taking requests on a full in-flight budget (any queue's, not only theirs). */
   readonly #waitingForBudget = new Set<QueueState>();
   /** Reused for sync requests; handed over to a request that has to keep it. */
-  #scratch: Uint8Array = EMPTY;
-  /** Views of #scratch by length, so a request borrows it without making a subarray. */
-  #scratchViews = new Map<number, Uint8Array>();
-  #spare: Pending[] = [];
+  readonly #scratch = new ScratchBuffer();
+  readonly #pool = new PendingPool();
+  /** The backend's flush, made once (a FLUSH hands it to #work). */
+  readonly #backendFlush = (): MaybePromise => this.#backend.flush();
 
   constructor(options: BlockDeviceOptions) {
     const backend = options.backend;
@@ -198,10 +150,8 @@ export class BlockDevice implements VirtioDevice {
    * Settles once no request is in flight: the point at which a save may be taken (device-state.ts).
    * The caller stops the guest first (no new notify); completions that land meanwhile retire.
    */
-  async quiesce(): Promise<void> {
-    while (this.#pending.size > 0 || this.#barrier !== null) {
-      await Promise.allSettled([...this.#pending, ...(this.#barrier === null ? [] : [this.#barrier])]);
-    }
+  quiesce(): Promise<void> {
+    return this.#work.quiesce();
   }
 
   readConfig(offset: number, width: 1 | 2 | 4): number {
@@ -251,7 +201,7 @@ export class BlockDevice implements VirtioDevice {
   #pump(qs: QueueState): void {
     let pushed = 0;
     try {
-      pushed += this.#retire(qs);
+      pushed += retire(qs, this.#counters, this.#pool);
       for (;;) {
         if (this.#counters.inFlightBytes >= this.#maxInFlightBytes) {
           // Its driver will not notify again for chains already in the ring: resume it later.
@@ -261,9 +211,9 @@ export class BlockDevice implements VirtioDevice {
         const chain = qs.vq.pop();
         if (chain === null) break;
         const entry = this.#start(qs, chain);
-        pushed += this.#retire(qs);
+        pushed += retire(qs, this.#counters, this.#pool);
         // Still queued (async, or behind an async one): it keeps the buffer it borrowed.
-        if (entry.usesScratch && !entry.retired) this.#setScratch(EMPTY);
+        if (entry.usesScratch && !entry.retired) this.#scratch.handOver();
       }
     } catch {
       // Our bug, not the guest's: count it and keep notify() from throwing into the transport.
@@ -296,7 +246,7 @@ export class BlockDevice implements VirtioDevice {
       qs.parsing = null;
     }
     countRequestType(c, parsed.rawType);
-    const entry = this.#newPending(chain, parsed.statusOffset);
+    const entry = this.#pool.take(chain, parsed.statusOffset);
     qs.fifo.push(entry);
     if (!parsed.ok) {
       countError(c, parsed.error);
@@ -334,7 +284,7 @@ export class BlockDevice implements VirtioDevice {
           c.droppedAfterReset++;
           return;
         }
-        this.#pending.delete(tracked);
+        this.#work.settled(tracked);
         c.inFlight--;
         entry.done = true;
         this.#pump(qs);
@@ -343,7 +293,7 @@ export class BlockDevice implements VirtioDevice {
       .catch(() => {
         // #pump only throws on our own bug; a rejection here must not go unhandled.
       });
-    this.#pending.add(tracked);
+    this.#work.add(tracked);
     return entry;
   }
 
@@ -355,28 +305,29 @@ export class BlockDevice implements VirtioDevice {
         entry.data = buf;
         entry.countKey = "bytesRead";
         entry.countBytes = req.length;
-        return this.#afterReset(() => this.#backend.read(req.offset, buf));
+        return this.#work.afterReset(() => this.#backend.read(req.offset, buf));
       }
       case "out": {
         const buf = this.#borrowScratch(entry, req.length);
         if (qs.vq.readFrom(entry.chain, REQUEST_HEADER_SIZE, buf) !== req.length) throw new ExecError("short-copy");
         entry.countKey = "bytesWritten";
         entry.countBytes = req.length;
-        return this.#afterReset(() => this.#backend.write(req.offset, buf));
+        return this.#work.afterReset(() => this.#backend.write(req.offset, buf));
       }
       case "flush":
-        return this.#flush();
+        // A FLUSH covers every write the backend has started, so it waits for those first.
+        return this.#work.flush(this.#backendFlush);
       case "get-id":
         entry.data = this.#serial.subarray(0, Math.min(req.length, BLK_ID_BYTES));
         return;
       case "discard":
         entry.countKey = "bytesDiscarded";
         entry.countBytes = totalLength(req.ranges);
-        return this.#afterReset(() => inOrder(req.ranges, (r) => this.#backend.discard(r.offset, r.length)));
+        return this.#work.afterReset(() => inOrder(req.ranges, (r) => this.#backend.discard(r.offset, r.length)));
       case "write-zeroes":
         entry.countKey = "bytesZeroed";
         entry.countBytes = totalLength(req.ranges);
-        return this.#afterReset(() => inOrder(req.ranges, (r) => this.#backend.writeZeroes(r.offset, r.length)));
+        return this.#work.afterReset(() => inOrder(req.ranges, (r) => this.#backend.writeZeroes(r.offset, r.length)));
     }
   }
 
@@ -389,110 +340,24 @@ export class BlockDevice implements VirtioDevice {
     }
   }
 
-  /** Runs backend work now, or once the work started before the last reset has settled. */
-  #afterReset(io: () => MaybePromise): MaybePromise {
-    const barrier = this.#barrier;
-    return barrier === null ? io() : barrier.then(io);
-  }
-
-  /**
-   * A FLUSH covers every write the backend has started (before the last reset too), so it
-   * waits for those first. The list is taken now: the flush's own work joins #pending after.
-   */
-  #flush(): MaybePromise {
-    if (this.#pending.size === 0 && this.#barrier === null) return this.#backend.flush();
-    const earlier: Promise<unknown>[] = [...this.#pending];
-    if (this.#barrier !== null) earlier.push(this.#barrier);
-    return Promise.allSettled(earlier).then(() => this.#backend.flush());
-  }
-
-  /** Puts finished requests at the head of the FIFO on the used ring; returns how many. */
-  #retire(qs: QueueState): number {
-    const c = this.#counters;
-    let n = 0;
-    while (qs.fifo.length > 0 && qs.fifo[0]!.done) {
-      const e = qs.fifo.shift()!;
-      e.retired = true;
-      c.inFlightBytes -= e.heldBytes;
-      let written = 0;
-      if (e.status === BLK_S.OK && e.data !== null) {
-        written = qs.vq.writeTo(e.chain, 0, e.data);
-        if (written !== e.data.length) {
-          countError(c, "short-copy");
-          e.status = BLK_S.IOERR;
-        }
-      }
-      e.data = null;
-      if (e.statusOffset !== null) written += qs.vq.writeTo(e.chain, e.statusOffset, STATUS_BYTE[e.status]!);
-      qs.vq.push(e.chain, written);
-      if (e.status === BLK_S.OK && e.countKey !== null) c[e.countKey] += e.countBytes;
-      c.completed++;
-      n++;
-      if (!e.async && this.#spare.length < MAX_SPARE_PENDING) this.#spare.push(e);
-    }
-    return n;
-  }
-
+  /** Lends the scratch buffer to `entry`, which holds its bytes of the in-flight budget until it retires. */
   #borrowScratch(entry: Pending, length: number): Uint8Array {
-    if (this.#scratch.length < length) this.#setScratch(new Uint8Array(Math.max(length, MIN_SCRATCH)));
+    const view = this.#scratch.borrow(length);
     entry.usesScratch = true;
     entry.heldBytes = length;
     this.#counters.inFlightBytes += length;
-    let view = this.#scratchViews.get(length);
-    if (view === undefined) {
-      if (this.#scratchViews.size >= MAX_SCRATCH_VIEWS) this.#scratchViews.clear();
-      view = this.#scratch.subarray(0, length);
-      this.#scratchViews.set(length, view);
-    }
     return view;
-  }
-
-  #setScratch(buffer: Uint8Array): void {
-    this.#scratch = buffer;
-    this.#scratchViews.clear();
-  }
-
-  /** A Pending for `chain`, from the spares when there is one. */
-  #newPending(chain: DescriptorChain, statusOffset: number | null): Pending {
-    const e = this.#spare.pop();
-    if (e === undefined) {
-      return {
-        chain, statusOffset, status: BLK_S.IOERR, data: null, usesScratch: false, heldBytes: 0,
-        done: false, retired: false, countKey: null, countBytes: 0, async: false,
-      };
-    }
-    // The fields are readonly to the rest of the device; only here are they set again.
-    const m = e as { -readonly [K in keyof Pending]: Pending[K] };
-    m.chain = chain;
-    m.statusOffset = statusOffset;
-    m.status = BLK_S.IOERR;
-    m.data = null;
-    m.usesScratch = false;
-    m.heldBytes = 0;
-    m.done = false;
-    m.retired = false;
-    m.countKey = null;
-    m.countBytes = 0;
-    m.async = false;
-    return e;
   }
 
   /** Forgets every request in flight; their late completions find a newer generation. */
   #dropInFlight(): void {
-    if (this.#pending.size > 0) {
-      const older = this.#barrier === null ? [...this.#pending] : [...this.#pending, this.#barrier];
-      const barrier: Promise<unknown> = Promise.allSettled(older).then(() => {
-        if (this.#barrier === barrier) this.#barrier = null;
-      });
-      this.#barrier = barrier;
-    }
+    this.#work.reset();
     this.#generation++;
-    this.#pending.clear();
     this.#waitingForBudget.clear();
     this.#counters.inFlight = 0;
     this.#counters.inFlightBytes = 0;
     // An async read may still be filling the scratch buffer: never reuse it.
-    this.#setScratch(EMPTY);
+    this.#scratch.handOver();
   }
 }
 
@@ -500,14 +365,6 @@ function totalLength(ranges: readonly ByteRange[]): number {
   let sum = 0;
   for (const r of ranges) sum += r.length;
   return sum;
-}
-
-/** Runs `step` over `items` one after another, going async only if a step does. */
-function inOrder<T>(items: readonly T[], step: (item: T) => MaybePromise): MaybePromise {
-  for (let i = 0; i < items.length; i++) {
-    const r = step(items[i]!);
-    if (isPromise(r)) return r.then(() => inOrder(items.slice(i + 1), step));
-  }
 }
 
 function positive(name: string, value: number, max: number): number {

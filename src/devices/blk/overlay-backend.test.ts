@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { MemoryBackend } from "./memory-backend.ts";
 import { MemoryBlockStore } from "./memory-store.ts";
 import { OverlayBackend } from "./overlay-backend.ts";
-import { DeferredBackend } from "./testing/deferred-backend.ts";
+import { DeferredBackend } from "../../testing/blk-deferred-backend.ts";
 import type { BlockBackend } from "./backend.ts";
-import { Prng } from "../../virtio/testing/prng.ts";
+import { Prng } from "../../testing/prng.ts";
 
 const SIZE = 64 * 1024;
 const pattern = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (i * 13 + seed) & 0xff);

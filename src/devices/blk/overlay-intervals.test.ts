@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Prng } from "../../virtio/testing/prng.ts";
+import { Prng } from "../../testing/prng.ts";
 import { IntervalSet } from "./overlay-intervals.ts";
 
 const runs = (s: IntervalSet) => [...s];

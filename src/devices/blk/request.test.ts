@@ -3,7 +3,7 @@ import type { DescriptorChain } from "../../virtio/interfaces.ts";
 import { BLK_S, BLK_T } from "./constants.ts";
 import { byteOffset, parseRequest, type ChainReader, type RequestLimits } from "./request.ts";
 import { concatBytes } from "../../virtio/bytes.ts";
-import { requestHeader } from "./testing/request-header.ts";
+import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const LIMITS: RequestLimits = {
   capacitySectors: 2048, // 1 MiB

@@ -1,4 +1,5 @@
-// virtio-net wire constants (virtio 1.2, section 5.1). Numbers only: no behaviour here.
+// virtio-net wire constants (virtio 1.2, section 5.1). Numbers, and the two helpers that only
+// combine them (bit, maxFrameLength): no behaviour here.
 
 /** Device feature bit numbers. */
 export const NET_F = {
@@ -128,6 +129,12 @@ export const ETHERTYPE_VLAN = 0x8100;
 /** Linux refuses an MTU feature below this (ETH_MIN_MTU); 65535 is the field's limit. */
 export const MIN_MTU = 68;
 export const MAX_MTU = 65535;
+
+/** The largest frame the NIC passes at this MTU: Ethernet header, payload, and a VLAN tag if `frame` has one. */
+export function maxFrameLength(mtu: number, frame: Uint8Array): number {
+  const tagged = frame.length >= ETH_HEADER_SIZE && ((frame[12]! << 8) | frame[13]!) === ETHERTYPE_VLAN;
+  return mtu + ETH_HEADER_SIZE + (tagged ? VLAN_TAG_SIZE : 0);
+}
 
 /** A feature bit number as a mask. */
 export function bit(n: number): bigint {

@@ -5,13 +5,13 @@
 
 import { describe, expect, it } from "vitest";
 import { REG } from "../../virtio/constants.ts";
-import { TestDriver } from "../../virtio/testing/test-driver.ts";
+import { TestDriver } from "../../testing/test-driver.ts";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_CFG, NET_HDR_SIZE, QUEUE } from "./constants.ts";
 import { applyNetState, checkNetState, saveNetState } from "./device-state.ts";
 import { NetDevice } from "./device.ts";
 import { formatMac, parseMac } from "./mac.ts";
-import { CaptureBackend } from "./testing/capture-backend.ts";
-import { ethFrame, txHeader, concat } from "./testing/frames.ts";
+import { CaptureBackend } from "../../testing/net-capture-backend.ts";
+import { ethFrame, txHeader, concat } from "../../testing/net-frames.ts";
 
 const OUR_MAC = "52:54:00:12:34:56";
 const NEW_MAC = "02:aa:bb:cc:dd:ee";

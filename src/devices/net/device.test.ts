@@ -3,15 +3,15 @@
 
 import { describe, expect, it } from "vitest";
 import { FEATURE, INTERRUPT, REG } from "../../virtio/constants.ts";
-import { TestDriver, type InitOptions } from "../../virtio/testing/test-driver.ts";
+import { TestDriver, type InitOptions } from "../../testing/test-driver.ts";
 import {
   CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_CFG, NET_F, NET_HDR, NET_HDR_F, NET_HDR_GSO, NET_HDR_SIZE, NET_S, QUEUE,
   RING_F, bit,
 } from "./constants.ts";
 import { NetDevice, type NetDeviceOptions } from "./device.ts";
 import { formatMac, parseMac } from "./mac.ts";
-import { CaptureBackend } from "./testing/capture-backend.ts";
-import { BROADCAST, concat, ethFrame, txHeader, udpChecksumOk, udpFrame } from "./testing/frames.ts";
+import { CaptureBackend } from "../../testing/net-capture-backend.ts";
+import { BROADCAST, concat, ethFrame, txHeader, udpChecksumOk, udpFrame } from "../../testing/net-frames.ts";
 
 const OUR_MAC = "52:54:00:12:34:56";
 const PEER = "52:54:00:01:02:03";

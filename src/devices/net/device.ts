@@ -10,22 +10,19 @@
 //   it ourselves, or hand over partial checksums no backend produces. The guest checks.
 // - No GSO/TSO either way, no MQ, no VLAN filter, no GUEST_ANNOUNCE, no CTRL_RX_EXTRA.
 //
-// Receive path: frames from the backend go straight into posted buffers. When no buffer is
-// posted they wait in a small bounded backlog (default 64 frames / 256 KiB) that the next rx
-// notify drains; beyond that they are dropped and counted. Nothing grows without bound.
-// Receive chains taken off the ring but not yet filled are held in order (`#held`): a frame that
-// needs several buffers (MRG_RXBUF) keeps what it gathered while it waits for more.
+// This file is the device: features, config space, the link, and which queue does what. The
+// three paths are their own files: receive.ts (rx0: posted buffers, the bounded backlog),
+// transmit.ts (tx0) and control-queue.ts (the control queue; its commands: rx-filter.ts).
 
-import type { ActivationContext, DescriptorChain, Virtqueue, VirtioDevice } from "../../virtio/interfaces.ts";
+import type { ActivationContext, Virtqueue, VirtioDevice } from "../../virtio/interfaces.ts";
 import type { NetBackend } from "./backend.ts";
-import {
-  CTRL_ACK, ETHERTYPE_VLAN, ETH_HEADER_SIZE, MAX_MTU, MIN_MTU, NET_CFG, NET_CONFIG_SIZE, NET_F, NET_HDR_F,
-  NET_HDR_SIZE, NET_S, QUEUE, RING_F, VLAN_TAG_SIZE, bit,
-} from "./constants.ts";
-import { countCtrlError, countRxDrop, countTxDrop, newNetCounters, type NetCounters } from "./counters.ts";
-import { completeChecksum, parseTxHeader, writeRxHeader } from "./header.ts";
+import { MAX_MTU, MIN_MTU, NET_CFG, NET_CONFIG_SIZE, NET_F, NET_S, QUEUE, RING_F, bit } from "./constants.ts";
+import { NetControlQueue } from "./control-queue.ts";
+import { newNetCounters, type NetCounters } from "./counters.ts";
 import { DEFAULT_MAC, formatMac, macKey, toMac } from "./mac.ts";
-import { RxFilter, executeCtrl, type RxFilterSaved } from "./rx-filter.ts";
+import { NetReceiver } from "./receive.ts";
+import { RxFilter, type RxFilterSaved } from "./rx-filter.ts";
+import { NetTransmitter } from "./transmit.ts";
 
 export interface NetDeviceOptions {
   backend: NetBackend;
@@ -84,11 +81,6 @@ export interface NetDeviceState {
 }
 
 const CTRL_QUEUE_SIZE = 64;
-/** A control command larger than this (a MAC table of ~10,000 addresses) is refused unread. */
-const CTRL_MAX_BYTES = 64 * 1024;
-const ACK_BYTE = [Uint8Array.of(CTRL_ACK.OK), Uint8Array.of(CTRL_ACK.ERR)];
-
-type DeliverResult = "done" | "noBuffers";
 
 export class NetDevice implements VirtioDevice {
   readonly name: string;
@@ -103,29 +95,16 @@ export class NetDevice implements VirtioDevice {
   readonly #config = new Uint8Array(NET_CONFIG_SIZE);
   readonly #filter: RxFilter;
   readonly #counters: NetCounters = newNetCounters();
-  readonly #backlogMaxFrames: number;
-  readonly #backlogMaxBytes: number;
+  readonly #receiver: NetReceiver;
+  readonly #transmitter: NetTransmitter;
+  readonly #control: NetControlQueue;
   #link: boolean;
   #configGeneration = 0;
 
   #ctx: ActivationContext | null = null;
-  #rx: Virtqueue | null = null;
   #tx: Virtqueue | null = null;
   #ctrl: Virtqueue | null = null;
-  #mrg = false;
-  #csum = false;
-  #ctrlRx = false;
-  #ctrlMacAddr = false;
   #statusFeature = false;
-
-  /** Receive chains popped but not yet filled, in ring order. */
-  #held: DescriptorChain[] = [];
-  /** Copies of frames waiting for receive buffers, oldest first. */
-  #backlog: Uint8Array[] = [];
-  /** Receive buffers put on the used ring since the last signal. */
-  #rxUnsignalled = 0;
-  readonly #rxHeader = new Uint8Array(NET_HDR_SIZE);
-  readonly #txHeader = new Uint8Array(NET_HDR_SIZE);
 
   constructor(options: NetDeviceOptions) {
     const mtu = options.mtu ?? 1500;
@@ -143,8 +122,9 @@ export class NetDevice implements VirtioDevice {
     this.#backend = options.backend;
     this.#defaultMac = toMac(options.mac ?? DEFAULT_MAC);
     this.#filter = new RxFilter(this.#defaultMac, options.macTableEntries ?? 64);
-    this.#backlogMaxFrames = backlogFrames;
-    this.#backlogMaxBytes = backlogBytes;
+    this.#receiver = new NetReceiver({ counters: this.#counters, filter: this.#filter, mtu, backlogFrames, backlogBytes });
+    this.#transmitter = new NetTransmitter(this.#backend, this.#counters, mtu);
+    this.#control = new NetControlQueue(this.#counters, this.#filter, (mac) => this.#setMac(mac));
     this.#link = options.linkUp ?? true;
 
     let f = bit(NET_F.MAC) | bit(NET_F.STATUS) | bit(NET_F.MTU) | bit(RING_F.INDIRECT_DESC) | bit(RING_F.EVENT_IDX);
@@ -188,13 +168,13 @@ export class NetDevice implements VirtioDevice {
       mac: formatMac(f.mac),
       linkUp: this.#link,
       active: this.#ctx !== null,
-      mergeableRxBuffers: this.#mrg,
-      checksumOffload: this.#csum,
+      mergeableRxBuffers: this.#receiver.mergeable,
+      checksumOffload: this.#transmitter.checksumOffload,
       promisc: f.promisc,
       allmulti: f.allmulti,
       unicastEntries: f.unicastEntries,
       multicastEntries: f.multicastEntries,
-      heldRxBuffers: this.#held.length,
+      heldRxBuffers: this.#receiver.heldBuffers,
     };
   }
 
@@ -207,7 +187,7 @@ export class NetDevice implements VirtioDevice {
     this.#link = up;
     this.#counters.linkChanges++;
     this.#writeStatus();
-    if (!up) this.#dropBacklog("linkDown");
+    if (!up) this.#receiver.dropBacklog("linkDown");
     if (this.#ctx !== null && this.#statusFeature) {
       this.#counters.configInterrupts++;
       this.#ctx.interrupts.config();
@@ -226,13 +206,14 @@ export class NetDevice implements VirtioDevice {
         promisc: f.promisc, allmulti: f.allmulti, unicastOverflow: f.unicastOverflow, multicastOverflow: f.multicastOverflow,
         unicast: t.unicast, multicast: t.multicast,
       },
-      backlog: this.#backlog.map((b) => b.slice()),
+      backlog: this.#receiver.backlogCopy(),
     };
   }
 
   /** Limits a saved state must keep to (device-state.ts checks them). */
   get stateLimits(): { readonly backlogFrames: number; readonly backlogBytes: number; readonly macTableEntries: number } {
-    return { backlogFrames: this.#backlogMaxFrames, backlogBytes: this.#backlogMaxBytes, macTableEntries: this.#filter.maxEntries };
+    const r = this.#receiver;
+    return { backlogFrames: r.backlogMaxFrames, backlogBytes: r.backlogMaxBytes, macTableEntries: this.#filter.maxEntries };
   }
 
   /**
@@ -246,13 +227,7 @@ export class NetDevice implements VirtioDevice {
     this.#link = s.linkUp;
     this.#writeStatus();
     this.#configGeneration = s.configGeneration >>> 0;
-    this.#dropBacklog("notReady");
-    const c = this.#counters;
-    for (const frame of s.backlog) {
-      this.#backlog.push(frame.slice());
-      c.backlogBytes += frame.length;
-    }
-    c.backlogFrames = this.#backlog.length;
+    this.#receiver.restoreBacklog(s.backlog);
   }
 
   // ---- VirtioDevice ----
@@ -279,25 +254,24 @@ export class NetDevice implements VirtioDevice {
     const tx = byIndex.get(QUEUE.TX0);
     if (rx === undefined || tx === undefined) return "virtio-net needs its receive and transmit queues";
     const has = (n: number) => (ctx.features & bit(n)) !== 0n;
-    this.#dropGuestState();
     this.#ctx = ctx;
-    this.#rx = rx;
+    this.#receiver.start(rx, has(NET_F.MRG_RXBUF));
     this.#tx = tx;
-    this.#mrg = has(NET_F.MRG_RXBUF);
-    this.#csum = has(NET_F.CSUM);
+    this.#transmitter.setChecksumOffload(has(NET_F.CSUM));
     this.#statusFeature = has(NET_F.STATUS);
     const ctrl = has(NET_F.CTRL_VQ) ? byIndex.get(QUEUE.CTRL) : undefined;
     this.#ctrl = ctrl ?? null;
-    this.#ctrlRx = ctrl !== undefined && has(NET_F.CTRL_RX);
-    this.#ctrlMacAddr = ctrl !== undefined && has(NET_F.CTRL_MAC_ADDR);
+    this.#control.setFeatures(ctrl === undefined ? null : { ctrlRx: has(NET_F.CTRL_RX), ctrlMacAddr: has(NET_F.CTRL_MAC_ADDR) });
     return null;
   }
 
   reset(): void {
-    this.#dropGuestState();
+    this.#receiver.stop();
     this.#ctx = null;
-    this.#rx = this.#tx = this.#ctrl = null;
-    this.#mrg = this.#csum = this.#ctrlRx = this.#ctrlMacAddr = this.#statusFeature = false;
+    this.#tx = this.#ctrl = null;
+    this.#transmitter.setChecksumOffload(false);
+    this.#control.setFeatures(null);
+    this.#statusFeature = false;
     const changed = macKey(this.#filter.mac) !== macKey(this.#defaultMac);
     this.#filter.reset(this.#defaultMac);
     if (changed) this.#setMac(this.#defaultMac);
@@ -307,13 +281,12 @@ export class NetDevice implements VirtioDevice {
     const c = this.#counters;
     c.notifies++;
     try {
-      if (index === QUEUE.RX0 && this.#rx !== null) {
-        this.#drain();
-        this.#signalRx();
+      if (index === QUEUE.RX0 && this.#receiver.running) {
+        this.#receiver.notify();
       } else if (index === QUEUE.TX0 && this.#tx !== null) {
-        this.#processTx(this.#tx);
+        this.#transmitter.process(this.#tx, this.#link);
       } else if (index === QUEUE.CTRL && this.#ctrl !== null) {
-        this.#processCtrl(this.#ctrl);
+        this.#control.process(this.#ctrl);
       } else {
         c.badNotifies++;
       }
@@ -322,259 +295,19 @@ export class NetDevice implements VirtioDevice {
     }
   }
 
-  // ---- receive ----
-
   /**
    * A frame from the network (the backend calls this). Delivered now, queued in the bounded
-   * backlog, or dropped and counted. `frame` is not kept: the device copies what it keeps.
+   * backlog, or dropped and counted (receive.ts). `frame` is not kept: the device copies what it keeps.
    */
   receive(frame: Uint8Array): void {
-    const c = this.#counters;
     try {
-      if (this.#rx === null) return countRxDrop(c, "notReady");
-      if (!this.#link) return countRxDrop(c, "linkDown");
-      if (frame.length < ETH_HEADER_SIZE) return countRxDrop(c, "tooSmall");
-      if (frame.length > this.#maxFrame(frame)) return countRxDrop(c, "tooBig");
-      if (!this.#filter.accepts(frame)) return countRxDrop(c, "filtered");
-      // Frames keep their order: while older ones wait, a new one waits behind them.
-      if (this.#backlog.length > 0 || this.#deliver(frame) === "noBuffers") {
-        this.#enqueue(frame);
-        this.#drain();
-      }
-      this.#signalRx();
+      this.#receiver.receive(frame, this.#link);
     } catch {
-      c.internalErrors++;
+      this.#counters.internalErrors++;
     }
   }
 
-  #maxFrame(frame: Uint8Array): number {
-    const tagged = frame.length >= ETH_HEADER_SIZE && ((frame[12]! << 8) | frame[13]!) === ETHERTYPE_VLAN;
-    return this.mtu + ETH_HEADER_SIZE + (tagged ? VLAN_TAG_SIZE : 0);
-  }
-
-  #enqueue(frame: Uint8Array): void {
-    const c = this.#counters;
-    if (this.#backlogMaxFrames === 0 || this.#backlogMaxBytes === 0) return countRxDrop(c, "noBuffers");
-    if (this.#backlog.length >= this.#backlogMaxFrames || c.backlogBytes + frame.length > this.#backlogMaxBytes) {
-      return countRxDrop(c, "backlogFull");
-    }
-    this.#backlog.push(frame.slice());
-    c.rxBacklogged++;
-    c.backlogFrames = this.#backlog.length;
-    c.backlogBytes += frame.length;
-    if (c.backlogFrames > c.backlogPeakFrames) c.backlogPeakFrames = c.backlogFrames;
-    if (c.backlogBytes > c.backlogPeakBytes) c.backlogPeakBytes = c.backlogBytes;
-  }
-
-  /** Delivers waiting frames, oldest first, until buffers run out. */
-  #drain(): void {
-    const c = this.#counters;
-    while (this.#backlog.length > 0) {
-      const frame = this.#backlog[0]!;
-      if (this.#deliver(frame) === "noBuffers") break;
-      this.#backlog.shift();
-      c.backlogFrames = this.#backlog.length;
-      c.backlogBytes -= frame.length;
-    }
-  }
-
-  #dropBacklog(reason: "linkDown" | "notReady"): void {
-    const c = this.#counters;
-    if (this.#backlog.length > 0) countRxDrop(c, reason, this.#backlog.length);
-    this.#backlog = [];
-    c.backlogFrames = 0;
-    c.backlogBytes = 0;
-  }
-
-  /**
-   * Puts one frame into receive buffers, or drops it (counted) when it can never fit them.
-   * "noBuffers": not enough buffers are posted yet; whatever was gathered stays held.
-   */
-  #deliver(frame: Uint8Array): DeliverResult {
-    const c = this.#counters;
-    const vq = this.#rx!;
-    const need = NET_HDR_SIZE + frame.length;
-    let n = 0;
-    let room = 0;
-    while (room < need) {
-      // num_buffers is a u16, and more buffers than the ring holds cannot be posted at once.
-      if (n >= vq.size) {
-        countRxDrop(c, "tooBig");
-        return "done";
-      }
-      const chain = this.#peekChain(vq, n);
-      if (chain === null) return "noBuffers";
-      // Without MRG_RXBUF one chain holds header and frame: anything under a header plus an
-      // Ethernet header can never be used; with it, the first needs room for the header.
-      const min = !this.#mrg ? NET_HDR_SIZE + ETH_HEADER_SIZE : n === 0 ? NET_HDR_SIZE : 1;
-      if (chain.writableLength < min) {
-        this.#held.splice(n, 1);
-        vq.push(chain, 0);
-        c.rxBuffersUnusable++;
-        this.#rxUnsignalled++;
-        continue;
-      }
-      if (!this.#mrg && chain.writableLength < need) {
-        // The guest's buffers are smaller than this frame: drop it, keep the buffer for the next.
-        countRxDrop(c, "tooBig");
-        return "done";
-      }
-      room += chain.writableLength;
-      n++;
-    }
-    writeRxHeader(this.#rxHeader, n);
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      const chain = this.#held.shift()!;
-      let written = 0;
-      if (i === 0) written = vq.writeTo(chain, 0, this.#rxHeader);
-      const take = Math.min(chain.writableLength - (i === 0 ? NET_HDR_SIZE : 0), frame.length - at);
-      // The whole frame in one buffer (the usual case) needs no view of it.
-      const piece = at === 0 && take === frame.length ? frame : frame.subarray(at, at + take);
-      if (take > 0) written += vq.writeTo(chain, i === 0 ? NET_HDR_SIZE : 0, piece);
-      at += Math.max(take, 0);
-      if (written !== (i === 0 ? NET_HDR_SIZE : 0) + Math.max(take, 0)) c.shortCopies++;
-      vq.push(chain, written);
-      this.#rxUnsignalled++;
-    }
-    c.rxPackets++;
-    c.rxBytes += frame.length;
-    c.rxMergedBuffers += n - 1;
-    return "done";
-  }
-
-  /** The n-th receive chain in ring order, popping one more if needed; null when none is posted. */
-  #peekChain(vq: Virtqueue, n: number): DescriptorChain | null {
-    if (n < this.#held.length) return this.#held[n]!;
-    const chain = vq.pop();
-    if (chain !== null) this.#held.push(chain);
-    return chain;
-  }
-
-  #signalRx(): void {
-    if (this.#rxUnsignalled === 0 || this.#rx === null) return;
-    this.#rxUnsignalled = 0;
-    this.#counters.signals++;
-    this.#rx.signalUsed();
-  }
-
-  // ---- transmit ----
-
-  #processTx(vq: Virtqueue): void {
-    let pushed = 0;
-    try {
-      for (;;) {
-        const chain = vq.pop();
-        if (chain === null) break;
-        try {
-          this.#transmit(vq, chain);
-        } catch {
-          this.#counters.internalErrors++;
-        }
-        // Sent or dropped, the buffer goes back: the driver never waits for a frame we refused.
-        vq.push(chain, 0);
-        pushed++;
-      }
-    } finally {
-      if (pushed > 0) {
-        this.#counters.signals++;
-        vq.signalUsed();
-      }
-    }
-  }
-
-  #transmit(vq: Virtqueue, chain: DescriptorChain): void {
-    const c = this.#counters;
-    const total = chain.readableLength;
-    const hdr = total >= NET_HDR_SIZE ? this.#txHeader : this.#txHeader.subarray(0, total);
-    if (vq.readFrom(chain, 0, hdr) !== hdr.length) {
-      c.shortCopies++;
-      return;
-    }
-    const frameLength = Math.max(total - NET_HDR_SIZE, 0);
-    const parsed = parseTxHeader(hdr, frameLength, this.#csum);
-    if (!parsed.ok) return countTxDrop(c, "badHeader", parsed.error);
-    if (frameLength < ETH_HEADER_SIZE) return countTxDrop(c, "tooSmall");
-    // The largest frame at all (tagged) before anything is allocated, the exact limit after.
-    if (frameLength > this.mtu + ETH_HEADER_SIZE + VLAN_TAG_SIZE) return countTxDrop(c, "tooBig");
-    const frame = new Uint8Array(frameLength);
-    if (vq.readFrom(chain, NET_HDR_SIZE, frame) !== frameLength) {
-      c.shortCopies++;
-      return;
-    }
-    if (frameLength > this.#maxFrame(frame)) return countTxDrop(c, "tooBig");
-    if (parsed.header.flags & NET_HDR_F.NEEDS_CSUM) {
-      completeChecksum(frame, parsed.header.csumStart, parsed.header.csumOffset);
-      c.txChecksums++;
-    }
-    if (!this.#link) return countTxDrop(c, "linkDown");
-    try {
-      this.#backend.send(frame);
-    } catch {
-      c.txBackendErrors++;
-      return;
-    }
-    c.txPackets++;
-    c.txBytes += frameLength;
-  }
-
-  // ---- control ----
-
-  #processCtrl(vq: Virtqueue): void {
-    const c = this.#counters;
-    let pushed = 0;
-    try {
-      for (;;) {
-        const chain = vq.pop();
-        if (chain === null) break;
-        c.ctrlCommands++;
-        let written = 0;
-        try {
-          written = this.#control(vq, chain);
-        } catch {
-          c.internalErrors++;
-        }
-        vq.push(chain, written);
-        pushed++;
-      }
-    } finally {
-      if (pushed > 0) {
-        c.signals++;
-        vq.signalUsed();
-      }
-    }
-  }
-
-  /** Runs one command and writes its ack (the first writable byte, as QEMU does); returns bytes written. */
-  #control(vq: Virtqueue, chain: DescriptorChain): number {
-    const c = this.#counters;
-    if (chain.writableLength < 1) {
-      countCtrlError(c, "no-ack");
-      return 0;
-    }
-    let ack: number = CTRL_ACK.ERR;
-    if (chain.readableLength > CTRL_MAX_BYTES) {
-      countCtrlError(c, "too-long");
-    } else {
-      const bytes = new Uint8Array(chain.readableLength);
-      if (vq.readFrom(chain, 0, bytes) !== bytes.length) {
-        c.shortCopies++;
-        c.ctrlErrors++;
-      } else {
-        const out = executeCtrl(bytes, this.#filter, { ctrlRx: this.#ctrlRx, ctrlMacAddr: this.#ctrlMacAddr }, (mac) => this.#setMac(mac));
-        ack = out.ack;
-        if (out.command === "rx.promisc") c.ctrlPromisc++;
-        else if (out.command === "rx.allmulti") c.ctrlAllmulti++;
-        else if (out.command === "mac.table_set") c.ctrlMacTableSet++;
-        else if (out.command === "mac.addr_set") c.ctrlMacAddrSet++;
-        if (out.error !== null) countCtrlError(c, out.error);
-      }
-    }
-    if (ack === CTRL_ACK.OK) c.ctrlOk++;
-    return vq.writeTo(chain, 0, ACK_BYTE[ack]!);
-  }
-
-  // ---- state ----
+  // ---- config space ----
 
   /** The NIC's address changed: config space and backend follow (the filter already has it). */
   #setMac(mac: Uint8Array): void {
@@ -593,13 +326,6 @@ export class NetDevice implements VirtioDevice {
     const status = this.#link ? NET_S.LINK_UP : 0;
     this.#config[NET_CFG.STATUS] = status & 0xff;
     this.#config[NET_CFG.STATUS + 1] = status >>> 8;
-  }
-
-  /** Forgets every chain and frame that belongs to the driver's previous life. */
-  #dropGuestState(): void {
-    this.#held = [];
-    this.#rxUnsignalled = 0;
-    this.#dropBacklog("notReady");
   }
 }
 

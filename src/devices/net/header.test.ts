@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NET_HDR_F, NET_HDR_GSO, NET_HDR_SIZE } from "./constants.ts";
 import { completeChecksum, parseTxHeader, writeRxHeader } from "./header.ts";
-import { txHeader } from "./testing/frames.ts";
+import { txHeader } from "../../testing/net-frames.ts";
 
 describe("parseTxHeader", () => {
   it("accepts a plain header and one asking for a checksum inside the frame", () => {

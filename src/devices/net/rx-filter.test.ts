@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX } from "./constants.ts";
 import { formatMac, parseMac, randomMac, toMac } from "./mac.ts";
 import { RxFilter, executeCtrl, parseMacTables } from "./rx-filter.ts";
-import { concat, ethFrame } from "./testing/frames.ts";
+import { concat, ethFrame } from "../../testing/net-frames.ts";
 
 const ME = "52:54:00:12:34:56";
 const ALL = { ctrlRx: true, ctrlMacAddr: true };

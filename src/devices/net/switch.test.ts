@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { TestDriver } from "../../virtio/testing/test-driver.ts";
+import { TestDriver } from "../../testing/test-driver.ts";
 import { NET_HDR_SIZE, QUEUE } from "./constants.ts";
 import { NetDevice } from "./device.ts";
 import { VirtualSwitch } from "./switch.ts";
-import { CaptureBackend } from "./testing/capture-backend.ts";
-import { BROADCAST, concat, ethFrame, txHeader } from "./testing/frames.ts";
+import { CaptureBackend } from "../../testing/net-capture-backend.ts";
+import { BROADCAST, concat, ethFrame, txHeader } from "../../testing/net-frames.ts";
 
 const A = "02:00:00:00:00:0a";
 const B = "02:00:00:00:00:0b";

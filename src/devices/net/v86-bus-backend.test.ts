@@ -2,11 +2,11 @@
 // its fetch adapter wired the way fetch_network.js wires itself.
 
 import { describe, expect, it } from "vitest";
-import { TestDriver } from "../../virtio/testing/test-driver.ts";
+import { TestDriver } from "../../testing/test-driver.ts";
 import { NET_HDR_SIZE, QUEUE } from "./constants.ts";
 import { NetDevice } from "./device.ts";
 import { V86BusBackend, type V86Bus } from "./v86-bus-backend.ts";
-import { concat, ethFrame, txHeader } from "./testing/frames.ts";
+import { concat, ethFrame, txHeader } from "../../testing/net-frames.ts";
 
 type Listener = { fn: (v: unknown) => void; thisValue: unknown };
 

@@ -1,7 +1,7 @@
 // Frame builders for the network tests.
 
-import { NET_HDR, NET_HDR_SIZE } from "../constants.ts";
-import { parseMac } from "../mac.ts";
+import { NET_HDR, NET_HDR_SIZE } from "../devices/net/constants.ts";
+import { parseMac } from "../devices/net/mac.ts";
 
 export const BROADCAST = "ff:ff:ff:ff:ff:ff";
 
@@ -34,7 +34,7 @@ export function txHeader(h: TxHeaderSpec = {}): Uint8Array {
   return b;
 }
 
-export { concatBytes as concat } from "../../../virtio/bytes.ts";
+export { concatBytes as concat } from "../virtio/bytes.ts";
 
 /** An IPv4/UDP frame with its UDP checksum left partial, the way Linux hands it over with NEEDS_CSUM. */
 export function udpFrame(dst: string, src: string, payload: Uint8Array): { frame: Uint8Array; csumStart: number; csumOffset: number } {

@@ -2,8 +2,8 @@
 // writable buffers, then the chain is completed. Config space is 8 bytes of which the first 4
 // are writable; `changeConfig` simulates a device-side config change.
 
-import type { ActivationContext, VirtioDevice, Virtqueue, Interrupts } from "../interfaces.ts";
-import { FEATURE } from "../constants.ts";
+import type { ActivationContext, VirtioDevice, Virtqueue, Interrupts } from "../virtio/interfaces.ts";
+import { FEATURE } from "../virtio/constants.ts";
 
 export interface EchoDeviceOptions {
   readonly queues?: readonly number[];

@@ -13,10 +13,10 @@
 // Buffers come from a bump allocator that wraps around to just after the rings, so keep the
 // number of bytes in flight well under the RAM size.
 
-import type { GuestMemory, InterruptLine, VirtioDevice } from "../interfaces.ts";
-import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../constants.ts";
-import { MmioTransport, type MmioMsiOptions } from "../mmio-transport.ts";
-import { RamMemory } from "../ram-memory.ts";
+import type { GuestMemory, InterruptLine, VirtioDevice } from "../virtio/interfaces.ts";
+import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../virtio/constants.ts";
+import { MmioTransport, type MmioMsiOptions } from "../virtio/mmio-transport.ts";
+import { RamMemory } from "../virtio/ram-memory.ts";
 
 export const TEST_MSI_ADDR = 0xfee00000;
 /** MSI data of vector v in the driver's setup: vector number 0x40 + v, fixed, edge. */

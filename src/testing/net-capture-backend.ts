@@ -1,6 +1,6 @@
 // A NetBackend for tests: records what the NIC sends, injects frames as the network would.
 
-import type { NetBackend } from "../backend.ts";
+import type { NetBackend } from "../devices/net/backend.ts";
 
 export class CaptureBackend implements NetBackend {
   readonly name = "capture";

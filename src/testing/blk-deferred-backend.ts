@@ -1,7 +1,7 @@
 // Test helper: wraps a backend so every call goes async and finishes only when the test says
 // so (or on the next microtask with `auto`). Lets tests pick the order in which I/O completes.
 
-import type { BlockBackend, MaybePromise } from "../backend.ts";
+import type { BlockBackend, MaybePromise } from "../devices/blk/backend.ts";
 
 export interface DeferredCall {
   readonly op: "read" | "write" | "flush" | "discard" | "writeZeroes";

@@ -1,0 +1,158 @@
+// The queue configuration registers of a virtio-mmio window: QueueSel picks a queue, QueueNum,
+// the three ring addresses (QueueDesc/Driver/Device, low and high words) and QueueReady set it
+// up. What the driver writes here is only a plan: the transport builds a SplitQueue from it at
+// DRIVER_OK. The rules (virtio 1.2 §4.2.3.2): the registers may be written only between
+// FEATURES_OK and DRIVER_OK, and not while the queue is ready; QueueNum is a power of two no
+// larger than QueueNumMax; QueueReady = 1 checks the layout (size, alignment, inside guest RAM)
+// and refuses a bad one. Every refusal is counted, none throws.
+
+import type { GuestMemory } from "./interfaces.ts";
+import { STATUS } from "./constants.ts";
+import { checkLayout, type SplitQueueLayout } from "./split-queue.ts";
+import type { SavedQueue } from "./transport-state.ts";
+
+/** One queue's registers as the driver wrote them; addresses as [low, high] words. */
+export interface QueueConfig {
+  num: number;
+  ready: boolean;
+  desc: [number, number];
+  driver: [number, number];
+  device: [number, number];
+}
+
+/** The guest errors counted here (the transport's error counters, counted in place). */
+export interface QueueConfigErrors {
+  badQueueSel: number;
+  queueLocked: number;
+  badQueueNum: number;
+  queueSize: number;
+  ringAlign: number;
+  ringOutOfRange: number;
+}
+
+export type QueueAddressRegister =
+  "QueueDescLow" | "QueueDescHigh" | "QueueDriverLow" | "QueueDriverHigh" | "QueueDeviceLow" | "QueueDeviceHigh";
+
+export function addr64(pair: readonly [number, number]): number {
+  return pair[0] + pair[1] * 0x1_0000_0000;
+}
+
+/** The ring layout a queue's registers describe. */
+export function queueLayout(c: QueueConfig): SplitQueueLayout {
+  return { size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device) };
+}
+
+function freshQueueConfig(max: number): QueueConfig {
+  return { num: max, ready: false, desc: [0, 0], driver: [0, 0], device: [0, 0] };
+}
+
+export class QueueConfigRegisters {
+  readonly #maxSizes: readonly number[];
+  readonly #memory: GuestMemory;
+  readonly #errors: QueueConfigErrors;
+  readonly #cfg: QueueConfig[];
+  #sel = 0;
+
+  constructor(maxSizes: readonly number[], memory: GuestMemory, errors: QueueConfigErrors) {
+    this.#maxSizes = maxSizes;
+    this.#memory = memory;
+    this.#errors = errors;
+    this.#cfg = maxSizes.map(freshQueueConfig);
+  }
+
+  /** QueueSel as written (it may name no queue: the next access counts that). */
+  get selected(): number {
+    return this.#sel;
+  }
+
+  /** Every queue's registers, by index. The transport reads them; only this class writes them. */
+  get configs(): readonly Readonly<QueueConfig>[] {
+    return this.#cfg;
+  }
+
+  select(value: number): void {
+    this.#sel = value;
+  }
+
+  /** QueueNumMax of the selected queue, 0 for none. */
+  get numMax(): number {
+    return this.#maxSizes[this.#sel] ?? 0;
+  }
+
+  /** QueueReady of the selected queue, 0 for none. */
+  get readyRegister(): number {
+    return this.#cfg[this.#sel]?.ready ? 1 : 0;
+  }
+
+  writeNum(value: number, status: number): void {
+    const c = this.#writable(status);
+    if (c === null) return;
+    if (c.ready) {
+      this.#errors.queueLocked++;
+      return;
+    }
+    const max = this.#maxSizes[this.#sel]!;
+    if (value === 0 || value > max || (value & (value - 1)) !== 0) {
+      this.#errors.badQueueNum++;
+      return;
+    }
+    c.num = value;
+  }
+
+  writeAddress(name: QueueAddressRegister, value: number, status: number): void {
+    const c = this.#writable(status);
+    if (c === null) return;
+    if (c.ready) {
+      this.#errors.queueLocked++;
+      return;
+    }
+    const pair = name.startsWith("QueueDesc") ? c.desc : name.startsWith("QueueDriver") ? c.driver : c.device;
+    pair[name.endsWith("Low") ? 0 : 1] = value;
+  }
+
+  writeReady(value: number, status: number): void {
+    // Linux writes 0 to an idle queue while tearing down after a reset: harmless, not an error.
+    if (value === 0 && !this.#cfg[this.#sel]?.ready) return;
+    const c = this.#writable(status);
+    if (c === null) return;
+    if (value === 0) {
+      c.ready = false;
+      return;
+    }
+    const why = checkLayout(queueLayout(c), this.#maxSizes[this.#sel]!, this.#memory.size);
+    if (why !== null) {
+      this.#errors[why]++;
+      return;
+    }
+    c.ready = true;
+  }
+
+  /** Back to the state after construction (device reset). */
+  reset(): void {
+    this.#sel = 0;
+    this.#cfg.forEach((_, i) => (this.#cfg[i] = freshQueueConfig(this.#maxSizes[i]!)));
+  }
+
+  /** Puts saved registers in place; the caller checked them (transport-state.ts). */
+  restore(queueSel: number, queues: readonly SavedQueue[]): void {
+    this.#sel = queueSel;
+    queues.forEach((q, i) => {
+      this.#cfg[i] = { num: q.num, ready: q.ready, desc: [...q.desc], driver: [...q.driver], device: [...q.device] };
+    });
+  }
+
+  /** The selected queue's registers if they may be written now, else null (counted). */
+  #writable(status: number): QueueConfig | null {
+    const c = this.#cfg[this.#sel];
+    if (c === undefined) {
+      this.#errors.badQueueSel++;
+      return null;
+    }
+    if ((status & STATUS.FEATURES_OK) === 0 || (status & STATUS.DRIVER_OK) !== 0) {
+      this.#errors.queueLocked++;
+      return null;
+    }
+    return c;
+  }
+}
+
