@@ -6,9 +6,10 @@
 // archive, then one with Debian's virtio modules, then our guest's initramfs (busybox, /init).
 // Debian's virtio_mmio has no MSI: the devices run on their IO-APIC lines.
 //
-// The kernel comes from DEBIAN_KERNEL_DIR (default /tmp/debian-kernel), the linux-image-686 .deb
-// extracted there by guest/fetch-debian-kernel.sh: boot/vmlinuz-* and lib/modules/*/, found by
-// pattern so that a newer Debian kernel needs no change here. Missing, the test fails and says
+// The kernel comes from DEBIAN_KERNEL_DIR (default /tmp/debian-kernel), where
+// guest/fetch-debian-kernel.sh puts the linux-image-686 .deb and extracts it into x/:
+// x/boot/vmlinuz-* and x/lib/modules/*/, found by pattern so that a newer Debian kernel needs no
+// change here. Missing, the test fails and says
 // how to fetch it; DEBIAN_KERNEL_DIR=skip leaves it out on purpose (scripts/preflight.mjs says so).
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -33,13 +34,14 @@ import { sh } from "./shell.ts";
 const DIR = process.env.DEBIAN_KERNEL_DIR || "/tmp/debian-kernel";
 const skipped = DIR === "skip";
 
-/** The kernel and its modules directory in the extracted package, or null. */
+/** The kernel and its modules directory in the package extracted at DIR/x, or null. */
 function findKernel(dir: string): { vmlinuz: string; modules: string } | null {
-  const boot = join(dir, "boot");
+  const root = join(dir, "x");
+  const boot = join(root, "boot");
   const vmlinuz = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith("vmlinuz-")) : undefined;
   if (!vmlinuz) return null;
   const version = vmlinuz.slice("vmlinuz-".length);
-  const modules = join(dir, "lib/modules", version);
+  const modules = join(root, "lib/modules", version);
   return existsSync(modules) ? { vmlinuz: join(boot, vmlinuz), modules } : null;
 }
 const kernel = skipped ? null : findKernel(DIR);
@@ -176,8 +178,8 @@ async function shutdown(b: Booted | undefined): Promise<void> {
 describe.runIf(!skipped && !kernel)("Debian's kernel", () => {
   it("is present", () => {
     throw new Error(
-      `no Debian kernel (boot/vmlinuz-* and lib/modules/*) under ${DIR}: fetch it with 'sudo bash guest/fetch-debian-kernel.sh' ` +
-        "(or set DEBIAN_KERNEL_DIR to an extracted linux-image-686 package; DEBIAN_KERNEL_DIR=skip leaves this test out)",
+      `no Debian kernel (x/boot/vmlinuz-* and x/lib/modules/*) under ${DIR}: fetch it with 'sudo bash guest/fetch-debian-kernel.sh ${DIR}' ` +
+        "(DEBIAN_KERNEL_DIR names another such directory; DEBIAN_KERNEL_DIR=skip leaves this test out)",
     );
   });
 });
