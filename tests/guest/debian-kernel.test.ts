@@ -106,6 +106,12 @@ interface Booted {
 
 const DISK_SIZE = 16 * 1024 * 1024;
 /**
+ * The disk on IRQ 7, the NIC on 10. SeaBIOS's MADT leaves 7 at the ISA default, edge-triggered
+ * (10 it overrides to level): a kernel taking the SSDT's extended interrupt descriptor as written
+ * programs 7 level-triggered all the same, which /proc/interrupts shows as fasteoi.
+ */
+const PLACEMENT = { count: 2, irqs: [7, 10] };
+/**
  * Debian's kernel spends most of its boot in v86 on work a test has no use for: the crypto
  * self-tests (about 10 s of guest time) and the ISA Plug and Play scan (2 s). Neither touches
  * what is tested here. Its XZ decompression (about 12 s) cannot be skipped.
@@ -121,7 +127,7 @@ const BOOT_TIMEOUT_MS = 100_000;
  * as for a kernel that reads them.
  */
 async function boot(modules: Uint8Array, table: boolean): Promise<Booted> {
-  const placement = { count: 2 };
+  const placement = PLACEMENT;
   const userInitrd = concat(modules, new Uint8Array(file(DEFAULT_GUEST.initrd)));
   const initrd = table ? prependAcpiTable(virtioMmioAcpiTable(placement), userInitrd) : userInitrd;
   const cmdline = [GUEST_BASE_CMDLINE, DEBIAN_CMDLINE, table ? "" : virtioMmioCmdline(placement)].filter(Boolean).join(" ");
@@ -146,7 +152,7 @@ async function boot(modules: Uint8Array, table: boolean): Promise<Booted> {
   const disk = new BlockDevice({ backend: new MemoryBackend(diskBytes), name: "blk0" });
   const backend = new V86BusBackend();
   const nic = new NetDevice({ backend, name: "net0" });
-  const attached = attachVirtioMmio(emulator, { devices: [disk, nic], msi: false, discovery: table ? "acpi" : "cmdline" });
+  const attached = attachVirtioMmio(emulator, { devices: [disk, nic], msi: false, irqs: PLACEMENT.irqs, discovery: table ? "acpi" : "cmdline" });
   backend.attach(attached.emulatorBus);
   emulator.network_adapter!.fetch = async () => new Response("hello\n", { status: 200 });
   const listeners = new Set<(text: string) => void>();
@@ -214,7 +220,7 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
     );
   });
 
-  it("Debian's virtio modules load and bind both devices on their IO-APIC lines (level: fasteoi)", async () => {
+  it("Debian's virtio modules load and bind both devices on their IO-APIC lines, level-triggered as the SSDT says (fasteoi)", async () => {
     await sh(g, insmodAll());
     const drivers = await sh(g, "ls /sys/bus/platform/drivers/virtio-mmio/");
     expect(drivers.split(/\s+/)).toEqual(expect.arrayContaining(["LNRO0005:00", "LNRO0005:01"]));
@@ -224,7 +230,7 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
       expect(d.transport.state().interruptMode).toBe("line");
     }
     const interrupts = await sh(g, "cat /proc/interrupts");
-    expect(interrupts).toMatch(/^\s*5:\s+\d+\s+IO-APIC\s+5-fasteoi\s+virtio0$/m);
+    expect(interrupts).toMatch(/^\s*7:\s+\d+\s+IO-APIC\s+7-fasteoi\s+virtio0$/m);
     expect(interrupts).toMatch(/^\s*10:\s+\d+\s+IO-APIC\s+10-fasteoi\s+virtio1$/m);
   });
 
@@ -262,7 +268,7 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
       [...(await sh(g, "cat /proc/interrupts")).matchAll(/^\s*(\d+):\s+(\d+)\s+IO-APIC\s+\S+\s+(virtio\d)$/gm)].map((m) => [m[3]!, Number(m[2])]),
     );
     console.log(
-      `Debian kernel: IO-APIC 5 (virtio0, blk) ${counts.virtio0}, IO-APIC 10 (virtio1, net) ${counts.virtio1}; ` +
+      `Debian kernel: IO-APIC 7 (virtio0, blk) ${counts.virtio0}, IO-APIC 10 (virtio1, net) ${counts.virtio1}; ` +
         `lines raised ${g.attached.devices.map((d) => d.line.counters.raised).join(", ")}`,
     );
     expect(counts.virtio0).toBeGreaterThan(100);
@@ -274,28 +280,6 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
 });
 
 describe.runIf(kernel)("Debian's kernel without the SSDT", () => {
-  it("attach refuses discovery acpi on an initrd without the table", async () => {
-    const emulator = new V86({
-      wasm_path: v86WasmPath(),
-      bios: { buffer: file(DEFAULT_GUEST.bios) },
-      vga_bios: { buffer: file(DEFAULT_GUEST.vgaBios) },
-      bzimage: { buffer: file(kernel!.vmlinuz) },
-      initrd: { buffer: file(DEFAULT_GUEST.initrd) },
-      cmdline: GUEST_BASE_CMDLINE,
-      memory_size: 256 * 1024 * 1024,
-      acpi: true,
-      autostart: false,
-    } as ConstructorParameters<typeof V86>[0]) as unknown as Emulator;
-    try {
-      await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
-      expect(() =>
-        attachVirtioMmio(emulator, { devices: [new BlockDevice({ backend: MemoryBackend.blank(1 << 20) })], msi: false, discovery: "acpi" }),
-      ).toThrow(/the emulator's initrd does not begin with this placement's SSDT: pass prependAcpiTable/);
-    } finally {
-      await emulator.destroy();
-    }
-  });
-
   it("finds no device from the virtio_mmio.device= arguments: the modules load and nothing binds", async () => {
     const modules = loadOrder(moduleFiles(kernel!.modules), ["virtio_mmio", "virtio_blk", "virtio_net"]);
     const cpio = newcArchive([
@@ -311,7 +295,7 @@ describe.runIf(kernel)("Debian's kernel without the SSDT", () => {
       expect(await sh(b, "ls /sys/bus/virtio/devices/ | wc -l")).toBe("0\n");
       expect(await sh(b, "[ -e /dev/vda ] && echo vda || echo none")).toBe("none\n");
       // The arguments were there; this virtio_mmio has no parameter to take them.
-      expect(await sh(b, "cat /proc/cmdline")).toContain("virtio_mmio.device=0x200@0xd0000000:5");
+      expect(await sh(b, "cat /proc/cmdline")).toContain("virtio_mmio.device=0x200@0xd0000000:7");
       expect(await sh(b, "[ -e /sys/module/virtio_mmio/parameters/device ] && echo has || echo none")).toBe("none\n");
       for (const d of b.attached.devices) expect(d.transport.counters.reads.MagicValue).toBe(0);
     } finally {
