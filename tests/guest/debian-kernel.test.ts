@@ -75,6 +75,16 @@ function loadOrder(files: Map<string, string>, wanted: readonly string[]): Array
   return order;
 }
 
+/** An uncompressed archive with the modules under /debian-modules, in load order. */
+function modulesArchive(modules: ReadonlyArray<{ name: string; bytes: Uint8Array }>): Uint8Array {
+  return newcArchive([
+    { name: MODULES_DIR, mode: S_IFDIR | 0o755 },
+    ...modules.map((m) => ({ name: `${MODULES_DIR}/${m.name}.ko`, mode: S_IFREG | 0o644, data: m.bytes })),
+  ]);
+}
+const insmodAll = (modules: ReadonlyArray<{ name: string }>) => modules.map((m) => `insmod /${MODULES_DIR}/${m.name}.ko`).join(" && ");
+const WANTED = ["virtio_mmio", "virtio_blk", "virtio_net"];
+
 const file = (path: string) => {
   const b = readFileSync(path);
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -192,17 +202,11 @@ describe.runIf(!skipped && !kernel)("Debian's kernel", () => {
 
 describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our devices`, () => {
   let modules: Array<{ name: string; bytes: Uint8Array }>;
-  let modulesCpio: Uint8Array;
   let g: Booted;
-  const insmodAll = () => modules.map((m) => `insmod /${MODULES_DIR}/${m.name}.ko`).join(" && ");
 
   beforeAll(async () => {
-    modules = loadOrder(moduleFiles(kernel!.modules), ["virtio_mmio", "virtio_blk", "virtio_net"]);
-    modulesCpio = newcArchive([
-      { name: MODULES_DIR, mode: S_IFDIR | 0o755 },
-      ...modules.map((m) => ({ name: `${MODULES_DIR}/${m.name}.ko`, mode: S_IFREG | 0o644, data: m.bytes })),
-    ]);
-    g = await boot(modulesCpio, true);
+    modules = loadOrder(moduleFiles(kernel!.modules), WANTED);
+    g = await boot(modulesArchive(modules), true);
   }, BOOT_TIMEOUT_MS + 20_000);
   afterAll(() => shutdown(g));
 
@@ -211,6 +215,7 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
     expect(await sh(g, "uname -r")).toMatch(/^\d+\.\d+\.\d+-\d+-686\n$/);
     expect(g.attached.acpiTableChecked).toBe(true);
     const dmesg = await sh(g, "dmesg");
+    console.log(`Debian kernel's log:\n${dmesg.split("\n").filter((l) => /SSDT|LNRO|Linux version/.test(l)).join("\n")}`);
     expect(dmesg).toMatch(/SSDT ACPI table found in initrd \[kernel\/firmware\/acpi\/virtio-mmio\.aml\]\[0x[0-9a-f]+\]/);
     expect(dmesg).toMatch(/ACPI: SSDT 0x[0-9A-F]+ [0-9A-F]+ \(v02 V86VIO VIRTMMIO/);
     // The ACPI devices exist before any driver: Linux enumerated them from the table.
@@ -221,7 +226,7 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
   });
 
   it("Debian's virtio modules load and bind both devices on their IO-APIC lines, level-triggered as the SSDT says (fasteoi)", async () => {
-    await sh(g, insmodAll());
+    await sh(g, insmodAll(modules));
     const drivers = await sh(g, "ls /sys/bus/platform/drivers/virtio-mmio/");
     expect(drivers.split(/\s+/)).toEqual(expect.arrayContaining(["LNRO0005:00", "LNRO0005:01"]));
     expect(await sh(g, "cat /sys/bus/virtio/devices/virtio0/device /sys/bus/virtio/devices/virtio1/device")).toBe("0x0002\n0x0001\n");
@@ -281,16 +286,12 @@ describe.runIf(kernel)(`Debian's unmodified kernel (${kernel?.vmlinuz}) on our d
 
 describe.runIf(kernel)("Debian's kernel without the SSDT", () => {
   it("finds no device from the virtio_mmio.device= arguments: the modules load and nothing binds", async () => {
-    const modules = loadOrder(moduleFiles(kernel!.modules), ["virtio_mmio", "virtio_blk", "virtio_net"]);
-    const cpio = newcArchive([
-      { name: MODULES_DIR, mode: S_IFDIR | 0o755 },
-      ...modules.map((m) => ({ name: `${MODULES_DIR}/${m.name}.ko`, mode: S_IFREG | 0o644, data: m.bytes })),
-    ]);
+    const modules = loadOrder(moduleFiles(kernel!.modules), WANTED);
     let b: Booted | undefined;
     try {
-      b = await boot(cpio, false);
+      b = await boot(modulesArchive(modules), false);
       expect(b.attached.cmdlineChecked).toBe(true);
-      await sh(b, modules.map((m) => `insmod /${MODULES_DIR}/${m.name}.ko`).join(" && "));
+      await sh(b, insmodAll(modules));
       expect(await sh(b, "ls /sys/bus/platform/devices/ | grep -c LNRO0005 || true")).toBe("0\n");
       expect(await sh(b, "ls /sys/bus/virtio/devices/ | wc -l")).toBe("0\n");
       expect(await sh(b, "[ -e /dev/vda ] && echo vda || echo none")).toBe("none\n");
