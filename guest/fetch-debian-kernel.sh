@@ -27,35 +27,46 @@ export DEBIAN_FRONTEND=noninteractive
 if ! dpkg --print-foreign-architectures | grep -qx i386; then
 	dpkg --add-architecture i386
 fi
-if ! apt-cache show linux-image-686:i386 >/dev/null 2>&1; then
+update_lists() {
 	# A broken bookworm-security i386 index (see guest/install-deps.sh) must not stop us: the
 	# metapackage and a kernel it depends on are in the main suite.
 	apt-get update -q >/tmp/fetch-debian-kernel-apt.log 2>&1 || say "apt-get update reported errors (see /tmp/fetch-debian-kernel-apt.log); going on with the lists it fetched"
-fi
-apt-cache show linux-image-686:i386 >/dev/null 2>&1 || {
-	say "apt does not know linux-image-686:i386: check /etc/apt/sources.list{,.d/} (bookworm main) and /tmp/fetch-debian-kernel-apt.log"
+}
+# "linux-image-686:i386\n  Depends: linux-image-6.1.0-N-686:i386": the current kernel.
+kernel_package() { apt-cache depends linux-image-686:i386 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*\).*/\1/p' | head -n 1; }
+find_deb() { find "$DIR" -maxdepth 1 -name "${1}_*_i386.deb" -print -quit; }
+
+updated=0
+apt-cache show linux-image-686:i386 >/dev/null 2>&1 || { update_lists; updated=1; }
+pkg=$(kernel_package)
+[[ -n $pkg ]] || {
+	say "apt does not know linux-image-686:i386 or what it depends on: check /etc/apt/sources.list{,.d/} (bookworm main) and /tmp/fetch-debian-kernel-apt.log"
 	exit 1
 }
-
-# "linux-image-686:i386\n  Depends: linux-image-6.1.0-N-686:i386": the current kernel.
-pkg=$(apt-cache depends linux-image-686:i386 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*\).*/\1/p' | head -n 1)
-[[ -n $pkg ]] || { say "cannot find which kernel linux-image-686:i386 depends on:"; apt-cache depends linux-image-686:i386 >&2; exit 1; }
 say "linux-image-686:i386 depends on $pkg"
 
 mkdir -p "$DIR"
 cd "$DIR"
-deb=$(find . -maxdepth 1 -name "${pkg}_*_i386.deb" -print -quit)
+deb=$(find_deb "$pkg")
 if [[ -z $deb ]]; then
 	for try in 1 2 3; do
 		apt-get download -q "$pkg:i386" && break
 		[[ $try == 3 ]] && { say "apt-get download $pkg:i386 failed"; exit 1; }
-		sleep $((try * 5))
+		# Lists older than the mirror name a version it no longer has: refresh them once.
+		if [[ $updated == 0 ]]; then
+			update_lists
+			updated=1
+			pkg=$(kernel_package)
+			[[ -n $pkg ]] || { say "after apt-get update, apt does not know what linux-image-686:i386 depends on"; exit 1; }
+		else
+			sleep $((try * 5))
+		fi
 	done
-	deb=$(find . -maxdepth 1 -name "${pkg}_*_i386.deb" -print -quit)
+	deb=$(find_deb "$pkg")
 fi
 # Extract beside, then move into place, so an interrupted run leaves no half tree behind.
 rm -rf x x.tmp
 dpkg-deb -x "$deb" x.tmp
 mv x.tmp x
 have_kernel || { say "$deb holds no boot/vmlinuz-* with its lib/modules"; exit 1; }
-say "extracted ${deb#./} into $DIR/x"
+say "extracted ${deb##*/} into $DIR/x"
