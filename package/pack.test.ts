@@ -11,7 +11,10 @@ import { OUT, PACKAGE_NAME, ROOT, buildPackage } from "./build.ts";
 
 const CONSUMER = `
 import { V86 } from "v86";
-import { BlockDevice, MemoryBackend, NetDevice, V86BusBackend, attachVirtioMmio, virtioMmioCmdline, type VirtioMmioAttachment } from "${PACKAGE_NAME}";
+import {
+  BlockDevice, MemoryBackend, NetDevice, V86BusBackend, attachVirtioMmio, newcArchive, prependAcpiTable, S_IFREG, virtioMmioAcpiTable, virtioMmioCmdline,
+  type VirtioMmioAttachment,
+} from "${PACKAGE_NAME}";
 import { HttpRangeBackend, IdbBlockStore } from "${PACKAGE_NAME}/browser";
 import { FileBackend } from "${PACKAGE_NAME}/node";
 
@@ -32,16 +35,28 @@ export async function start(kernel: ArrayBuffer): Promise<VirtioMmioAttachment> 
   await emulator.run();
   return attached;
 }
+export async function startDistroKernel(kernel: ArrayBuffer, initramfs: Uint8Array, module: Uint8Array): Promise<VirtioMmioAttachment> {
+  const modules = newcArchive([{ name: "virtio_mmio.ko", mode: S_IFREG | 0o644, data: module }]);
+  const initrd = prependAcpiTable(virtioMmioAcpiTable({ count: 1 }), new Uint8Array([...modules, ...initramfs]));
+  const emulator = new V86({ wasm_path: "v86.wasm", bzimage: { buffer: kernel }, initrd: { buffer: initrd.buffer as ArrayBuffer }, acpi: true, autostart: false });
+  await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+  const disk = new BlockDevice({ backend: MemoryBackend.blank(1 << 20) });
+  const attached = attachVirtioMmio(emulator, { devices: [disk], msi: false, discovery: "acpi" });
+  const checked: boolean = attached.acpiTableChecked && attached.acpiTable().length > 36;
+  void checked;
+  await emulator.run();
+  return attached;
+}
 export const kinds = [HttpRangeBackend, IdbBlockStore, FileBackend].map((k) => k.name);
 `;
 
 const TSCONFIG = {
   compilerOptions: { target: "ES2023", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2023", "DOM"], types: [], strict: true, noEmit: true, skipLibCheck: false },
-  files: ["consumer.ts", "readme-example.ts"],
+  files: ["consumer.ts", "readme-example-1.ts", "readme-example-2.ts"],
 };
 
-/** The package README's example, checked as users would paste it. */
-const README_EXAMPLE = /```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, "package", "README.md"), "utf8"))![1]!;
+/** The package README's examples, checked as users would paste them. */
+const README_EXAMPLES = [...readFileSync(join(ROOT, "package", "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
 describe("the packed library in an empty project", () => {
   let scratch: string;
@@ -66,7 +81,8 @@ describe("the packed library in an empty project", () => {
     // satisfies another's peer dependency ("Cannot read properties of null (reading 'matches')").
     execFileSync("npm", ["install", "--offline", "--install-links", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: scratch, stdio: "pipe" });
     writeFileSync(join(scratch, "consumer.ts"), CONSUMER);
-    writeFileSync(join(scratch, "readme-example.ts"), README_EXAMPLE);
+    expect(README_EXAMPLES).toHaveLength(2);
+    README_EXAMPLES.forEach((example, i) => writeFileSync(join(scratch, `readme-example-${i + 1}.ts`), example));
     writeFileSync(join(scratch, "tsconfig.json"), JSON.stringify(TSCONFIG));
   }, 180_000);
   afterAll(() => {
@@ -81,7 +97,7 @@ describe("the packed library in an empty project", () => {
     expect(files.filter((f) => /\.test\.|\/ui\/|\/machine\/|\/compare\/|\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
   });
 
-  it("type-checks a consumer of all three entries and the README's example with the stock v86 package (strict, NodeNext, libraries checked)", () => {
+  it("type-checks a consumer of all three entries and the README's examples with the stock v86 package (strict, NodeNext, libraries checked)", () => {
     const r = tsc("tsconfig.json");
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -95,17 +111,20 @@ describe("the packed library in an empty project", () => {
     expect(r.stdout).toMatch(/bad\.ts\(\d+,\d+\): error TS2322/);
   }, 60_000);
 
-  it("runs under Node: the core builds the announcements and a disk, the node entry a file backend", () => {
+  it("runs under Node: the core builds the announcements, the SSDT initrd and a disk, the node entry a file backend", () => {
     writeFileSync(join(scratch, "disk.img"), new Uint8Array(4096));
     const script = `
-      import { BlockDevice, MemoryBackend, virtioMmioCmdline } from "${PACKAGE_NAME}";
+      import { BlockDevice, MemoryBackend, initrdAcpiTables, prependAcpiTable, virtioMmioAcpiTable, virtioMmioCmdline } from "${PACKAGE_NAME}";
       import { FileBackend } from "${PACKAGE_NAME}/node";
       const disk = new BlockDevice({ backend: new FileBackend("disk.img"), name: "blk0" });
       new BlockDevice({ backend: new MemoryBackend(new Uint8Array(512)) });
       console.log(virtioMmioCmdline({ count: 1 }), disk.queueMaxSizes.length);
+      const table = virtioMmioAcpiTable({ count: 1 });
+      const found = initrdAcpiTables(prependAcpiTable(table, new Uint8Array([0x1f, 0x8b])));
+      console.log(String.fromCharCode(...table.subarray(0, 4)), table.length, found.map((t) => t.name + " " + t.table.length).join());
     `;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: scratch, encoding: "utf8" });
-    expect(out).toBe("virtio_mmio.device=0x200@0xd0000000:5 1\n");
+    expect(out).toBe("virtio_mmio.device=0x200@0xd0000000:5 1\nSSDT 104 kernel/firmware/acpi/virtio-mmio.aml 104\n");
   });
 
   it("passes npm publish --dry-run", () => {

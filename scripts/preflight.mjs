@@ -5,8 +5,10 @@
 // Needs: node_modules (npm ci); Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium);
 // mke2fs (e2fsprogs); the committed guest image; a stock kernel for tests/guest/stock-kernel.test.ts
 // (STOCK_KERNEL, default /tmp/guest-stock/bzImage; STOCK_KERNEL=skip leaves that test out, said
-// loudly). Exit status 1 when anything is missing.
-import { accessSync, constants, existsSync } from "node:fs";
+// loudly); Debian's own i386 kernel for tests/guest/debian-kernel.test.ts (DEBIAN_KERNEL_DIR,
+// default /tmp/debian-kernel, as guest/fetch-debian-kernel.sh leaves it; DEBIAN_KERNEL_DIR=skip
+// leaves that test out, said loudly). Exit status 1 when anything is missing.
+import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const repo = new URL("..", import.meta.url).pathname;
@@ -40,6 +42,18 @@ if (stock === "skip") {
     "sudo bash guest/install-deps.sh && GUEST_NO_PATCHES=1 bash guest/build.sh /tmp/guest-stock   (or STOCK_KERNEL=skip)",
   );
 }
+const debian = process.env.DEBIAN_KERNEL_DIR || "/tmp/debian-kernel";
+if (debian === "skip") {
+  console.warn("preflight: DEBIAN_KERNEL_DIR=skip: tests/guest/debian-kernel.test.ts will not run (a distribution kernel finding the devices through ACPI is not tested)");
+} else {
+  const boot = join(debian, "x/boot");
+  const vmlinuz = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith("vmlinuz-")) : undefined;
+  need(
+    vmlinuz !== undefined && existsSync(join(debian, "x/lib/modules", vmlinuz.slice("vmlinuz-".length))),
+    `Debian's i386 kernel (linux-image-686) extracted at ${debian}/x (DEBIAN_KERNEL_DIR), for the Debian-kernel test`,
+    `sudo bash guest/fetch-debian-kernel.sh ${debian}   (or DEBIAN_KERNEL_DIR=skip)`,
+  );
+}
 
 if (missing.length > 0) {
   console.error("npm test: this machine lacks what the tests need:");
@@ -47,4 +61,5 @@ if (missing.length > 0) {
   console.error("On a fresh Debian 12 machine, as root, one command installs all of it and runs the suite:\n  bash scripts/test-from-scratch.sh");
   process.exit(1);
 }
-console.log("preflight: Chromium, e2fsprogs, the guest image and the stock kernel are here");
+const kernels = [stock === "skip" ? "" : "the stock kernel", debian === "skip" ? "" : "Debian's kernel"].filter(Boolean);
+console.log(`preflight: Chromium, e2fsprogs, the guest image${kernels.map((k) => `, ${k}`).join("")} are here`);

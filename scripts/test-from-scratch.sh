@@ -8,10 +8,13 @@
 #    committed public/guest/ (guest/check.sh)
 # 4. the stock kernel (no patches) derived from that build's tree: only what the patch touched
 #    is rebuilt (tests/guest/stock-kernel.test.ts boots it)
-# 5. npm test
+# 5. Debian 12's own i386 kernel, unmodified (guest/fetch-debian-kernel.sh: apt-get download of
+#    what linux-image-686:i386 depends on; tests/guest/debian-kernel.test.ts boots it)
+# 6. npm test
 # .ci/run is this script. Each step prints its start time; the last line gives every step's time.
 # Environment: GUEST_CHECK_WORK_DIR (default /tmp/guest-check-work), STOCK_OUT (default
-# /tmp/guest-stock), GUEST_STOCK_WORK_DIR (default /tmp/guest-build-stock).
+# /tmp/guest-stock), GUEST_STOCK_WORK_DIR (default /tmp/guest-build-stock), DEBIAN_KERNEL_DIR
+# (default /tmp/debian-kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +45,10 @@ stock_out=${STOCK_OUT:-/tmp/guest-stock}
 rm -rf "${GUEST_STOCK_WORK_DIR:=/tmp/guest-build-stock}"
 GUEST_NO_PATCHES=1 GUEST_STOCK_FROM=$work GUEST_WORK_DIR=$GUEST_STOCK_WORK_DIR bash guest/build.sh "$stock_out"
 export STOCK_KERNEL=$stock_out/bzImage
+
+step "Debian kernel"
+export DEBIAN_KERNEL_DIR=${DEBIAN_KERNEL_DIR:-/tmp/debian-kernel}
+bash guest/fetch-debian-kernel.sh "$DEBIAN_KERNEL_DIR"
 
 step "npm test"
 CHROMIUM_PATH=/usr/bin/chromium npm test

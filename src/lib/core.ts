@@ -7,6 +7,11 @@ export type { AttachFault, AttachMsiOptions, AttachOptions, AttachedDevice, Virt
 export { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, checkPlacement, v86Regions, v86TakenIrqs, virtioMmioCmdline } from "../platform/mmio-placement.ts";
 export type { MmioPlacement, V86Layout } from "../platform/mmio-placement.ts";
 export { MMIO_WINDOW_SIZE } from "../platform/mmio-bus.ts";
+export { VIRTIO_MMIO_HID, virtioMmioAcpiTable, virtioMmioSsdt } from "../platform/acpi-ssdt.ts";
+export type { AcpiMmioWindow } from "../platform/acpi-ssdt.ts";
+export { ACPI_INITRD_DIR, acpiTableCpio, initrdAcpiTables, prependAcpiTable } from "../platform/acpi-initrd.ts";
+export { S_IFDIR, S_IFREG, newcArchive, readNewc } from "../platform/cpio-newc.ts";
+export type { CpioEntry, CpioFile } from "../platform/cpio-newc.ts";
 export { V86_VERSION } from "../platform/v86-internals.ts";
 
 export { BlockDevice } from "../devices/blk/device.ts";

@@ -5,6 +5,8 @@
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { MmioTransport } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
+import { initrdAcpiTables } from "./acpi-initrd.ts";
+import { virtioMmioAcpiTable } from "./acpi-ssdt.ts";
 import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
 import { BatchEnd } from "./batch-end.ts";
 import { InterruptGate } from "./interrupt-gate.ts";
@@ -48,6 +50,14 @@ export interface AttachOptions {
    * benchmark's comparison).
    */
   endBatchOnWork?: boolean;
+  /**
+   * How the guest's kernel learns where the devices are. "cmdline" (the default): the
+   * `virtio_mmio.device=` arguments, which the V86's cmdline must hold (a kernel with
+   * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES). "acpi": an SSDT in the initrd (virtioMmioAcpiTable +
+   * prependAcpiTable; a kernel with ACPI, CONFIG_ACPI_TABLE_UPGRADE and virtio_mmio, as
+   * distribution kernels are), which the V86's initrd must carry; the arguments are not needed.
+   */
+  discovery?: "cmdline" | "acpi";
 }
 
 export interface AttachedDevice {
@@ -86,6 +96,16 @@ export interface VirtioMmioAttachment {
    * holds `cmdline`; false when v86 boots a disk, whose bootloader must pass the arguments.
    */
   readonly cmdlineChecked: boolean;
+  /**
+   * With discovery "acpi": whether the emulator's initrd (v86 loaded a bzImage and an initrd
+   * itself) was found to carry acpiTable() where Linux looks for it. False otherwise.
+   */
+  readonly acpiTableChecked: boolean;
+  /**
+   * The SSDT describing this placement (what virtioMmioAcpiTable gives for it): a fresh copy,
+   * for a kernel that finds the devices through ACPI.
+   */
+  acpiTable(): Uint8Array;
   /** Our bugs, contained (a device handler that threw, a task that failed); the newest 100. */
   readonly faults: readonly AttachFault[];
   /**
@@ -99,6 +119,22 @@ export interface VirtioMmioAttachment {
 const REAL_MODE_HEADER = 0x80000;
 const CMD_LINE_PTR = 0x228;
 const HDRS_MAGIC = 0x53726448;
+
+const RAMDISK_IMAGE = 0x218;
+const RAMDISK_SIZE = 0x21c;
+
+/** The initrd v86 loaded with a bzImage (a view of guest RAM), or null when it loaded none. */
+function bzImageInitrd(mem8: Uint8Array): Uint8Array | null {
+  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
+  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
+  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
+  const at = view.getUint32(REAL_MODE_HEADER + RAMDISK_IMAGE, true);
+  const size = view.getUint32(REAL_MODE_HEADER + RAMDISK_SIZE, true);
+  if (at === 0 || size === 0 || at + size > mem8.length) return null;
+  return mem8.subarray(at, at + size);
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The command line v86 wrote for a bzImage, or null when it loaded none. */
 function bzImageCmdline(mem8: Uint8Array): string | null {
@@ -124,6 +160,11 @@ function bzImageCmdline(mem8: Uint8Array): string | null {
  * a bzImage itself). Any kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES drives the devices on
  * their interrupt line; a kernel with our driver patch (guest/patches/) uses MSI, which needs
  * the V86 made with `acpi: true` (v86 has a local APIC only then).
+ *
+ * A kernel without that option (most distribution kernels) finds them through ACPI instead:
+ * with `discovery: "acpi"`, build the V86's initrd as
+ * `prependAcpiTable(virtioMmioAcpiTable({ count, base, irqs }), yourInitrd)` (acpi: true, and
+ * virtio_mmio, built in or loaded from the initramfs); attach checks the initrd carries it.
  *
  * Throws, naming every problem, when the placement cannot work in this emulator: MSI without
  * ACPI, a block over RAM or v86's own regions, an IRQ v86's devices drive, too many devices.
@@ -151,8 +192,23 @@ export function attachVirtioMmio(emulator: unknown, options: AttachOptions): Vir
     options.msi !== false,
   );
   const cmdline = problems.length === 0 ? virtioMmioCmdline(placement) : "";
+  const table = problems.length === 0 ? virtioMmioAcpiTable(placement) : new Uint8Array(0);
+  const acpiDiscovery = options.discovery === "acpi";
+  if (acpiDiscovery && !acpi) problems.push("discovery acpi needs v86's ACPI tables and IO-APIC: create the V86 with acpi: true");
   const written = bzImageCmdline(cpu.mem8);
-  if (written !== null && problems.length === 0) {
+  let acpiTableChecked = false;
+  if (acpiDiscovery && written !== null && problems.length === 0) {
+    const initrd = bzImageInitrd(cpu.mem8);
+    acpiTableChecked = initrd !== null && initrdAcpiTables(initrd).some((t) => sameBytes(t.table, table));
+    if (!acpiTableChecked) {
+      problems.push(
+        initrd === null
+          ? "discovery is acpi but the emulator has no initrd: pass prependAcpiTable(virtioMmioAcpiTable(...), yourInitrd) as the V86's initrd"
+          : "the emulator's initrd does not begin with this placement's SSDT: pass prependAcpiTable(virtioMmioAcpiTable(...), yourInitrd) as the V86's initrd",
+      );
+    }
+  }
+  if (!acpiDiscovery && written !== null && problems.length === 0) {
     const words = new Set(written.split(/\s+/));
     const missing = cmdline.split(" ").filter((arg) => arg && !words.has(arg));
     if (missing.length) {
@@ -162,10 +218,17 @@ export function attachVirtioMmio(emulator: unknown, options: AttachOptions): Vir
     }
   }
   if (problems.length) throw new Error(`attachVirtioMmio: cannot attach:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
-  return wire(v86, cpu, options, cmdline, written !== null);
+  return wire(v86, cpu, options, { cmdline, cmdlineChecked: !acpiDiscovery && written !== null, table, acpiTableChecked });
 }
 
-function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdline: string, cmdlineChecked: boolean): VirtioMmioAttachment {
+interface Announcements {
+  cmdline: string;
+  cmdlineChecked: boolean;
+  table: Uint8Array;
+  acpiTableChecked: boolean;
+}
+
+function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announced: Announcements): VirtioMmioAttachment {
   const faults: AttachFault[] = [];
   const fault = (where: string) => (error: unknown) => {
     faults.push({ where, error });
@@ -258,8 +321,10 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, cmdlin
     tasks,
     batchEnd,
     emulatorBus: emulator.emulator_bus,
-    cmdline,
-    cmdlineChecked,
+    cmdline: announced.cmdline,
+    cmdlineChecked: announced.cmdlineChecked,
+    acpiTableChecked: announced.acpiTableChecked,
+    acpiTable: () => announced.table.slice(),
     faults,
     detach() {
       if (!attached) return;

@@ -13,6 +13,8 @@ import { GuestConsole } from "../../src/machine/guest-console.ts";
 import { attachVirtioMmio, type VirtioMmioAttachment } from "../../src/platform/attach.ts";
 import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
 import { virtioMmioCmdline } from "../../src/platform/mmio-placement.ts";
+import { prependAcpiTable } from "../../src/platform/acpi-initrd.ts";
+import { virtioMmioAcpiTable } from "../../src/platform/acpi-ssdt.ts";
 import { PROMPT } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
@@ -149,6 +151,35 @@ describe("attachVirtioMmio refuses what cannot work, before anything is attached
     expect(overRam).toContain("base 0x4000000: the 128 KiB block overlaps guest RAM (0x0-0x7ffffff)");
     const unannounced = await refused(GUEST_BASE_CMDLINE, {}, (e) => attachVirtioMmio(e, { devices: devices(), msi: {} }));
     expect(unannounced).toContain("the emulator's kernel command line lacks virtio_mmio.device=0x200@0xd0000000:5");
+  });
+
+  it("discovery acpi: an initrd without the SSDT, and a V86 without ACPI", async () => {
+    const plain = await refused(GUEST_BASE_CMDLINE, {}, (e) => attachVirtioMmio(e, { devices: devices(), msi: false, discovery: "acpi" }));
+    expect(plain).toContain(
+      "the emulator's initrd does not begin with this placement's SSDT: pass prependAcpiTable(virtioMmioAcpiTable(...), yourInitrd) as the V86's initrd",
+    );
+    // The table of another placement is not this one's.
+    const other = prependAcpiTable(virtioMmioAcpiTable({ count: 1, irqs: [7] }), new Uint8Array(readFileSync(DEFAULT_GUEST.initrd)));
+    const wrong = await refused(GUEST_BASE_CMDLINE, { initrd: { buffer: other.buffer } }, (e) =>
+      attachVirtioMmio(e, { devices: devices(), msi: false, discovery: "acpi" }),
+    );
+    expect(wrong).toContain("does not begin with this placement's SSDT");
+    const noAcpi = await refused(GUEST_BASE_CMDLINE, { acpi: false }, (e) => attachVirtioMmio(e, { devices: devices(), msi: false, discovery: "acpi" }));
+    expect(noAcpi).toContain("discovery acpi needs v86's ACPI tables and IO-APIC: create the V86 with acpi: true");
+  });
+
+  it("discovery acpi accepts the initrd prependAcpiTable made, without the arguments on the command line", async () => {
+    const initrd = prependAcpiTable(virtioMmioAcpiTable({ count: 1 }), new Uint8Array(readFileSync(DEFAULT_GUEST.initrd)));
+    const emulator = await stockV86(GUEST_BASE_CMDLINE, { initrd: { buffer: initrd.buffer } });
+    try {
+      const attached = attachVirtioMmio(emulator, { devices: devices(), msi: false, discovery: "acpi" });
+      expect(attached.acpiTableChecked).toBe(true);
+      expect(attached.cmdlineChecked).toBe(false);
+      expect([...attached.acpiTable()]).toEqual([...virtioMmioAcpiTable({ count: 1 })]);
+      attached.detach();
+    } finally {
+      await emulator.destroy();
+    }
   });
 
   it("an emulator that has already run", async () => {
