@@ -22,6 +22,7 @@ export function engineSection(): Section {
     { label: "--no-liftoff / page", num: "noliftoff", den: "page" },
   ]);
   s.note(`No devices (page \`net=none&disk=none&charts=0\`), vbench uploaded over the console. Tight loop: \`vbench spin\` (8 instructions a pass, run once unmeasured first so v86 has compiled it). Shell loop: busybox ash counting to ${SHELL_LOOP_ITERATIONS}, the disk table's emulator speed (once unmeasured first). --no-liftoff: a second Chromium started with \`--js-flags=--no-liftoff\`, which a page cannot ask for; shown to locate the page's gap, not as a setting.`);
+  s.note("What holds the page's disk and network rows back (goal: 0.8 × Node): the same guest code runs slower in the page than under Node before any device is involved (the page / Node column); where the --no-liftoff column comes near Node's, the difference is how long Chromium runs v86's generated WebAssembly on its baseline compiler before its optimizing one takes over, which a page cannot change, not our code, which is the same in both.");
   return s;
 }
 
