@@ -8,7 +8,8 @@ import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
-import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
+import type { SavedMachine } from "../machine/state-file.ts";
+import { packSavedMachine, unpackSavedMachine } from "../machine/state-file-gzip.ts";
 import { downloadBytes, downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
@@ -259,7 +260,7 @@ export class VmView implements DebugVm {
       // The guest is stopped and its disk quiet: the disk's bytes match the state exactly.
       const disk = this.disk ? await this.disk.overlay.exportImage() : null;
       if (this.machine !== m) return null;
-      return encodeSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
+      return await packSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
     } catch (error) {
       this.#stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
       return null;
@@ -291,7 +292,7 @@ export class VmView implements DebugVm {
     let saved: SavedMachine;
     let settings: PageSettings;
     try {
-      saved = decodeSavedMachine(bytes);
+      saved = await unpackSavedMachine(bytes);
       settings = restoredSettings(this.#o.settings, saved.boot);
     } catch (error) {
       const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;
