@@ -12,7 +12,8 @@
 //   hotpath  host-side micro-benchmark of the device code, no guest (bench/hot-path.ts)
 //   modes    "Do we need the vector table?": per-queue MSI vs vector table vs line (and both
 //            MSI designs with shared interrupts) on one short workload (src/compare/)
-//   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off
+//   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off, a
+//            load from a saved state against a cold one (--only browser-restore: only that)
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,9 +118,9 @@ async function main(): Promise<void> {
     recordCodeSize(modes);
   }
   const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.net, sections.hotpath];
-  if (only.has("browser")) {
+  if (only.has("browser") || only.has("browser-restore")) {
     const { runBrowser } = await import("./scenarios/browser.ts");
-    all.push(...(await runBrowser(RUNS, log)));
+    all.push(...(await runBrowser(RUNS, log, !only.has("browser"))));
   }
 
   host.loadAvgAtEnd = currentLoad();
