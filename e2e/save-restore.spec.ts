@@ -44,8 +44,9 @@ async function saveState(page: Page): Promise<Buffer> {
 /**
  * Waits until the restored shell answers. Keys typed in the first moment after a restore can
  * lose their first characters (seen in about 1 run in 5: "sha256sum" arrived as "256sum"; the
- * cause, somewhere between v86's UART state and the shell redrawing its prompt for the newline
- * the page sends, is not pinned down yet), so this retries a harmless command until one runs.
+ * likely cause, busybox's line editor dropping keys that come with the terminal's answer to its
+ * cursor-position request, is in docs/save-restore.md), so this retries a harmless command
+ * until one runs.
  */
 async function shellAnswers(page: Page): Promise<void> {
   for (let i = 0; ; i++) {
