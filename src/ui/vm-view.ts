@@ -8,7 +8,7 @@ import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
-import type { SavedMachine } from "../machine/state-file.ts";
+import { encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
 import { packSavedMachine, unpackSavedMachine } from "../machine/state-file-gzip.ts";
 import { downloadBytes, downloadDisk, showLink, toggleLink } from "./controls.ts";
 import type { DebugVm } from "./debug-handle.ts";
@@ -197,7 +197,8 @@ export class VmView implements DebugVm {
    * load of the page offers to resume it.
    */
   async keepState(): Promise<void> {
-    const bytes = await this.#takeState();
+    // Uncompressed: compressing takes a second or more, and a closing tab may not have it.
+    const bytes = await this.#takeState(false);
     if (!bytes) return;
     try {
       await (await this.#keptStore()).put(this.name, bytes);
@@ -245,9 +246,16 @@ export class VmView implements DebugVm {
 
   /**
    * The machine's state file. The machine stops for the save and runs on after it (a paused one
-   * stays paused). Null, with the reason shown, when it cannot be saved.
+   * stays paused). Null, with the reason shown, when it cannot be saved. `compressed`: gzip
+   * (src/machine/state-file-gzip.ts), for a file to download; done once the VM runs again.
    */
-  async #takeState(): Promise<Uint8Array | null> {
+  async #takeState(compressed = true): Promise<Uint8Array | null> {
+    const saved = await this.#takeSaved();
+    if (!saved) return null;
+    return compressed ? packSavedMachine(saved) : encodeSavedMachine(saved);
+  }
+
+  async #takeSaved(): Promise<SavedMachine | null> {
     const m = this.machine;
     if (!m || this.#saving) return null;
     this.#saving = true;
@@ -260,7 +268,7 @@ export class VmView implements DebugVm {
       // The guest is stopped and its disk quiet: the disk's bytes match the state exactly.
       const disk = this.disk ? await this.disk.overlay.exportImage() : null;
       if (this.machine !== m) return null;
-      return await packSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
+      return { boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk };
     } catch (error) {
       this.#stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
       return null;
