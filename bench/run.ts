@@ -12,7 +12,8 @@
 //   hotpath  host-side micro-benchmark of the device code, no guest (bench/hot-path.ts)
 //   modes    "Do we need the vector table?": per-queue MSI vs vector table vs line (and both
 //            MSI designs with shared interrupts) on one short workload (src/compare/)
-//   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off
+//   browser  (--browser) the production page in Chromium: boot, disk, charts on vs off, a
+//            load from a saved state against a cold one (--only browser-restore: only that)
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,7 +109,7 @@ function notes(): void {
   sections.boot.note("What holds the guest's uptime at the prompt back (goal: 1.0 s): v86 drives the guest's clock from the host's, so the uptime is the host time the boot takes, and the boot runs far below the emulator's speed on code it runs many times (compare the boot's speed row with the disk table's shell-loop speed). The profile rows say why: a boot runs most of its code once, so v86 interprets it (its interpreter and main loop) or spends the time compiling it, where a loop runs as compiled code; the CPU is halted for almost none of it. Fewer guest instructions (the kernel's LZ4 decompression, the initcalls left out) shortened the boot; what is left is the emulator's cost of running cold code.");
   sections.boot.note("Guest instructions: v86's emulated instruction counter when the prompt is printed. Uptime: the start time of the shell init runs (/proc/PID/stat, 10 ms ticks) on the guest's clock, which v86 drives from the host's clock, so host load stretches it. Halted: host time from each return of v86's main loop with the CPU in HLT to the loop's next entry (the guest waiting for a timer or a device), over the host time to the prompt.");
   sections.boot.note("Phases (bench/lib/boot-probe.ts): firmware ends when the CPU first runs flat 32-bit code between 1 and 64 MiB (the bzImage's decompressor), decompression when paging is first on (the kernel), kernel init at the console's \"Run /init as init process\", and /init at the prompt; sampled every ≤100,003 instructions. Guest-clock phases are from dmesg time stamps; the initramfs unpack runs asynchronously beside other initcalls (\"Unpacking initramfs\" to \"Freeing initrd memory\"). Download: file sizes in public/guest, uncompressed by HTTP.");
-  sections.boot.note("From a saved state: after each cold boot the machine is saved at its prompt (the state file of the page's Save state and of `guest --save`: v86's state, our devices', the disk's bytes), then that file is read (checked, copied) and restored into a fresh emulator with fresh devices, timed until the shell answers `echo $((6*7))`. The issue's goal is at most 25 % of the cold boot. The sizes leave out the disk, which travels in the file beside the state (here 96 MiB of random bytes; the page's own disk is an 8 MiB ext2 image); gzip: node:zlib at level 6.");
+  sections.boot.note("From a saved state: after each cold boot the machine is saved at its prompt (the state file of the page's Save state and of `guest --save`: v86's state, our devices', the disk's bytes), then that file is read (checked, copied) and restored into a fresh emulator with fresh devices, timed until the shell answers `echo $((6*7))`. The issue's goal is at most 25 % of the cold boot. The sizes leave out the disk, which travels in the file beside the state (here 96 MiB of random bytes; the page's own disk is an 8 MiB ext2 image); gzip: node:zlib at level 6. The file is read as written, compressed (src/machine/state-file-gzip.ts, the web platform's DecompressionStream, about 170 MB/s under Node): with this incompressible 96 MiB disk that alone is about 0.6 s of the restore, which the page's 8 MiB disk does not pay (the browser table's load from a saved state).");
   sections.irqPath.note(`Counts are deltas over \`dd if=DEV of=/dev/null bs=4k count=${DISK.irqPathRequests} iflag=direct\` after dropping caches, divided by the requests the device completed (IDE: by ${DISK.irqPathRequests}). Register accesses are all reads and writes on the device's MMIO window. Exact counts: identical in every run.`);
   sections.latency.note("Probe (bench/lib/irq-probe.ts) on the same dd workload. Instructions: v86's emulated instruction counter, which host load does not disturb; µs: host wall clock, which it does.");
   sections.latency.note("\"CPU takes the interrupt\": the vector's IRR bit in v86's local APIC is clear again. Observed exactly when it happens inside our delivery call (the guest had interrupts enabled), otherwise at the next point JS runs (the device's next register access or the emulator's next batch boundary), so it is an upper bound. The handler's InterruptStatus read is its first instruction that touches the device (line only: an MSI handler touches no register). Next QueueNotify: the whole QD1 turnaround (handler, completion, wake-up, next submission).");
@@ -156,11 +157,11 @@ async function main(): Promise<void> {
     recordCodeSize(modes);
   }
   const all: Section[] = [sections.boot, sections.irqPath, sections.latency, sections.disk, sections.diskProfile, sections.net, sections.netProfile, sections.hotpath];
-  if (only.has("browser")) {
+  if (only.has("browser") || only.has("browser-restore")) {
     const { runBrowser } = await import("./scenarios/browser.ts");
-    const browserSections = await runBrowser(RUNS, log);
+    const browserSections = await runBrowser(RUNS, log, !only.has("browser"));
     all.push(...browserSections);
-    if (only.has("boot")) pageOverNode(browserSections[0]!);
+    if (only.has("boot") && only.has("browser")) pageOverNode(browserSections[0]!);
   }
 
   host.loadAvgAtEnd = currentLoad();

@@ -23,7 +23,7 @@ export function buildSite(): void {
  * Serves a copy of dist/ with `extra` files added (the benchmark's disk image: too large for
  * Playwright's request interception, which sends bodies over the DevTools protocol).
  */
-export async function serveSite(port: number, extra: Record<string, Uint8Array> = {}): Promise<{ url: string; stop(): void }> {
+export async function serveSite(port: number, extra: Record<string, Uint8Array> = {}): Promise<{ url: string; add(name: string, bytes: Uint8Array): void; stop(): void }> {
   const root = mkdtempSync(join(tmpdir(), "v86-msi-site-"));
   cpSync(join(ROOT, "dist"), root, { recursive: true });
   for (const [name, bytes] of Object.entries(extra)) writeFileSync(join(root, name), bytes);
@@ -44,6 +44,8 @@ export async function serveSite(port: number, extra: Record<string, Uint8Array> 
   // npx starts tsx which starts node: stop the whole group we started, by its id.
   return {
     url,
+    /** Serves one more file beside the page (a state file the benchmark made). */
+    add: (name, bytes) => writeFileSync(join(root, name), bytes),
     stop: () => {
       if (child.pid) process.kill(-child.pid, "SIGTERM");
       rmSync(root, { recursive: true, force: true });

@@ -7,9 +7,13 @@
 //              trip through a Worker per tick) instead of ours (src/platform/tick-yield.ts)
 // On each: time to the prompt, the interrupt path counts (window.v86msi.snapshot()), dd
 // throughput and random IOPS on a 96 MiB random disk the benchmark serves to the page.
+// Then, per run, a saved state against a cold boot: the page with its default disk loaded to
+// a responsive prompt, saved with its Save state button, the file served beside the page, and
+// a fresh page opened with state= on it, timed to a responsive prompt (docs/save-restore.md).
 
-import type { Page } from "@playwright/test";
-import { VBENCH, guestTimedNs, parseKv, sh, toolBinary, upload } from "../lib/guest.ts";
+import type { Browser, Page } from "@playwright/test";
+import { readFileSync } from "node:fs";
+import { VBENCH, guestTimedNs, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
 import { buildSite, launchChromium, pageShell, serveSite, waitForPagePrompt, waitForVmPrompt } from "../lib/page.ts";
 import { Section } from "../lib/table.ts";
 import { engineSection, runEngine } from "./engine.ts";
@@ -26,7 +30,8 @@ const QUERY: Record<Variant, string> = {
   // No devices at all: only the boot is timed.
   bare: "&disk=none",
 };
-const PORT = 4391;
+/** BENCH_PORT: another port when several runs share one machine. */
+const PORT = Number(process.env["BENCH_PORT"] ?? 4391);
 const MiB = 1024 * 1024;
 
 interface DeviceSnap {
@@ -46,7 +51,8 @@ async function blkSnap(page: Page): Promise<{ d: DeviceSnap; msi: number }> {
 }
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
-export async function runBrowser(runs: number, log: (...a: unknown[]) => void): Promise<Section[]> {
+/** `restoreOnly`: only the saved state against the cold load (--only browser-restore). */
+export async function runBrowser(runs: number, log: (...a: unknown[]) => void, restoreOnly = false): Promise<Section[]> {
   const s = new Section("browser", "In the browser (production build, Chromium)", [
     { key: "msi", label: "MSI, charts on" },
     { key: "line", label: "line, charts on" },
@@ -60,6 +66,7 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
     { label: "devices / none", num: "msi", den: "bare" },
   ]);
   s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`net=none&mem=${DISK.memoryMB}&disk=bench-disk.img\` plus the variant's (no devices: \`disk=none\`); the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
+  s.note(`From a saved state (in the MSI column): the page with \`net=none&mem=${DISK.memoryMB}\` and its default disk (the 8 MiB ext2 image), from navigation start to a shell that answers \`echo $((6*7))\`; then its Save state file (compressed, the disk inside) served beside the page and a fresh tab opened on \`?state=\`, timed the same way: the file fetched, decompressed and checked, the machine rebuilt and restored. The issue's goal is at most 25 % of the cold load.`);
   s.note("Charts off = `charts=0`: no sampling of counters and no live charts; the ratio column is charts on / off of the same run.");
   s.note("v86's worker yield = `channelyield=0`: v86 gets each next turn of its main loop (about 1 ms of guest instructions a turn) by a message round trip through a Worker, as v86 does by itself; every other variant gets it from a MessageChannel on the page's thread (src/platform/tick-yield.ts). A Chromium profile of a boot and a shell loop here (load average 8) put 10.5 % of the main thread in v86's yield and 7.6 % idle waiting for the worker, against 1.9 % and 2.1 % with the channel; the guest's wasm had 64 % against 75 %.");
   s.note("Live panel rows: `window.v86msi.panelCost` (src/ui/panel-cost.ts) over the disk workload: the script time of the device panel's sampling renders (counters read, tables and charts updated), per second of wall clock; milliseconds per second = thousandths of the main thread the guest runs on. The layout and paint the browser does after a render are not in it.");
@@ -78,6 +85,10 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
   const browser = await launchChromium();
   try {
     for (let run = 0; run < runs; run++) {
+      if (restoreOnly) {
+        log(`run ${run + 1} browser restore: ${await restoreVsCold(browser, server, run, s)}`);
+        continue;
+      }
       for (let k = 0; k < VARIANTS.length; k++) {
         const v = VARIANTS[(k + run) % VARIANTS.length]!;
         const page = await browser.newPage();
@@ -124,6 +135,7 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
           await page.close();
         }
       }
+      log(`run ${run + 1} browser restore: ${await restoreVsCold(browser, server, run, s)}`);
       for (const v of run % 2 ? (["line", "msi"] as const) : (["msi", "line"] as const)) {
         const page = await browser.newPage();
         try {
@@ -145,5 +157,47 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void): 
     await browser.close();
     server.stop();
   }
-  return [s, net, engine];
+  return restoreOnly ? [s] : [s, net, engine];
+}
+
+/** Until the page's VM 1 answers a command (Enter pressed until a prompt shows, then the command). */
+async function answers(page: Page, shell: Shell): Promise<void> {
+  await waitForVmPrompt(page, 0, 120_000);
+  const answer = await sh(shell, "echo $((6*7))");
+  if (answer.trim() !== "42") throw new Error(`the page's guest answered ${JSON.stringify(answer)}`);
+}
+
+/** A cold page load and a load from its saved state, each to a responsive prompt (MSI column). */
+async function restoreVsCold(browser: Browser, server: { url: string; add(name: string, bytes: Uint8Array): void }, run: number, s: Section): Promise<string> {
+  const query = `?net=none&mem=${DISK.memoryMB}`;
+  const name = `bench-${run}.state`;
+  let cold: number;
+  let file: Uint8Array;
+  const page = await browser.newPage();
+  try {
+    const t0 = performance.now();
+    await page.goto(`${server.url}${query}`);
+    await answers(page, pageShell(page));
+    cold = performance.now() - t0;
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Save state" }).click()]);
+    file = readFileSync((await download.path())!);
+    server.add(name, file);
+  } finally {
+    await page.close();
+  }
+  const restored = await browser.newPage();
+  let warm: number;
+  try {
+    const t0 = performance.now();
+    await restored.goto(`${server.url}?state=${name}`);
+    await answers(restored, pageShell(restored));
+    warm = performance.now() - t0;
+  } finally {
+    await restored.close();
+  }
+  s.add("Cold page load (default disk) to a responsive prompt", "ms", 0, "msi", run, cold);
+  s.add("Page load from its saved state (state=) to a responsive prompt", "ms", 0, "msi", run, warm);
+  s.add("From a saved state / cold page load", "%", 1, "msi", run, (100 * warm) / cold);
+  s.add("State file served (compressed, disk included)", "MiB", 2, "msi", run, file.length / MiB);
+  return `cold ${cold.toFixed(0)} ms, from state ${warm.toFixed(0)} ms (${((100 * warm) / cold).toFixed(1)} %), file ${(file.length / MiB).toFixed(1)} MiB`;
 }

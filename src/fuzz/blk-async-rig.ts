@@ -51,6 +51,10 @@ export class BlkAsyncRig extends BlkRig {
   protected override exactShadow = false;
   protected override honestShare = 0.8;
 
+  protected override releaseForSave(rng: Prng): void {
+    this.disk.release(rng, 0.5, 0);
+  }
+
   /** Between hostile operations: some I/O finishes, a little of it fails. */
   override afterOp(rng: Prng): Promise<void> | null {
     if (this.disk.waiting === 0) return null;

@@ -5,7 +5,10 @@
 import { FEATURE } from "../virtio/constants.ts";
 import type { BlockBackend } from "../devices/blk/backend.ts";
 import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../devices/blk/constants.ts";
-import { BlockDevice } from "../devices/blk/device.ts";
+import { BlockDevice, type BlockDeviceOptions } from "../devices/blk/device.ts";
+import { restoreBlockState, saveBlockState } from "../devices/blk/device-state.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
+import { drainMicrotasks } from "./deferred-disk.ts";
 import { split } from "./echo-rig.ts";
 import type { Prng } from "../testing/prng.ts";
 import { kick, publish, rawQueue, sendRaw } from "./raw-queue.ts";
@@ -45,7 +48,9 @@ function segments(list: readonly { sector: number; sectors: number; flags?: numb
 }
 
 export class BlkRig extends Rig {
-  readonly device: BlockDevice;
+  device: BlockDevice;
+  /** What the device was built with: a restore builds a fresh one alike over the same disk. */
+  readonly #options: BlockDeviceOptions;
   readonly poppingQueues = [0, 1];
   protected readonly optionalFeatures =
     FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC | bit(BLK_F.DISCARD) | bit(BLK_F.WRITE_ZEROES) | bit(BLK_F.FLUSH);
@@ -66,14 +71,16 @@ export class BlkRig extends Rig {
 
   /** `maxInFlightBytes`: the device's budget of data held by unfinished requests. */
   constructor(name: string, msi: MsiLayout, backend: BlockBackend, shadowSource: BlockBackend = backend, maxInFlightBytes?: number) {
-    const device = new BlockDevice({
+    const options: BlockDeviceOptions = {
       ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
       backend, serial: SERIAL, queueSize: 16, numQueues: 2, segMax: SEG_MAX, sizeMax: SIZE_MAX,
       maxDiscardSectors: MAX_DISCARD_SECTORS, maxDiscardSeg: MAX_DISCARD_SEG,
       maxWriteZeroesSectors: MAX_DISCARD_SECTORS, maxWriteZeroesSeg: MAX_DISCARD_SEG,
-    });
+    };
+    const device = new BlockDevice(options);
     super(name, device, msi);
     this.device = device;
+    this.#options = options;
     this.#backend = shadowSource;
     this.#budget = maxInFlightBytes ?? 64 * 1024 * 1024;
     this.#sectors = Math.floor(backend.size / SECTOR_SIZE);
@@ -90,6 +97,34 @@ export class BlkRig extends Rig {
 
   deviceInternalErrors(): number {
     return this.device.counters.internalErrors;
+  }
+
+  /** A save needs a quiet device (saveBlockState): what is in flight finishes first. */
+  override async drainForSave(rng: Prng): Promise<boolean> {
+    for (let round = 0; round < 256 && this.device.inFlightRequests > 0; round++) {
+      await drainMicrotasks();
+      this.driver.runTasks();
+      this.releaseForSave(rng);
+    }
+    return this.device.inFlightRequests === 0;
+  }
+
+  /** Lets a disk that answers late answer (drainForSave). */
+  protected releaseForSave(_rng: Prng): void {}
+
+  protected saveDevice(): unknown {
+    return saveBlockState(this.device);
+  }
+
+  /** The disk's bytes are the backend's, which the fresh device shares (they travel beside the state). */
+  protected freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void } {
+    const device = new BlockDevice(this.#options);
+    restoreBlockState(device, saved);
+    return { device, apply: () => {} };
+  }
+
+  protected adoptDevice(device: VirtioDevice): void {
+    this.device = device as BlockDevice;
   }
 
   triggerConfig(): boolean {

@@ -1,6 +1,7 @@
 // The echo device under the fuzzer: readable bytes come back in the writable buffers.
 
 import { FEATURE } from "../virtio/constants.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
 import type { Prng } from "../testing/prng.ts";
 import { Rig, type Expectation, type MsiLayout, type StepResult } from "./rig.ts";
@@ -18,7 +19,7 @@ export function split(rng: Prng, total: number): number[] {
 }
 
 export class EchoRig extends Rig {
-  readonly device: EchoDevice;
+  device: EchoDevice;
   readonly poppingQueues = [0, 1];
   protected readonly optionalFeatures = FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC;
 
@@ -30,6 +31,24 @@ export class EchoRig extends Rig {
 
   protected deviceGuestErrors(): number {
     return 0;
+  }
+
+  /** The echo device's state is its config space (the driver writes half of it, triggerConfig the rest). */
+  protected saveDevice(): unknown {
+    return { config: Array.from(this.device.config) };
+  }
+
+  protected freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void } {
+    const config = (saved as { config?: unknown } | null)?.config;
+    if (!Array.isArray(config) || config.length !== 8 || !config.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+      throw new Error("echo state: expected config, 8 bytes");
+    }
+    const device = new EchoDevice({ queues: this.device.queueMaxSizes });
+    return { device, apply: () => device.config.set(config as number[]) };
+  }
+
+  protected adoptDevice(device: VirtioDevice): void {
+    this.device = device as EchoDevice;
   }
 
   deviceInternalErrors(): number {

@@ -18,9 +18,14 @@ export class EventLedger {
   /** Per source (0 = config, 1 + q = queue q): the event count already delivered or acknowledged. */
   readonly #covered: number[];
 
-  constructor(transport: MmioTransport) {
+  /**
+   * `owed`: sources (as owed() gives them) with an event still owed when this transport took
+   * over another's state (a restore): its counters start at 0, and those events must still
+   * show until delivered or acknowledged.
+   */
+  constructor(transport: MmioTransport, owed: readonly number[] = []) {
     this.#t = transport;
-    this.#covered = this.#counts();
+    this.#covered = this.#counts().map((n, s) => (owed.includes(s) ? n - 1 : n));
   }
 
   /**

@@ -10,6 +10,12 @@
 //                 commands (switching line, table and per-queue in any order); every run starts
 //                 with the fixed MODE_SCRIPTS (issue 14's seeds and the per-queue ones), then
 //                 plays a random interleaving every MODE_EVERY episodes
+//   save-restore  at random points of well-behaved and hostile episodes: the rig's transport and
+//                 device state saved (through JSON), restored into a fresh transport and device
+//                 on a copy of its RAM, and the episode carries on there; the ledger carries
+//                 the events still owed, which the restored transport must still show, and the
+//                 restore itself must send nothing. Its own random stream decides when, so the
+//                 other choices of a seed stay what they were.
 // After every operation the rig's invariants are checked (guards, no access outside RAM, no
 // internal errors, line and MSI rules). The run stops at the first failure and reports it;
 // the same seed and op count replay it exactly (no clock, no Math.random, no async work).
@@ -45,6 +51,8 @@ export interface FuzzOptions {
   readonly ops: number;
   /** An extra check after every operation (tests of the fuzzer itself break one on purpose). */
   readonly extraInvariant?: (rigs: readonly Rig[], op: number) => string | null;
+  /** Edits each saved transport state before its restore (tests of the fuzzer plant a fault). */
+  readonly tamperRestore?: (state: Record<string, unknown>) => void;
 }
 
 export interface FuzzReport {
@@ -59,6 +67,8 @@ export interface FuzzReport {
   readonly violations: Record<string, number>;
   /** Verified well-behaved steps. */
   readonly verifiedSteps: number;
+  /** Saves restored into a fresh transport and device, by rig. */
+  readonly restores: Record<string, number>;
 }
 
 /** The devices under test, fresh for each run. */
@@ -85,9 +95,13 @@ class Stop extends Error {}
 const MARATHON_EVERY = 2000;
 /** A random mode-change episode in this many episodes. */
 const MODE_EVERY = 20;
+/** The chance of a save and restore before each operation of a well-behaved or hostile episode. */
+const RESTORE_CHANCE = 0.003;
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const rng = new Prng(o.seed);
+  const restoreRng = new Prng((o.seed ^ 0x5a5a5a5a) >>> 0);
+  const restores: Record<string, number> = {};
   const rigs = makeRigs(rng);
   const episodes: Record<Phase, number> = { "well-behaved": 0, hostile: 0, recovery: 0, "mode-change": 0 };
   const checkedFaults: Record<string, number> = {};
@@ -96,7 +110,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   let verifiedSteps = 0;
   let failure: FuzzFailure | null = null;
 
-  const run = async (rig: Rig, phase: Phase, action: string, fn: () => StepResult | Expectation[] | Promise<StepResult>): Promise<void> => {
+  const run = async (rig: Rig, phase: Phase, action: string, fn: () => StepResult | Expectation[] | Promise<StepResult | Expectation[]>): Promise<void> => {
     op++;
     const fail = (message: string): never => {
       failure = { op, episode, phase, rig: rig.name, action, message };
@@ -105,6 +119,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     // Anything thrown, by the model or while checking it, is a failure of this operation.
     let broken: string | null;
     const stoppedBefore = (rig.transport.status & STATUS.DRIVER_OK) === 0;
+    const memoryBefore = rig.memory;
     const writesBefore = rig.memory.counters.writes;
     try {
       let result = fn();
@@ -126,7 +141,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       broken = rig.checkInvariants() ?? o.extraInvariant?.(rigs, op) ?? null;
       // A device that is not running (reset, or not yet DRIVER_OK) never touches guest RAM,
       // not even when I/O it started before a reset finishes now.
-      if (broken === null && stoppedBefore && (rig.transport.status & STATUS.DRIVER_OK) === 0 && rig.memory.counters.writes !== writesBefore) {
+      // (A restore changes the memory watch: its new counters start at 0.)
+      if (broken === null && stoppedBefore && (rig.transport.status & STATUS.DRIVER_OK) === 0 && rig.memory === memoryBefore && rig.memory.counters.writes !== writesBefore) {
         broken = `the device wrote guest RAM ${rig.memory.counters.writes - writesBefore} time(s) while not running`;
       }
     } catch (e) {
@@ -136,11 +152,25 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     if (broken !== null) fail(broken);
   };
 
+  /** Now and then (its own stream decides), the rig saved and restored into a fresh transport and device. */
+  const maybeRestore = async (rig: Rig, phase: Phase): Promise<void> => {
+    if (!restoreRng.chance(RESTORE_CHANCE) || op >= o.ops) return;
+    await run(rig, phase, "save-restore", async () => {
+      // Like a machine's save: what the device has in flight finishes first (or no save now).
+      if (!(await rig.drainForSave(restoreRng))) return [];
+      restores[rig.name] = (restores[rig.name] ?? 0) + 1;
+      return rig.restoreFresh(() => liveViolationsOf(rig), o.tamperRestore) ?? [];
+    });
+  };
+
   const wellBehaved = async (rig: Rig, phase: Phase, steps: number): Promise<void> => {
     episodes[phase]++;
     await run(rig, phase, "quiesce", async () => (await rig.quiesce(), null));
     await run(rig, phase, "init", () => rig.init(rng));
-    for (let i = 0; i < steps && op < o.ops; i++) await run(rig, phase, "step", () => rig.wellBehavedStep(rng));
+    for (let i = 0; i < steps && op < o.ops; i++) {
+      await maybeRestore(rig, phase);
+      if (op < o.ops) await run(rig, phase, "step", () => rig.wellBehavedStep(rng));
+    }
   };
 
   /** Batches on one echo queue until its 16-bit ring indices have wrapped. */
@@ -202,6 +232,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       if (rng.chance(0.8)) await run(rig, "hostile", "probe", () => (rig.init(rng), []));
       const n = rng.range(20, 300);
       for (let i = 0; i < n && op < o.ops; i++) {
+        await maybeRestore(rig, "hostile");
+        if (op >= o.ops) break;
         const h = hostileOp(rig, rng);
         await run(rig, "hostile", h.name, h.run);
       }
@@ -211,18 +243,29 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     if (!(e instanceof Stop)) throw e;
   }
   return {
-    seed: o.seed, ops: o.ops, opsRun: op, episodes, failure, checkedFaults, verifiedSteps,
+    seed: o.seed, ops: o.ops, opsRun: op, episodes, failure, checkedFaults, verifiedSteps, restores,
     violations: violationsOf(rigs),
   };
 }
 
-/** Every counter of a guest violation, summed over the rigs, as "layer.kind". */
+/** Every counter of a guest violation, summed over the rigs, as "layer.kind" (restores' retired counts included). */
 function violationsOf(rigs: readonly Rig[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const rig of rigs) {
+    for (const counted of [liveViolationsOf(rig), rig.retired]) {
+      for (const [k, v] of Object.entries(counted)) out[k] = (out[k] ?? 0) + v;
+    }
+  }
+  return out;
+}
+
+/** The violations counted by a rig's current transport, device, memory watch and sink. */
+function liveViolationsOf(rig: Rig): Record<string, number> {
   const out: Record<string, number> = {};
   const add = (key: string, n: number) => {
     if (n > 0) out[key] = (out[key] ?? 0) + n;
   };
-  for (const rig of rigs) {
+  {
     for (const [k, v] of Object.entries(rig.transport.counters.errors)) add(`transport.${k}`, v);
     const m = rig.transport.msi?.counters;
     if (m) {

@@ -5,7 +5,9 @@
 import { concatBytes as concat } from "../virtio/bytes.ts";
 import { FEATURE } from "../virtio/constants.ts";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../devices/net/constants.ts";
-import { NetDevice } from "../devices/net/device.ts";
+import { NetDevice, type NetDeviceOptions } from "../devices/net/device.ts";
+import { applyNetState, checkNetState, saveNetState } from "../devices/net/device-state.ts";
+import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { VirtualSwitch, type SwitchPort } from "../devices/net/switch.ts";
 import { ethFrame, txHeader } from "../testing/net-frames.ts";
 import type { Prng } from "../testing/prng.ts";
@@ -18,13 +20,17 @@ const MTU = 1500;
 /** Linux's receive buffer without MRG_RXBUF: header and the largest untagged frame. */
 const BIG_BUF = NET_HDR_SIZE + MTU + 14;
 
+const nicOptions = (port: SwitchPort): NetDeviceOptions => ({ backend: port, mac: NIC, mtu: MTU, queueSize: 16 });
+
 export class NetRig extends Rig {
-  readonly device: NetDevice;
+  device: NetDevice;
   readonly poppingQueues = [1, 2];
   protected readonly optionalFeatures =
     FEATURE.EVENT_IDX | FEATURE.INDIRECT_DESC | bit(NET_F.MRG_RXBUF) | bit(NET_F.CSUM) | bit(NET_F.STATUS) | bit(NET_F.CTRL_VQ);
   readonly switch: VirtualSwitch;
   readonly #peer: SwitchPort;
+  /** The NIC's port (a restore gives the fresh NIC a new one). */
+  #nicPort: SwitchPort;
   /** Frames that reached the peer since the last step. */
   readonly #received: Uint8Array[] = [];
   /** The peer sends every frame it gets straight back (addresses swapped): a looping network. */
@@ -32,10 +38,12 @@ export class NetRig extends Rig {
 
   constructor(name: string, msi: MsiLayout) {
     const sw = new VirtualSwitch();
-    const device = new NetDevice({ backend: sw.createPort("nic"), mac: NIC, mtu: MTU, queueSize: 16 });
+    const port = sw.createPort("nic");
+    const device = new NetDevice(nicOptions(port));
     super(name, device, msi);
     this.device = device;
     this.switch = sw;
+    this.#nicPort = port;
     this.#peer = sw.createPort("peer");
     this.#peer.onReceive((f) => {
       // Only the newest frames matter; hostile episodes may send thousands.
@@ -57,6 +65,29 @@ export class NetRig extends Rig {
 
   deviceInternalErrors(): number {
     return this.device.counters.internalErrors + this.device.counters.txBackendErrors + this.switch.counters.receiverErrors;
+  }
+
+  protected saveDevice(): unknown {
+    return saveNetState(this.device);
+  }
+
+  /** The fresh NIC gets a new port on the same switch (a backend reconnects; it is not saved). */
+  protected freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void } {
+    const port = this.switch.createPort("nic");
+    const device = new NetDevice(nicOptions(port));
+    const checked = checkNetState(device, saved);
+    return {
+      device,
+      apply: () => {
+        this.#nicPort.close();
+        this.#nicPort = port;
+        applyNetState(device, checked);
+      },
+    };
+  }
+
+  protected adoptDevice(device: VirtioDevice): void {
+    this.device = device as NetDevice;
   }
 
   triggerConfig(): boolean {

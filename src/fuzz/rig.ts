@@ -39,14 +39,16 @@ const RAM_SIZE = 256 * 1024;
 
 export abstract class Rig {
   readonly name: string;
-  readonly ram: GuardedRam;
-  readonly memory: WatchedMemory;
-  readonly sink = new MsiSink();
-  readonly driver: TestDriver;
-  readonly transport: MmioTransport;
   readonly msiLayout: MsiLayout;
-  /** The fuzzer's own account of events, deliveries and ACKs (the no-lost-event invariant). */
-  readonly ledger: EventLedger;
+  // RAM, the watch on it, the MSI sink, the driver, its transport and the ledger are replaced
+  // together when the fuzzer restores the rig into a fresh transport and device (restoreFresh).
+  #ram!: GuardedRam;
+  #memory!: WatchedMemory;
+  #sink!: MsiSink;
+  #driver!: TestDriver;
+  #ledger!: EventLedger;
+  /** Counters of the transports, devices, memory watches and sinks a restore retired. */
+  readonly retired: Record<string, number> = {};
   /** Interrupt mode of the current well-behaved episode. */
   mode: IrqMode = "none";
   /** Features the current well-behaved episode negotiated. */
@@ -66,25 +68,106 @@ export abstract class Rig {
   protected constructor(name: string, device: VirtioDevice, msi: MsiLayout) {
     this.name = name;
     this.msiLayout = msi;
-    this.ram = new GuardedRam(RAM_SIZE);
+    this.#wire(device, new GuardedRam(RAM_SIZE), []);
+  }
+
+  get ram(): GuardedRam {
+    return this.#ram;
+  }
+  get memory(): WatchedMemory {
+    return this.#memory;
+  }
+  get sink(): MsiSink {
+    return this.#sink;
+  }
+  get driver(): TestDriver {
+    return this.#driver;
+  }
+  get transport(): MmioTransport {
+    return this.#driver.transport;
+  }
+  /** The fuzzer's own account of events, deliveries and ACKs (the no-lost-event invariant). */
+  get ledger(): EventLedger {
+    return this.#ledger;
+  }
+
+  /** A driver and transport for `device` over `ram`; `owed`: events the ledger carries over. */
+  #wire(device: VirtioDevice, ram: GuardedRam, owed: readonly number[]): void {
+    this.#ram = ram;
+    this.#sink = new MsiSink();
     let watched: WatchedMemory | null = null;
-    this.driver = new TestDriver({
+    this.#driver = new TestDriver({
       device,
-      ram: this.ram.ram,
-      msi,
-      busWrite: this.sink.busWrite,
-      wrapMemory: (inner) => (watched = new WatchedMemory(inner, this.ram)),
+      ram: ram.ram,
+      msi: this.msiLayout,
+      busWrite: this.#sink.busWrite,
+      wrapMemory: (inner) => (watched = new WatchedMemory(inner, ram)),
     });
-    this.memory = watched!;
-    this.transport = this.driver.transport;
+    this.#memory = watched!;
     // The driver keeps no list of what it was sent: the sink and the line checks replace it.
-    this.sink.check = (addr, data) => this.#checkMsi(addr, data);
+    this.#sink.check = (addr, data) => this.#checkMsi(addr, data);
     // Every message the device issues and every register write (ACKs, resets) feed the ledger.
     const t = this.transport;
-    const ledger = (this.ledger = new EventLedger(t));
-    this.memory.onBusWrite = (addr, data) => ledger.busWrite(addr, data);
+    const ledger = (this.#ledger = new EventLedger(t, owed));
+    this.#memory.onBusWrite = (addr, data) => ledger.busWrite(addr, data);
     const write = t.write.bind(t);
     t.write = (offset, width, value) => ledger.write(offset, width, value, () => write(offset, width, value));
+  }
+
+  // ---- save and restore ----
+
+  /** The device's own saved state (JSON-able), or null when it has none; may throw while busy. */
+  protected abstract saveDevice(): unknown;
+  /**
+   * A fresh device like this rig's, with `saved` checked against it; returns the device and
+   * what applies the state after the transport's restore. Throws for a refused state.
+   */
+  protected abstract freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void };
+  /** Makes the fresh device this rig's (subclasses keep their typed reference). */
+  protected abstract adoptDevice(device: VirtioDevice): void;
+  /** Lets the device finish what is in flight before a save; false when it cannot now. */
+  async drainForSave(_rng: Prng): Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * Saves the transport's and the device's state (through JSON, as a file would carry them),
+   * builds a fresh device, transport, memory watch and sink on a copy of the RAM, restores the
+   * state there and carries on with it; the driver takes over its bookkeeping (its state is in
+   * RAM), and the ledger carries the events still owed, which the restored transport must
+   * still show. `tamper` edits the saved transport state first (a test of the fuzzer itself).
+   * Returns why the restore went wrong, or null.
+   */
+  restoreFresh(retire: () => Record<string, number>, tamper?: (state: Record<string, unknown>) => void): StepResult {
+    const old = this.#driver;
+    const transportState = JSON.parse(JSON.stringify(this.transport.saveState())) as Record<string, unknown>;
+    const deviceState: unknown = JSON.parse(JSON.stringify(this.saveDevice() ?? null));
+    tamper?.(transportState);
+    const owed = this.#ledger.owed();
+    const counted = retire();
+    const ram = new GuardedRam(RAM_SIZE);
+    ram.ram.set(this.#ram.ram);
+    const fresh = this.freshDevice(deviceState);
+    this.#wire(fresh.device, ram, owed);
+    this.#driver.continueFrom(old);
+    try {
+      this.transport.restoreState(transportState);
+    } catch (e) {
+      return `a saved state was refused: ${(e as Error).message}`;
+    }
+    fresh.apply();
+    this.adoptDevice(fresh.device);
+    for (const [k, v] of Object.entries(counted)) this.retired[k] = (this.retired[k] ?? 0) + v;
+    // The new transport's counters start at 0: the old queues' errors are in `retired`.
+    for (const k of Object.keys(this.queueErrors)) delete this.queueErrors[k];
+    this.#liveCounters = [];
+    this.harvestQueues();
+    // A fresh line starts low; the restore raises it once if it was high.
+    this.#lineHigh = false;
+    // The restore itself sends nothing: an event still owed waits, pending, for what makes it
+    // deliverable; a notify of every running queue only takes chains again.
+    if (this.#driver.msiWrites.length > 0) return `the restore sent ${this.#driver.msiWrites.length} MSI(s)`;
+    return null;
   }
 
   abstract readonly device: VirtioDevice;

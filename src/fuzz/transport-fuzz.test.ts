@@ -34,9 +34,11 @@ describe("device-model fuzzer", () => {
       expect.fail(`fuzz failure (seed saved to ${savedTo}):\n${JSON.stringify(report.failure, null, 2)}`);
     }
     const checked = Object.values(report.checkedFaults).reduce((a, b) => a + b, 0);
+    const restores = Object.values(report.restores).reduce((a, b) => a + b, 0);
     console.log(
       `fuzz seed ${SEED}: ${report.opsRun} ops in ${seconds.toFixed(1)} s (${Math.round(report.opsRun / seconds)} ops/s), ` +
-        `episodes ${JSON.stringify(report.episodes)}, ${report.verifiedSteps} verified steps, ${checked} injected faults checked\n` +
+        `episodes ${JSON.stringify(report.episodes)}, ${report.verifiedSteps} verified steps, ${checked} injected faults checked, ` +
+        `${restores} saves restored into a fresh transport and device\n` +
         `checked faults: ${JSON.stringify(report.checkedFaults)}\nviolations counted: ${JSON.stringify(report.violations)}`,
     );
     expect(report.opsRun).toBe(OPS);
@@ -50,7 +52,7 @@ describe("device-model fuzzer", () => {
     recordFigure(
       "fuzz",
       `seed ${SEED}: ${n(report.opsRun)} operations in ${seconds.toFixed(1)} s: ${n(report.episodes.hostile)} hostile and ` +
-        `${n(report.episodes["mode-change"])} mode-change episodes, ${n(report.verifiedSteps)} verified steps, ${n(checked)} injected faults ` +
+        `${n(report.episodes["mode-change"])} mode-change episodes, ${n(restores)} saves restored, ${n(report.verifiedSteps)} verified steps, ${n(checked)} injected faults ` +
         `seen counted (${Object.keys(f).length} kinds); ${n(f["platform.msiOutsideWindow"] ?? 0)} MSIs outside the window and ` +
         `${n(f["platform.msiIllegalVector"] ?? 0)} with illegal vectors refused`,
     );

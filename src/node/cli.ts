@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       if (values[k] !== undefined) fail(`--${k} comes from the saved machine with --restore`);
     }
     try {
-      saved = readSavedMachine(values.restore);
+      saved = await readSavedMachine(values.restore);
     } catch (error) {
       fail((error as Error).message);
     }
@@ -178,7 +178,7 @@ async function runExec(command: string, boot: BootOptions, timeoutS: number, sta
     if (stats) process.stderr.write(JSON.stringify(machineStats(guest.machine), null, 1) + "\n");
     if (saveTo) {
       const { v86State, devices } = await saveMachine(guest.machine);
-      writeSavedMachine(saveTo.path, { boot: saveTo.boot, devices, v86State, disk: saveTo.disk });
+      await writeSavedMachine(saveTo.path, { boot: saveTo.boot, devices, v86State, disk: saveTo.disk });
     }
     await guest.shutdown();
     process.exit(result.status);

@@ -9,7 +9,8 @@ import { IdbStateStore } from "../browser/idb-state-store.ts";
 import type { NetDevice } from "../devices/net/device.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
-import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
+import { encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
+import { packSavedMachine, unpackSavedMachine } from "../machine/state-file-gzip.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { watchMachine } from "./machine-watch.ts";
@@ -214,8 +215,16 @@ export class VmSession implements DebugVm {
    * src/machine/state-file.ts, so either can restore the other's files). The machine stops for
    * the save and runs on after it (a paused one stays paused). Null when there is no machine or
    * a save is under way, or, with the reason told to the view, when it cannot be saved.
+   * `compressed`: gzip (src/machine/state-file-gzip.ts), for a file to download; done once the
+   * VM runs again.
    */
-  async takeState(): Promise<Uint8Array | null> {
+  async takeState(compressed = true): Promise<Uint8Array | null> {
+    const saved = await this.#takeSaved();
+    if (!saved) return null;
+    return compressed ? packSavedMachine(saved) : encodeSavedMachine(saved);
+  }
+
+  async #takeSaved(): Promise<SavedMachine | null> {
     const m = this.machine;
     if (!m || this.#saving) return null;
     this.#saving = true;
@@ -227,7 +236,7 @@ export class VmSession implements DebugVm {
       // The guest is stopped and its disk quiet: the disk's bytes match the state exactly.
       const disk = this.disk ? await this.disk.overlay.exportImage() : null;
       if (this.machine !== m) return null;
-      return encodeSavedMachine({ boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk });
+      return { boot: pageSavedBoot(this.#built, disk !== null), devices, v86State, disk };
     } catch (error) {
       this.#view?.stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
       return null;
@@ -247,7 +256,8 @@ export class VmSession implements DebugVm {
    * next load of the page offers to resume it.
    */
   async keepState(): Promise<void> {
-    const bytes = await this.takeState();
+    // Uncompressed: compressing takes a second or more, and a closing tab may not have it.
+    const bytes = await this.takeState(false);
     if (!bytes) return;
     try {
       await (await this.#keptStore()).put(this.name, bytes);
@@ -312,7 +322,7 @@ export class VmSession implements DebugVm {
     let saved: SavedMachine;
     let settings: PageSettings;
     try {
-      saved = decodeSavedMachine(bytes);
+      saved = await unpackSavedMachine(bytes);
       settings = restoredSettings(this.settings, saved.boot);
     } catch (error) {
       const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;

@@ -1,12 +1,15 @@
 // `guest exec CMD --save FILE` and `guest exec CMD --restore FILE`, as README's users run them:
 // the restored machine has the file the saved one wrote, on its disk, and the same interrupts;
-// options that would build another machine, and a damaged file, are refused.
+// options that would build another machine, and a damaged file, are refused. The file is
+// compressed; an uncompressed one (the older format) still restores.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../src/node/paths.ts";
+import { encodeSavedMachine } from "../../src/machine/state-file.ts";
+import { isCompressedStateFile, unpackSavedMachine } from "../../src/machine/state-file-gzip.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "guest-save-"));
 const run = (...args: string[]) =>
@@ -30,6 +33,20 @@ describe("guest --save and --restore", () => {
     expect(restored.stdout.trim().split("\n")).toEqual([sum, ...lines, "2 packets received"]);
   });
 
+  it("writes a compressed file, and still restores an uncompressed one", async () => {
+    const file = readFileSync(state);
+    expect(isCompressedStateFile(file)).toBe(true);
+    const plain = encodeSavedMachine(await unpackSavedMachine(file));
+    console.log(`guest --save: ${(file.length / 2 ** 20).toFixed(1)} MiB compressed, ${(plain.length / 2 ** 20).toFixed(1)} MiB uncompressed`);
+    expect(file.length).toBeLessThan(plain.length / 2);
+    const old = join(dir, "plain.state");
+    writeFileSync(old, plain);
+    const r = run("exec", "md5sum /mnt/f | cut -c1-8", "--restore", old);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9a-f]{8}\n$/);
+  });
+
   it("refuses options that would build another machine, and a damaged file", () => {
     const other = run("exec", "true", "--restore", state, "--memory", "256");
     expect(other.status).toBe(2);
@@ -39,6 +56,6 @@ describe("guest --save and --restore", () => {
     writeFileSync(cut, bytes.subarray(0, bytes.length - 4096));
     const r = run("exec", "true", "--restore", cut);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/not a usable saved machine: lengths do not add up/);
+    expect(r.stderr).toMatch(/not a usable saved machine: its compressed data is cut short or damaged/);
   });
 });
