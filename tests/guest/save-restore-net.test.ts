@@ -69,14 +69,16 @@ describe("save and restore two guests in the middle of network and disk I/O", ()
       const rx0 = first.b.net.counters.rxBytes;
       const wr0 = { a: first.a.blk.counters.bytesWritten, b: first.b.blk.counters.bytesWritten };
       await sh(b, `(wget -q -O - http://${STATION.a.ip}/blob | sha256sum > /tmp/recv; echo done > /tmp/got) > /dev/null 2>&1 &`);
+      const until = async (what: string, ok: () => boolean) => {
+        for (let i = 0; i < 120_000 && !ok(); i++) await sleep(1);
+        expect(ok(), what).toBe(true);
+      };
+      // Once a good part of the stream went by, the copies start; the save comes once both
+      // have begun their writeback.
+      await until("1 MiB streamed", () => first.b.net.counters.rxBytes - rx0 >= 1 << 20);
       for (const n of ["a", "b"] as const) await sh(g[n], "(cp /tmp/d /mnt/d; sync; echo done > /tmp/copied) > /dev/null 2>&1 &");
-      // Save once a good part of the stream went by and both copies are being written back.
-      const moving = () =>
-        first.b.net.counters.rxBytes - rx0 >= 1 << 20 &&
-        first.a.blk.counters.bytesWritten - wr0.a >= 256 * 1024 &&
-        first.b.blk.counters.bytesWritten - wr0.b >= 256 * 1024;
-      for (let i = 0; i < 120_000 && !moving(); i++) await sleep(1);
-      expect(moving()).toBe(true);
+      await until("both copies writing", () =>
+        first.a.blk.counters.bytesWritten - wr0.a >= 256 * 1024 && first.b.blk.counters.bytesWritten - wr0.b >= 256 * 1024);
       const snaps = await Promise.all([saveMachine(a.machine), saveMachine(b.machine)]);
       const streamed = first.b.net.counters.rxBytes - rx0;
       const copied = { a: first.a.blk.counters.bytesWritten - wr0.a, b: first.b.blk.counters.bytesWritten - wr0.b };
@@ -84,7 +86,8 @@ describe("save and restore two guests in the middle of network and disk I/O", ()
       await Promise.all(guests.splice(0).map((x) => x.shutdown()));
       console.log(`${msiMode}: saved with ${(streamed / 2 ** 20).toFixed(2)} of ${PAYLOAD_MIB} MiB streamed, ${copied.a} and ${copied.b} B of the copies written`);
       expect(streamed).toBeLessThan(PAYLOAD_MIB * 2 ** 20);
-      // At least one copy was still being written back (its file alone is COPY_KIB).
+      // At least one copy was still being written back (the file alone is COPY_KIB; the
+      // sender's, on the less busy guest, often finishes in one burst before the save).
       expect(Math.min(copied.a, copied.b)).toBeLessThan(COPY_KIB * 1024);
 
       // Fresh emulators, devices and switch; the disks are the bytes at the save.
