@@ -5,7 +5,8 @@
 // bytes, which a container never starts with ("V86MSIS1"). Decompressed bytes are as untrusted
 // as the file: gzip's own CRC-32 and length are checked by the decompressor, what it produces
 // may not grow past a bound (a small file cannot make the reader fill its memory), and the
-// container's CRC-32 and checks follow.
+// container's checks follow (its own CRC-32 only for an uncompressed file: gzip's covers the
+// same bytes).
 
 import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./state-file.ts";
 
@@ -32,7 +33,7 @@ export async function unpackSavedMachine(file: Uint8Array, maxBytes = MAX_UNPACK
     if (error instanceof TooLarge) throw new Error(`not a usable saved machine: it decompresses to more than ${maxBytes} bytes`);
     throw new Error(`not a usable saved machine: its compressed data is cut short or damaged (${(error as Error).message})`);
   }
-  return decodeSavedMachine(raw);
+  return decodeSavedMachine(raw, { checksumVerifiedBy: "gzip" });
 }
 
 class TooLarge extends Error {}

@@ -37,6 +37,11 @@ export interface MachineOptions {
   images: MachineImages;
   /** Where v86.wasm is: a URL in the browser, a file path under Node. */
   wasmPath: string;
+  /**
+   * Instead of v86 fetching `wasmPath` itself: instantiates v86's wasm with the imports given,
+   * resolving with its exports (v86's `wasm_fn`), e.g. from a module the page compiled at start.
+   */
+  instantiateWasm?: (imports: Record<string, unknown>) => Promise<unknown>;
   memoryMB: number;
   /** The kernel command line before the device announcements are added. */
   cmdline: string;
@@ -127,6 +132,7 @@ export class Machine {
     const { images } = options;
     const emulator = new V86({
       wasm_path: options.wasmPath,
+      ...(options.instantiateWasm ? { wasm_fn: options.instantiateWasm } : {}),
       bios: { buffer: images.bios },
       vga_bios: { buffer: images.vgaBios },
       bzimage: { buffer: images.kernel },

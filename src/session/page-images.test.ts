@@ -11,6 +11,10 @@ describe("the page's images", () => {
     });
     expect(Object.keys(pageImageUrls(parseSettings("?lazy=1&state=vm.state").settings))).toEqual(["bios", "vgaBios", "kernel", "initrd", "state"]);
     expect(pageImageUrls(parseSettings("?disk=none").settings)["disk"]).toBeUndefined();
+    // One VM from a state file (which carries its disk): the page's disk is not fetched whole;
+    // with a second VM, which boots on it, it is.
+    expect(Object.keys(pageImageUrls(parseSettings("?state=vm.state").settings))).toEqual(["bios", "vgaBios", "kernel", "initrd", "state"]);
+    expect(pageImageUrls(parseSettings("?state=vm.state&net=switch").settings)["disk"]).toBe("guest/disk.img");
   });
 
   it("hands every VM the disk (read lazily without its bytes) and VM 1 the state file", () => {

@@ -4,17 +4,22 @@
 
 import type { MachineImages } from "../platform/machine.ts";
 import type { DiskSource } from "./page-disk.ts";
-import type { PageSettings } from "./settings.ts";
+import { vmCount, type PageSettings } from "./settings.ts";
 import type { VmProblem } from "./vm-session.ts";
 
-/** The files to fetch, by name, relative to the page. */
+/**
+ * The files to fetch, by name, relative to the page. A page that starts its one VM from a state
+ * file (which carries the disk) does not fetch the disk whole: the VM's own disk is then read
+ * lazily, and only if the VM is restarted afresh.
+ */
 export function pageImageUrls(s: PageSettings): Record<string, string> {
+  const diskWhole = s.disk !== null && !s.diskLazy && !(s.state && vmCount(s) === 1);
   return {
     bios: "guest/bios.bin",
     vgaBios: "guest/vgabios.bin",
     kernel: s.kernel,
     initrd: s.initrd,
-    ...(s.disk && !s.diskLazy ? { disk: s.disk } : {}),
+    ...(diskWhole && s.disk ? { disk: s.disk } : {}),
     ...(s.state ? { state: s.state } : {}),
   };
 }

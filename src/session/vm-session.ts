@@ -65,6 +65,8 @@ export interface VmSessionOptions {
   readonly network: () => GuestNetwork | null;
   /** v86's WebAssembly module, where the page serves it. */
   readonly wasmPath: string;
+  /** Instantiates that module from one the page compiled once (MachineOptions.instantiateWasm). */
+  readonly instantiateWasm?: (imports: Record<string, unknown>) => Promise<unknown>;
   /** Calls its argument when the page goes away: a disk kept in IndexedDB saves then, once more. */
   readonly onPageHide?: (last: () => void) => void;
   /** Where kept states live; default the browser's IndexedDB store "v86-msi-states". */
@@ -417,6 +419,7 @@ export class VmSession implements DebugVm {
       m = await Machine.create({
         images: this.#images!,
         wasmPath: this.#o.wasmPath,
+        ...(this.#o.instantiateWasm ? { instantiateWasm: this.#o.instantiateWasm } : {}),
         memoryMB: s.memoryMB,
         cmdline: kernelCmdline(s, this.guestIp),
         devices,

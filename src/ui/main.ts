@@ -4,6 +4,7 @@
 // VM 1 starts from that saved state instead.
 
 import wasmUrl from "v86/build/v86.wasm?url";
+import { precompiledV86 } from "../browser/v86-wasm.ts";
 import type { MachineImages } from "../platform/machine.ts";
 import { imageLoadProblem, pageImageUrls, pageStart } from "../session/page-images.ts";
 import { pageNetworks } from "../session/page-network.ts";
@@ -21,6 +22,8 @@ function $<T extends HTMLElement>(id: string): T {
   return el as T;
 }
 
+// v86's wasm compiles while the guest's files (or a state file) download.
+const instantiateV86 = precompiledV86(wasmUrl);
 const { settings, warnings } = parseSettings(location.search);
 setUpSettingsBar(settings);
 
@@ -35,6 +38,7 @@ for (let index = 0; index < vmCount(settings); index++) {
     guestIp: guestIp(settings, index),
     network: networks.networkFor(index),
     wasmPath: wasmUrl,
+    instantiateWasm: instantiateV86,
     onPageHide: (last) => addEventListener("pagehide", last),
   });
   vms.push(new VmView(container, $<HTMLTemplateElement>("vm-template"), session));
