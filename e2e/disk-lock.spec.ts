@@ -38,9 +38,11 @@ test("a disk kept by one tab is not written by a second; the second gets it once
   await waitForPrompt(first);
   await expect(first.getByTestId("notice")).toBeHidden();
   await run(first, "echo kept-by-the-first-tab > /mnt/first.txt; sync; echo written", /^written$/);
+  // The check below can see a marker in the store: it sees this one, once the page's autosave
+  // has run (the panel's "unsaved" count can still show the 0 from before the write reached
+  // the disk, so it is read after, not waited on first).
+  await expect.poll(async () => (await storeHolds(first, "kept-by-the-first-tab")).found, { timeout: 15_000 }).toBe(true);
   await expect(first.getByTestId("disk-unsaved")).toHaveText("0", { timeout: 15_000 });
-  // The check below can see a marker in the store: it sees this one.
-  expect((await storeHolds(first, "kept-by-the-first-tab")).found).toBe(true);
 
   const second = await context.newPage();
   await second.goto("./?persist=1");
