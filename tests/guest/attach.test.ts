@@ -3,7 +3,6 @@
 // announcements virtioMmioCmdline gave, a disk round trip and a ping. Then the refusals, each on
 // a real emulator.
 import { readFileSync } from "node:fs";
-import { V86 } from "v86";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
@@ -16,45 +15,10 @@ import { virtioMmioCmdline } from "../../src/platform/mmio-placement.ts";
 import { prependAcpiTable } from "../../src/platform/acpi-initrd.ts";
 import { virtioMmioAcpiTable } from "../../src/platform/acpi-ssdt.ts";
 import { PROMPT } from "../../src/node/boot.ts";
-import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
+import { DEFAULT_GUEST } from "../../src/node/paths.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
+import { stockV86, type Emulator } from "./stock-v86.ts";
 import { sh } from "./shell.ts";
-
-const image = (path: string) => {
-  const bytes = readFileSync(path);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-};
-
-interface Emulator {
-  add_listener(event: string, fn: (value: never) => void): void;
-  run(): Promise<void> | void;
-  stop(): Promise<void> | void;
-  destroy(): Promise<void> | void;
-  serial0_send(text: string): void;
-  network_adapter?: { fetch: (url: string) => Promise<Response> };
-}
-
-/** A stock V86 as a page would make it: the user's own options plus our announcements. */
-async function stockV86(cmdline: string, extra: Record<string, unknown> = {}): Promise<Emulator> {
-  const emulator = new V86({
-    wasm_path: v86WasmPath(),
-    bios: { buffer: image(DEFAULT_GUEST.bios) },
-    vga_bios: { buffer: image(DEFAULT_GUEST.vgaBios) },
-    bzimage: { buffer: image(DEFAULT_GUEST.kernel) },
-    initrd: { buffer: image(DEFAULT_GUEST.initrd) },
-    cmdline,
-    memory_size: 128 * 1024 * 1024,
-    vga_memory_size: 2 * 1024 * 1024,
-    acpi: true,
-    autostart: false,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
-    ...extra,
-  } as ConstructorParameters<typeof V86>[0]) as unknown as Emulator;
-  await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
-  return emulator;
-}
 
 /** The serial console as GuestConsole reads it, straight from v86's events. */
 function serialOf(emulator: Emulator) {

@@ -14,7 +14,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { V86 } from "v86";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
@@ -22,7 +21,7 @@ import { NetDevice } from "../../src/devices/net/device.ts";
 import { V86BusBackend } from "../../src/devices/net/v86-bus-backend.ts";
 import { GuestConsole } from "../../src/machine/guest-console.ts";
 import { PROMPT } from "../../src/node/boot.ts";
-import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
+import { DEFAULT_GUEST } from "../../src/node/paths.ts";
 import { prependAcpiTable } from "../../src/platform/acpi-initrd.ts";
 import { virtioMmioAcpiTable } from "../../src/platform/acpi-ssdt.ts";
 import { attachVirtioMmio, type VirtioMmioAttachment } from "../../src/platform/attach.ts";
@@ -30,6 +29,7 @@ import { newcArchive, S_IFDIR, S_IFREG } from "../../src/platform/cpio-newc.ts";
 import { GUEST_BASE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
 import { virtioMmioCmdline } from "../../src/platform/mmio-placement.ts";
 import { sh } from "./shell.ts";
+import { fileBuffer, stockV86, type Emulator } from "./stock-v86.ts";
 
 const DIR = process.env.DEBIAN_KERNEL_DIR || "/tmp/debian-kernel";
 const skipped = DIR === "skip";
@@ -85,25 +85,12 @@ function modulesArchive(modules: ReadonlyArray<{ name: string; bytes: Uint8Array
 const insmodAll = (modules: ReadonlyArray<{ name: string }>) => modules.map((m) => `insmod /${MODULES_DIR}/${m.name}.ko`).join(" && ");
 const WANTED = ["virtio_mmio", "virtio_blk", "virtio_net"];
 
-const file = (path: string) => {
-  const b = readFileSync(path);
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-};
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
   return out;
 };
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-interface Emulator {
-  add_listener(event: string, fn: (value: never) => void): void;
-  run(): Promise<void> | void;
-  stop(): Promise<void> | void;
-  destroy(): Promise<void> | void;
-  serial0_send(text: string): void;
-  network_adapter?: { fetch: (url: string) => Promise<Response> };
-}
 
 interface Booted {
   emulator: Emulator;
@@ -138,26 +125,15 @@ const BOOT_TIMEOUT_MS = 100_000;
  */
 async function boot(modules: Uint8Array, table: boolean): Promise<Booted> {
   const placement = PLACEMENT;
-  const userInitrd = concat(modules, new Uint8Array(file(DEFAULT_GUEST.initrd)));
+  const userInitrd = concat(modules, new Uint8Array(fileBuffer(DEFAULT_GUEST.initrd)));
   const initrd = table ? prependAcpiTable(virtioMmioAcpiTable(placement), userInitrd) : userInitrd;
   const cmdline = [GUEST_BASE_CMDLINE, DEBIAN_CMDLINE, table ? "" : virtioMmioCmdline(placement)].filter(Boolean).join(" ");
-  const emulator = new V86({
-    wasm_path: v86WasmPath(),
-    bios: { buffer: file(DEFAULT_GUEST.bios) },
-    vga_bios: { buffer: file(DEFAULT_GUEST.vgaBios) },
-    bzimage: { buffer: file(kernel!.vmlinuz) },
+  const emulator = await stockV86(cmdline, {
+    bzimage: { buffer: fileBuffer(kernel!.vmlinuz) },
     initrd: { buffer: initrd.buffer },
-    cmdline,
     memory_size: 256 * 1024 * 1024,
-    vga_memory_size: 2 * 1024 * 1024,
-    acpi: true,
-    autostart: false,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
     net_device: { type: "none", relay_url: "fetch" },
-  } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as Emulator;
-  await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+  });
   const diskBytes = new Uint8Array(DISK_SIZE);
   const disk = new BlockDevice({ backend: new MemoryBackend(diskBytes), name: "blk0" });
   const backend = new V86BusBackend();
