@@ -1,4 +1,4 @@
-// How the patched virtio_mmio driver chooses between MSI and the line (guest/README.md,
+// How the patched virtio_mmio driver chooses between the 2020 layout's table and the line (guest/README.md,
 // docs/virtio-mmio-msi.md "Clarifications"), with a disk (virtio0) and a NIC (virtio1, three
 // queues: input, output and the polled control queue) on every machine:
 // - a fixed mapping with fewer vectors than queues + 1 (a device the spec forbids; the driver
@@ -6,8 +6,8 @@
 // - the local APIC off (`nolapic`): the line, and bit 40 not even accepted;
 // - queues without a callback (virtio-net's control queue) get no vector;
 // - the dynamic mapping: one vector per queue where the table is big enough, else one for all.
-// Every case keeps data round-tripping on the disk and over the network. The devices offer only
-// the table (perQueue: false): tests/guest/msi-per-queue.test.ts has the per-queue mode.
+// Every case keeps data round-tripping on the disk and over the network. The devices offer the
+// 2020 layout (msiLayout "2020"); tests/guest/msi-per-queue.test.ts has the default v3 layout.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
@@ -33,7 +33,7 @@ interface Rig {
   net: () => AttachedDevice;
 }
 
-async function boot(msiOptions: MachineMsiOptions, append?: string): Promise<Rig> {
+async function boot(msiOptions: Omit<MachineMsiOptions, "layout">, append?: string): Promise<Rig> {
   const disk = (await createDevices({}))[0] as BlockDevice;
   const network = testNetwork("fetch", {
     answer: async (url) =>
@@ -43,7 +43,8 @@ async function boot(msiOptions: MachineMsiOptions, append?: string): Promise<Rig
   });
   const guest = await bootGuest({
     devices: [disk, network.device],
-    msiOptions: { perQueue: false, ...msiOptions },
+    msiLayout: "2020",
+    msiOptions,
     ...(append ? { append } : {}),
     v86Options: network.v86Options,
     onMachine: network.onMachine,
