@@ -1,26 +1,15 @@
-// A saved machine for the state file's tests (state-file, state-file-gzip, the fuzzer): small,
-// with a v86 part that starts as v86's own does (its magic, version, total length), so the
-// reader's check of that start passes and everything after it is the test's.
+// Saved machines and hand-made containers for the state file's tests (state-file, the fuzzer):
+// a small machine, a container with any header, and the format-2 file of before.
 
 import { crc32 } from "./crc32.ts";
 import type { SavedMachine } from "./state-file.ts";
 
-/** `n` bytes shaped like v86's state: v86's magic, version 6 and `n` as its length, then `fill(i)`. */
-export function fakeV86State(n: number, fill: (i: number) => number = (i) => i & 0xff): ArrayBuffer {
-  const bytes = Uint8Array.from({ length: n }, (_, i) => fill(i));
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, 0x86768676, true);
-  view.setUint32(4, 6, true);
-  view.setUint32(8, n, true);
-  view.setUint32(12, 0, true);
-  return bytes.buffer;
-}
-
-export function fixtureMachine(o: { v86Bytes?: number; diskBytes?: number; fill?: (i: number) => number } = {}): SavedMachine {
+/** A machine with `v86State` (src/testing/fake-v86-state.ts makes one) and a small disk. */
+export function fixtureMachine(v86State: ArrayBuffer, o: { diskBytes?: number } = {}): SavedMachine {
   return {
     boot: { memoryMB: 128, msiMode: "table", append: null, net: "none", diskReadOnly: false },
     devices: { kind: "virtio-devices", version: 1, devices: [] },
-    v86State: fakeV86State(o.v86Bytes ?? 1000, o.fill),
+    v86State,
     disk: Uint8Array.from({ length: o.diskBytes ?? 4096 }, (_, i) => (i * 7) & 0xff),
   };
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeSavedMachine, type SavedMachine } from "./state-file.ts";
 import { isCompressedStateFile, packSavedMachine, unpackSavedMachine } from "./state-file-gzip.ts";
-import { fakeV86State } from "./state-file-fixture.ts";
+import { fakeV86State } from "../testing/fake-v86-state.ts";
 
 const machine = (): SavedMachine => ({
   boot: { memoryMB: 128, msiMode: "queue", append: null, net: "none", diskReadOnly: false },

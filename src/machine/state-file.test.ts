@@ -4,9 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { encodeSavedMachine, StateFileError, type SavedMachine } from "./state-file.ts";
 import { container, encodeFormat2, fixtureMachine } from "./state-file-fixture.ts";
+import { fakeV86State } from "../testing/fake-v86-state.ts";
 import { unpackSavedMachine } from "./state-file-gzip.ts";
 
-const machine = (): SavedMachine => fixtureMachine();
+const machine = (): SavedMachine => fixtureMachine(fakeV86State(1000));
 const read = (bytes: Uint8Array) => unpackSavedMachine(bytes);
 
 describe("saved machine file", () => {
@@ -40,7 +41,7 @@ describe("saved machine file", () => {
       return copy;
     };
     await expect(read(edited('"version":3', '"version":7'))).rejects.toThrow(/version 7, this program reads 2 and 3/);
-    await expect(read(edited('"memoryMB":128', '"memoryMB":-12'))).rejects.toThrow(/-12 MiB of memory is outside the supported 80 to 2047 MiB/);
+    await expect(read(edited('"memoryMB":128', '"memoryMB":-12'))).rejects.toThrow(/its memory: -12 MiB is outside the supported memory range of 80 to 2047 MiB/);
     await expect(read(edited('"msiMode":"table"', '"msiMode":"tabel"'))).rejects.toThrow(/boot options/);
     await expect(read(edited('"v86Bytes":1000', '"v86Bytes":1001'))).rejects.toThrow(/v86's state declares another length/);
     await expect(read(new TextEncoder().encode("hello"))).rejects.toThrow(/the file ends in the magic/);
@@ -64,9 +65,9 @@ describe("saved machine file", () => {
     const h = { kind: "v86-msi-saved-machine", version: 3, boot, devicesBytes: 2, v86Bytes: 1000, diskBytes: 4096 };
     // Memory v86 does not build as asked (it wraps 4096 MiB to nothing).
     await expect(read(container({ ...h, boot: { ...boot, memoryMB: 4096 } }))).rejects.toThrow(
-      "not a usable saved machine: it was saved with 4096 MiB of memory is outside the supported 80 to 2047 MiB",
+      "not a usable saved machine: its memory: 4096 MiB is outside the supported memory range of 80 to 2047 MiB (v86 does not build 2048 MiB or more as asked)",
     );
-    await expect(read(container({ ...h, boot: { ...boot, memoryMB: 2048 } }))).rejects.toThrow(/2048 MiB of memory is outside the supported 80 to 2047 MiB/);
+    await expect(read(container({ ...h, boot: { ...boot, memoryMB: 2048 } }))).rejects.toThrow(/its memory: 2048 MiB is outside the supported memory range of 80 to 2047 MiB/);
     // Lengths past the limits: nothing after the header is there, and nothing is read.
     await expect(read(container({ ...h, devicesBytes: 4 * 2 ** 20 + 1 }))).rejects.toThrow(/device state is 4194305 bytes, over the limit of 4194304 \(4 MiB\)/);
     await expect(read(container({ ...h, v86Bytes: 2 ** 31 }))).rejects.toThrow(/v86 state is 2147483648 bytes, over the limit of 201326592 for 128 MiB of memory/);

@@ -174,8 +174,8 @@ function checkHeader(bytes: Uint8Array, headerLen: number): Header {
   const length = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   const b = h.boot as Record<string, unknown> | null;
   if (typeof b !== "object" || b === null) return fail("boot options");
-  const memory = memoryProblem(b.memoryMB as number);
-  if (memory !== null) fail(`it was saved with ${memory}`);
+  const memory = memoryProblem(b.memoryMB);
+  if (memory !== null) fail(`its memory: ${memory}`);
   const memoryMB = b.memoryMB as number;
   const ok =
     (b.msiMode === null || b.msiMode === "queue" || b.msiMode === "table" || b.msiMode === "line") &&

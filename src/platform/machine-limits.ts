@@ -55,11 +55,11 @@ export const MachineLimits = {
 } as const;
 
 /** Why `mb` MiB of guest RAM is refused, or null when v86 builds it as asked. */
-export function memoryProblem(mb: number): string | null {
+export function memoryProblem(mb: unknown): string | null {
   const { min, max } = MachineLimits.memoryMB;
-  if (typeof mb !== "number" || !Number.isInteger(mb) || mb < min || mb > max) {
-    return `${String(mb)} MiB of memory is outside the supported ${min} to ${max} MiB (whole MiB; v86 does not build ${max + 1} MiB or more as asked)`;
-  }
+  const why = `(v86 does not build ${max + 1} MiB or more as asked)`;
+  if (typeof mb !== "number" || !Number.isInteger(mb)) return `${JSON.stringify(mb) ?? String(mb)} is not a whole number of MiB from ${min} to ${max} ${why}`;
+  if (mb < min || mb > max) return `${mb} MiB is outside the supported memory range of ${min} to ${max} MiB ${why}`;
   return null;
 }
 

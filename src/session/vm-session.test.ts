@@ -4,6 +4,7 @@
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
 import { IdbStateStore } from "../browser/idb-state-store.ts";
+import { fakeV86State } from "../testing/fake-v86-state.ts";
 import { encodeSavedMachine } from "../machine/state-file.ts";
 import { pageSavedBoot } from "./saved-state.ts";
 import { parseSettings, type PageSettings } from "./settings.ts";
@@ -48,7 +49,7 @@ function stateFile(page: PageSettings): Uint8Array {
   return encodeSavedMachine({
     boot: pageSavedBoot(page, false),
     devices: { kind: "virtio-devices", version: 1, devices: [] },
-    v86State: new Uint8Array(64).buffer,
+    v86State: fakeV86State(64),
     disk: null,
   });
 }
