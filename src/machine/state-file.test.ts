@@ -69,9 +69,9 @@ describe("saved machine file", () => {
     );
     await expect(read(container({ ...h, boot: { ...boot, memoryMB: 2048 } }))).rejects.toThrow(/its memory: 2048 MiB is outside the supported memory range of 80 to 2047 MiB/);
     // Lengths past the limits: nothing after the header is there, and nothing is read.
-    await expect(read(container({ ...h, devicesBytes: 4 * 2 ** 20 + 1 }))).rejects.toThrow(/device state is 4194305 bytes, over the limit of 4194304 \(4 MiB\)/);
-    await expect(read(container({ ...h, v86Bytes: 2 ** 31 }))).rejects.toThrow(/v86 state is 2147483648 bytes, over the limit of 201326592 for 128 MiB of memory/);
-    await expect(read(container({ ...h, diskBytes: 2 ** 40 }))).rejects.toThrow(/disk is 1099511627776 bytes, over the limit of 1073741824 \(1024 MiB\)/);
+    await expect(read(container({ ...h, devicesBytes: 4 * 2 ** 20 + 1 }))).rejects.toThrow(/its device state is 4194305 bytes, over the limit of 4194304 \(4 MiB\)/);
+    await expect(read(container({ ...h, v86Bytes: 2 ** 31 }))).rejects.toThrow(/its v86 state \(for 128 MiB of memory\) is 2147483648 bytes, over the limit of 201326592 \(192 MiB\)/);
+    await expect(read(container({ ...h, diskBytes: 2 ** 40 }))).rejects.toThrow(/its disk is 1099511627776 bytes, over the limit of 1073741824 \(1024 MiB\)/);
     // A header length past its limit is refused from the first 12 bytes.
     const prefix = new Uint8Array(12);
     prefix.set(new TextEncoder().encode("V86MSIS1"));

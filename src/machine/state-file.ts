@@ -117,12 +117,23 @@ export async function readSavedMachine(src: StateByteSource, o: ReadOptions = {}
   };
   let crc = 0;
   const verify = o.checksumVerifiedBy !== "gzip";
-  /** Exactly `n` bytes, in a buffer allocated once; `what` names them in a refusal. */
-  const read = async (n: number, what: string): Promise<Uint8Array<ArrayBuffer>> => {
+  /**
+   * Exactly `n` bytes, in a buffer allocated once; `what` names them in a refusal. `first`
+   * checks the first `firstBytes` of them before the rest is read.
+   */
+  const read = async (n: number, what: string, first?: { bytes: number; check: (head: Uint8Array) => void }): Promise<Uint8Array<ArrayBuffer>> => {
     o.onAllocate?.(n);
     const into = new Uint8Array(n);
-    const got = await src.fill(into);
-    if (got < n) fail(`the file ends in ${what} (${got} of its ${n} bytes): it is cut short`);
+    let got = 0;
+    const fillTo = async (end: number) => {
+      got += await src.fill(into.subarray(got, end));
+      if (got < end) fail(`the file ends in ${what} (${got} of its ${n} bytes): it is cut short`);
+    };
+    if (first) {
+      await fillTo(first.bytes);
+      first.check(into.subarray(0, first.bytes));
+    }
+    await fillTo(n);
     if (verify) crc = crc32(into, crc);
     return into;
   };
@@ -142,8 +153,7 @@ export async function readSavedMachine(src: StateByteSource, o: ReadOptions = {}
         fail("the device state is not JSON");
       }
     }
-    const v86 = await read(h.v86Bytes, "v86's state");
-    checkV86State(v86);
+    const v86 = await read(h.v86Bytes, "v86's state", { bytes: 16, check: (head) => checkV86State(head, h.v86Bytes) });
     const disk = h.diskBytes === null ? null : await read(h.diskBytes, "the disk");
     const sum = crc;
     const trailer = await read(CRC_BYTES, "the checksum");
@@ -171,7 +181,6 @@ function checkHeader(bytes: Uint8Array, headerLen: number): Header {
   const version = h.version as 2 | 3;
   if (!READS.includes(version)) fail(`version ${JSON.stringify(h.version)}, this program reads ${READS.join(" and ")}`);
   if (version === 3 && headerLen > MachineLimits.stateHeaderBytes) fail(`its header is ${headerLen} bytes, over the limit of ${MachineLimits.stateHeaderBytes}`);
-  const length = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   const b = h.boot as Record<string, unknown> | null;
   if (typeof b !== "object" || b === null) return fail("boot options");
   const memory = memoryProblem(b.memoryMB);
@@ -182,36 +191,33 @@ function checkHeader(bytes: Uint8Array, headerLen: number): Header {
     (b.append === null || typeof b.append === "string") && typeof b.net === "string" &&
     (b.diskReadOnly === null || typeof b.diskReadOnly === "boolean") && (b.diskReadOnly === null) === (h.diskBytes === null);
   if (!ok) fail("boot options");
-  let devicesBytes: number | null = null;
-  if (version === 3) {
-    if (!length(h.devicesBytes)) fail("device state length");
-    devicesBytes = h.devicesBytes as number;
-    if (devicesBytes > MachineLimits.deviceStateBytes) fail(`its device state is ${devicesBytes} bytes, over the limit of ${MachineLimits.deviceStateBytes} (${mib(MachineLimits.deviceStateBytes)})`);
-  }
+  /** A declared length within `max`, or a refusal that names the limit. */
+  const length = (what: string, v: unknown, max: number, min = 0): number => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(`its ${what} length ${JSON.stringify(v) ?? String(v)} is not a whole number of bytes from ${min} up to the limit of ${max}`);
+    if ((v as number) > max) fail(`its ${what} is ${v as number} bytes, over the limit of ${max} (${mib(max)})`);
+    return v as number;
+  };
+  const devicesBytes = version === 3 ? length("device state", h.devicesBytes, MachineLimits.deviceStateBytes) : null;
   const v86Max = memoryMB * 1024 * 1024 + MachineLimits.v86StateOverheadBytes;
-  if (!length(h.v86Bytes) || (h.v86Bytes as number) < 16) fail("v86 state length");
-  if ((h.v86Bytes as number) > v86Max) fail(`its v86 state is ${h.v86Bytes as number} bytes, over the limit of ${v86Max} for ${memoryMB} MiB of memory`);
-  if (h.diskBytes !== null) {
-    if (!length(h.diskBytes)) fail("disk length");
-    if ((h.diskBytes as number) > MachineLimits.diskBytes) fail(`its disk is ${h.diskBytes as number} bytes, over the limit of ${MachineLimits.diskBytes} (${mib(MachineLimits.diskBytes)})`);
-  }
+  const v86Bytes = length(`v86 state (for ${memoryMB} MiB of memory)`, h.v86Bytes, v86Max, 16);
+  const diskBytes = h.diskBytes === null ? null : length("disk", h.diskBytes, MachineLimits.diskBytes);
   return {
     version,
     boot: b as unknown as SavedBoot,
     devicesBytes,
     devices: version === 2 ? h.devices : null,
-    v86Bytes: h.v86Bytes as number,
-    diskBytes: h.diskBytes as number | null,
+    v86Bytes,
+    diskBytes,
   };
 }
 
 /** The start of v86's part: v86's magic and its own length, never a compressed state. */
-function checkV86State(v86: Uint8Array<ArrayBuffer>): void {
-  const view = new DataView(v86.buffer);
+function checkV86State(head: Uint8Array, length: number): void {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.getUint32(0, true);
   if (magic === ZSTD_MAGIC) throw new StateFileError("v86's state is zstd-compressed, which this program never writes and does not let v86 inflate");
   if (magic !== V86_STATE_MAGIC) throw new StateFileError("v86's state does not start with v86's magic");
-  if (view.getUint32(8, true) !== v86.length) throw new StateFileError("v86's state declares another length than the file gives it");
+  if (view.getUint32(8, true) !== length) throw new StateFileError("v86's state declares another length than the file gives it");
 }
 
 /** A source over bytes already in memory (an uncompressed file), handed out in copies of what is asked. */
