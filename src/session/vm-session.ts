@@ -12,6 +12,7 @@ import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
 import { packSavedMachine, unpackSavedMachine } from "../machine/state-file-gzip.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
+import { diskSizeProblem } from "../platform/machine-limits.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { watchMachine } from "./machine-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-disk.ts";
@@ -323,9 +324,10 @@ export class VmSession implements DebugVm {
     if (!this.#images) return;
     let saved: SavedMachine;
     let settings: PageSettings;
+    let notes: string[];
     try {
       saved = await unpackSavedMachine(bytes);
-      settings = restoredSettings(this.settings, saved.boot);
+      ({ settings, notes } = restoredSettings(this.settings, saved.boot));
     } catch (error) {
       const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;
       if (this.machine) this.#view?.stateMessage(message, true);
@@ -336,6 +338,7 @@ export class VmSession implements DebugVm {
     await this.#teardown();
     this.#view?.replacing();
     await this.#boot({ saved, settings, label });
+    if (notes.length > 0 && this.machine) this.#view?.stateMessage(notes.join(" "), false);
   }
 
   /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */
@@ -357,6 +360,8 @@ export class VmSession implements DebugVm {
   async uploadDisk(name: string, image: ArrayBuffer): Promise<void> {
     let disk: PageDisk;
     try {
+      const tooBig = diskSizeProblem(image.byteLength);
+      if (tooBig !== null) throw new Error(tooBig);
       disk = await openPageDisk({ kind: "upload", name, image }, { persist: false, storeSuffix: "" });
     } catch (error) {
       this.fail({ title: `${name} cannot be used as a disk`, text: (error as Error).message, help: "Pick another image file (a raw disk image, such as one made with mke2fs or dd)." });
