@@ -39,9 +39,10 @@ export const MachineLimits = {
   /** A state file's header (JSON: boot options and lengths; a format-2 header also holds the device state). */
   stateHeaderBytes: 64 * 1024,
   /**
-   * v86's own state beyond the guest's RAM: CPU, devices, the VGA's 8 MiB, its JSON index.
-   * Measured: 128 MiB of RAM save as 129.4 MiB. A declared v86 state larger than RAM plus this
-   * is refused before it is read.
+   * v86's own state beyond the guest's RAM: v86 saves the RAM's non-zero pages (so at most the
+   * RAM) with a bitmap of them, and besides it the CPU, its devices (the VGA's 8 MiB) and a JSON
+   * index (a 128 MiB guest at its prompt: about 20 MiB in all). A declared v86 state larger than
+   * the RAM plus this is refused before it is read.
    */
   v86StateOverheadBytes: 64 * MiB,
   /**
