@@ -62,7 +62,7 @@ async function main(): Promise<void> {
         timeout: { type: "string" },
         "no-msi": { type: "boolean" },
         "msi-mode": { type: "string" },
-        net: { type: "string", default: "fetch" },
+        net: { type: "string" },
         stats: { type: "boolean" },
         save: { type: "string" },
         restore: { type: "string" },
@@ -120,9 +120,17 @@ async function main(): Promise<void> {
     } catch (error) {
       fail((error as Error).message);
     }
-    values.net = saved.boot.net;
+    // A saved machine never picks a WISP relay the command line did not name (docs/save-restore.md).
+    const relay = /^wisps?:\/\//.test(saved.boot.net) ? saved.boot.net : null;
+    if (relay !== null && values.net !== relay) {
+      process.stderr.write(`guest: the saved machine names the relay ${relay}; without --net ${relay} its network is fetch\n`);
+      values.net = "fetch";
+    } else {
+      values.net = saved.boot.net;
+    }
     if (saved.boot.append !== null) values.append = saved.boot.append;
   }
+  values.net ??= "fetch";
   let network;
   try {
     network = createNetwork(parseNetworkChoice(values.net));

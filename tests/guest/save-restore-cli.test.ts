@@ -90,7 +90,7 @@ describe("guest --save and --restore", () => {
     expect(r.ms).toBeLessThan(process.env["CI"] ? 3000 : 1000);
   });
 
-  it("refuses a file that asks for memory v86 cannot build, naming the limit, and still reads format 2", async () => {
+  it("refuses a file that asks for memory v86 cannot build, naming the limit; reads format 2; never takes a relay from the file", async () => {
     const saved = await unpackSavedMachine(readFileSync(state));
     const big = join(dir, "big.state");
     writeFileSync(big, encodeSavedMachine({ ...saved, boot: { ...saved.boot, memoryMB: 4096 } }));
@@ -112,6 +112,12 @@ describe("guest --save and --restore", () => {
     const back = run("exec", "md5sum /mnt/f | cut -c1-8", "--restore", v2);
     expect(back.stderr).toBe("");
     expect(back.stdout).toMatch(/^[0-9a-f]{8}\n$/);
+    // A file that names a WISP relay the command line did not: not used, and said.
+    const relay = join(dir, "relay.state");
+    writeFileSync(relay, encodeSavedMachine({ ...saved, boot: { ...saved.boot, net: "wisps://relay.evil.example/" } }));
+    const r2 = run("exec", "md5sum /mnt/f | cut -c1-8", "--restore", relay);
+    expect(r2.stderr).toBe("guest: the saved machine names the relay wisps://relay.evil.example/; without --net wisps://relay.evil.example/ its network is fetch\n");
+    expect(r2.stdout).toBe(back.stdout);
   });
 
   it("refuses options that would build another machine, and a damaged file", () => {
