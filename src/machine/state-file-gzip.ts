@@ -12,7 +12,7 @@
 // gzip's covers the same bytes.
 
 import { MachineLimits, mib } from "../platform/machine-limits.ts";
-import { bytesSource, readSavedMachine, encodeSavedMachine, StateFileError, type ReadOptions, type SavedMachine, type StateByteSource } from "./state-file.ts";
+import { bytesSource, encodeSavedMachine, readStateContainer, StateFileError, type ReadOptions, type SavedMachine, type StateByteSource } from "./state-file.ts";
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** How much compressed input the decompressor is given at a time. */
@@ -40,8 +40,8 @@ export function stateFileSizeProblem(bytes: number): string | null {
 export async function unpackSavedMachine(file: Uint8Array, o: Omit<ReadOptions, "checksumVerifiedBy"> = {}): Promise<SavedMachine> {
   const tooBig = stateFileSizeProblem(file.length);
   if (tooBig !== null) throw new StateFileError(tooBig);
-  if (!isCompressedStateFile(file)) return readSavedMachine(bytesSource(file), o);
-  return readSavedMachine(inflatingSource(file), { ...o, checksumVerifiedBy: "gzip" });
+  if (!isCompressedStateFile(file)) return readStateContainer(bytesSource(file), o);
+  return readStateContainer(inflatingSource(file), { ...o, checksumVerifiedBy: "gzip" });
 }
 
 /** The container's bytes, inflated from `file` as they are asked for. */

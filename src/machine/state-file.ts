@@ -111,15 +111,15 @@ interface Header {
 }
 
 /** Reads one container from `src`, refusing it (StateFileError) at the first thing wrong. */
-export async function readSavedMachine(src: StateByteSource, o: ReadOptions = {}): Promise<SavedMachine> {
+export async function readStateContainer(src: StateByteSource, o: ReadOptions = {}): Promise<SavedMachine> {
   const fail = (what: string): never => {
     throw new StateFileError(what);
   };
   let crc = 0;
   const verify = o.checksumVerifiedBy !== "gzip";
   /**
-   * Exactly `n` bytes, in a buffer allocated once; `what` names them in a refusal. `first`
-   * checks the first `firstBytes` of them before the rest is read.
+   * Exactly `n` bytes, in a buffer allocated once; `what` names them in a refusal.
+   * `first.check` sees the first `first.bytes` of them before the rest is read.
    */
   const read = async (n: number, what: string, first?: { bytes: number; check: (head: Uint8Array) => void }): Promise<Uint8Array<ArrayBuffer>> => {
     o.onAllocate?.(n);
