@@ -82,6 +82,9 @@ describe("saved machine file", () => {
     new DataView(zstd.buffer).setUint32(0, 0xfd2fb528, true);
     await expect(read(encodeSavedMachine({ ...m, v86State: zstd.buffer }))).rejects.toThrow(/zstd-compressed/);
     await expect(read(encodeSavedMachine({ ...m, v86State: new Uint8Array(1000).buffer }))).rejects.toThrow(/does not start with v86's magic/);
+    const index = new Uint8Array(m.v86State.slice(0));
+    new DataView(index.buffer).setUint32(12, 985, true);
+    await expect(read(encodeSavedMachine({ ...m, v86State: index.buffer }))).rejects.toThrow(/v86's state declares an index longer than itself/);
   });
 
   it("will not write a device state past the limit", () => {

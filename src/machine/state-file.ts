@@ -211,13 +211,15 @@ function checkHeader(bytes: Uint8Array, headerLen: number): Header {
   };
 }
 
-/** The start of v86's part: v86's magic and its own length, never a compressed state. */
+/** The start of v86's part: v86's magic, its own length and its index's, never a compressed state. */
 function checkV86State(head: Uint8Array, length: number): void {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.getUint32(0, true);
   if (magic === ZSTD_MAGIC) throw new StateFileError("v86's state is zstd-compressed, which this program never writes and does not let v86 inflate");
   if (magic !== V86_STATE_MAGIC) throw new StateFileError("v86's state does not start with v86's magic");
   if (view.getUint32(8, true) !== length) throw new StateFileError("v86's state declares another length than the file gives it");
+  // Its JSON index follows the 16 header bytes; v86 takes a view of it without checking.
+  if (view.getUint32(12, true) > length - 16) throw new StateFileError("v86's state declares an index longer than itself");
 }
 
 /** A source over bytes already in memory (an uncompressed file), handed out in copies of what is asked. */
