@@ -224,7 +224,13 @@ export class VmSession implements DebugVm {
   async takeState(compressed = true): Promise<Uint8Array | null> {
     const saved = await this.#takeSaved();
     if (!saved) return null;
-    return compressed ? packSavedMachine(saved) : encodeSavedMachine(saved);
+    try {
+      return compressed ? await packSavedMachine(saved) : encodeSavedMachine(saved);
+    } catch (error) {
+      // A device state over its limit (docs/save-restore.md, "Limits"): said, the VM runs on.
+      this.#view?.stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
+      return null;
+    }
   }
 
   async #takeSaved(): Promise<SavedMachine | null> {
