@@ -31,7 +31,7 @@ export class EventLedger {
 
   /**
    * A message went out on the bus: it covers the sources mapped to every vector that could send
-   * it, or in the per-queue mode the sources of every target that could.
+   * it, or with the v3 targets the sources of every target that could.
    */
   busWrite(addr: number, data: number): void {
     const pq = this.#t.msiPerQueue;

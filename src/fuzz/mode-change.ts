@@ -178,7 +178,7 @@ export function applyModeAction(rig: EchoRig, a: ModeAction): StepResult {
 
 /**
  * The driver puts its MSI set-up back (every vector configured and unmasked, the mapping as its
- * probe made it; on a device with the per-queue mode, every target set, enabled and unmasked
+ * probe made it; on a device with the v3 layout, every target set, enabled and unmasked
  * too) and services the line; then every event must have reached it, in whichever mode is on.
  */
 export function settleModeEpisode(rig: EchoRig, mapping: ModeMapping): StepResult {

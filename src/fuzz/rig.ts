@@ -262,7 +262,7 @@ export abstract class Rig {
     if (extra !== null) return extra;
     let masked: number | null = null;
     if (this.mode !== "none" && rng.chance(0.1)) {
-      // With one shared interrupt there is one thing to mask (every target, in the per-queue mode).
+      // With one shared interrupt there is one thing to mask (every target, with the v3 layout).
       masked = this.mode === "per-queue-shared" ? 1 : rng.int(this.mode === "shared" ? 2 : this.device.queueMaxSizes.length + 1);
       this.#mask(masked, true);
     }
@@ -590,7 +590,7 @@ export abstract class Rig {
 
   /**
    * A delivered message must come from the MSI mode that is on and match an unmasked vector of
-   * the table, or an enabled, unmasked target of the per-queue mode.
+   * the table, or an enabled, unmasked target of the v3 layout.
    */
   #checkMsi(addr: number, data: number): string | null {
     const t = this.transport;
