@@ -136,6 +136,16 @@ export interface VirtioDevice {
   notify(index: number): void;
   /** Back to the state before activation; drop everything that refers to guest memory. */
   reset(): void;
+  /**
+   * Queue reset (VIRTIO_F_RING_RESET; docs/virtio-mmio-msi-v3.md, "Queue reset", D10): forget
+   * queue `index` and every piece of work taken from it; work still under way for it must not
+   * write guest memory, its used ring or raise its interrupt when it completes. Other queues
+   * keep running. The transport has already closed the queue's Virtqueue. A device without
+   * this hook and `enableQueue` is not offered RING_RESET.
+   */
+  resetQueue?(index: number): void;
+  /** A queue reset earlier is set up again (QueueReady 1 after DRIVER_OK): use `queue` from now on. */
+  enableQueue?(queue: Virtqueue): void;
   /** The device's counters, plain numbers, cheap to read. */
   readonly counters: Readonly<Record<string, number>>;
 }

@@ -277,6 +277,29 @@ export class NetDevice implements VirtioDevice {
     if (changed) this.#setMac(this.#defaultMac);
   }
 
+  /**
+   * Queue reset (docs/virtio-mmio-msi-v3.md, "Queue reset", D10). rx0: the chains taken from
+   * its ring are forgotten and waiting frames dropped (NetReceiver.pause). tx0 and the control
+   * queue hold nothing between notifies (each notify runs to its end), so they only stop. The
+   * other queues keep running.
+   */
+  resetQueue(index: number): void {
+    if (this.#ctx === null) return;
+    this.#counters.queueResets++;
+    if (index === QUEUE.RX0) this.#receiver.pause();
+    else if (index === QUEUE.TX0) this.#tx = null;
+    else if (index === QUEUE.CTRL) this.#ctrl = null;
+  }
+
+  /** A reset queue set up again. */
+  enableQueue(queue: Virtqueue): void {
+    const ctx = this.#ctx;
+    if (ctx === null) return;
+    if (queue.index === QUEUE.RX0) this.#receiver.resume(queue);
+    else if (queue.index === QUEUE.TX0) this.#tx = queue;
+    else if (queue.index === QUEUE.CTRL && (ctx.features & bit(NET_F.CTRL_VQ)) !== 0n) this.#ctrl = queue;
+  }
+
   notify(index: number): void {
     const c = this.#counters;
     c.notifies++;
