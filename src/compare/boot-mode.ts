@@ -9,7 +9,7 @@ import { GuestConsole } from "../machine/guest-console.ts";
 import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import { createNetwork } from "../machine/network.ts";
-import type { CompareMode } from "./modes.ts";
+import { modeCmdline, type CompareMode } from "./modes.ts";
 import type { GuestShell } from "./shell.ts";
 import { WORKLOAD } from "./workload.ts";
 

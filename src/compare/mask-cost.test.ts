@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MSI_CMD, MSI_CONTROL } from "../virtio/constants.ts";
+import { MSI_CMD, MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import { maskCost, perCall } from "./mask-cost.ts";
 import type { TraceEntry } from "./register-trace.ts";
 
@@ -21,11 +21,11 @@ describe("maskCost", () => {
 
   it("counts every target's MASK when one shared v3 interrupt masks them all, with its select and read", () => {
     const r = (reg: string, value: number): TraceEntry => ({ write: false, reg, value });
-    const on = MSI_CONTROL.ENABLE;
+    const on = MSI_TARGET_CONTROL.ENABLE;
     const trace = [
-      w("QueueSel", 0), r("QueueMsiControl", on), w("QueueMsiControl", on | MSI_CONTROL.MASK),
-      w("QueueSel", 1), w("QueueMsiControl", on | MSI_CONTROL.MASK),
-      r("ConfigMsiControl", on), w("ConfigMsiControl", on | MSI_CONTROL.MASK),
+      w("QueueSel", 0), r("QueueMsiControl", on), w("QueueMsiControl", on | MSI_TARGET_CONTROL.MASK),
+      w("QueueSel", 1), w("QueueMsiControl", on | MSI_TARGET_CONTROL.MASK),
+      r("ConfigMsiControl", on), w("ConfigMsiControl", on | MSI_TARGET_CONTROL.MASK),
     ];
     const c = maskCost(trace);
     expect(c.mask).toEqual({ commands: 3, accesses: 7 });
@@ -38,7 +38,7 @@ describe("maskCost", () => {
       w("QueueSel", 3), w("MsiCmd", MSI_CMD.UNMASK), // a queue select does not select a vector
       { write: false, reg: "MsiCmd", value: MSI_CMD.MASK },
       w("QueueMsiData", 0x41),
-      w("QueueSel", 0), w("QueueMsiControl", MSI_CONTROL.ENABLE),
+      w("QueueSel", 0), w("QueueMsiControl", MSI_TARGET_CONTROL.ENABLE),
       w("QueueMsiControl", 0), // disabled, unmasked: neither
       w("MsiCmd", MSI_CMD.ENABLE),
     ];

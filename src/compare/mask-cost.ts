@@ -9,7 +9,7 @@
 // commands (and their selects) over the number of irq_mask() calls, which is the number of
 // interrupts Linux freed (free_irq masks each once) or requested (request_irq unmasks each once).
 
-import { MSI_CMD, MSI_CONTROL } from "../virtio/constants.ts";
+import { MSI_CMD, MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import type { TraceEntry } from "./register-trace.ts";
 
 export interface CommandCost {
@@ -30,8 +30,8 @@ function kindOf(e: TraceEntry): "mask" | "unmask" | null {
   if (!e.write) return null;
   if (e.reg === "MsiCmd") return e.value === MSI_CMD.MASK ? "mask" : e.value === MSI_CMD.UNMASK ? "unmask" : null;
   if (TARGET_CONTROLS.has(e.reg)) {
-    if (e.value & MSI_CONTROL.MASK) return "mask";
-    return e.value & MSI_CONTROL.ENABLE ? "unmask" : null;
+    if (e.value & MSI_TARGET_CONTROL.MASK) return "mask";
+    return e.value & MSI_TARGET_CONTROL.ENABLE ? "unmask" : null;
   }
   return null;
 }

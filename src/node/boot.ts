@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "../machine/guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiLayoutCmdline, type MsiLayout } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiLayoutCmdline, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
@@ -60,6 +60,11 @@ function readImage(path: string, what: string): ArrayBuffer {
   } catch (error) {
     throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
   }
+}
+
+/** The boot options that give the driver `mode`: the devices' layout, or no MSI for the line. */
+export function bootInterrupts(mode: MsiMode): Pick<BootOptions, "msi" | "msiLayout"> {
+  return mode === "line" ? { msi: false } : { msi: true, msiLayout: mode === "table" ? "2020" : "v3" };
 }
 
 export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest> {

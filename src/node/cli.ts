@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { checkBzImage } from "../platform/bzimage-check.ts";
 import { memoryProblem } from "../platform/machine-limits.ts";
-import { bootGuest, type BootOptions } from "./boot.ts";
+import { bootGuest, bootInterrupts, type BootOptions } from "./boot.ts";
 import { createDevices, defaultDiskBytes, diskFromBytes, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { readSavedMachine, writeSavedMachine, type SavedBoot, type SavedMachine } from "./saved-machine.ts";
@@ -161,8 +161,7 @@ async function main(): Promise<void> {
   const boot: BootOptions = {
     memoryMB: saved ? saved.boot.memoryMB : memoryOption(values.memory),
     timeoutS,
-    msi: msiMode !== "line",
-    msiLayout: msiMode === "table" ? "2020" : "v3",
+    ...bootInterrupts(msiMode),
     devices: network ? [...disks, network.device] : disks,
   };
   if (saved) {
