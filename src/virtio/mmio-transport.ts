@@ -542,7 +542,11 @@ export class MmioTransport {
     this.#queueCfg.configs.forEach((c, index) => {
       if (c.ready) live.push(this.#buildQueue(index));
     });
-    const ctx: ActivationContext = { memory: this.#memory, features, queues: live, interrupts: this.#interrupts };
+    // Only a restored state has queues in the middle of a reset at activation.
+    const reopened = this.#queueCfg.reopened.flatMap((r, i) => (r ? [i] : []));
+    const ctx: ActivationContext = {
+      memory: this.#memory, features, queues: live, interrupts: this.#interrupts, ...(reopened.length > 0 ? { reopened } : {}),
+    };
     let error: string | null;
     try {
       error = this.#device.activate(ctx);
