@@ -106,6 +106,12 @@ export interface ActivationContext {
   readonly queues: readonly Virtqueue[];
   /** Valid until the next reset; calls made through it after a reset are ignored. */
   readonly interrupts: Interrupts;
+  /**
+   * Queues reset (QueueReset) and not yet set up again: only when a saved state is restored in
+   * the middle of a queue reset. The device treats them as set up and reset (no Virtqueue
+   * yet); `enableQueue` brings each back. Absent or empty at an ordinary DRIVER_OK.
+   */
+  readonly reopened?: readonly number[];
 }
 
 /** A virtio device, independent of the transport that carries it. */

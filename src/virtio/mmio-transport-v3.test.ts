@@ -321,4 +321,16 @@ describe("QueueReset (virtio 1.4 §2.6.1, D10)", () => {
     d.addChain(0, { readable: [bytes(1)], writable: [1] });
     expect(d.kick(0)).toHaveLength(1);
   });
+
+  it("on a device that refused DRIVER_OK a reset queue set up again still saves and restores", () => {
+    const device = new EchoDevice({ queues: [16, 16], failActivate: "no" });
+    const d = new TestDriver({ device, ramSize: 1 << 20, msi: { layout: "v3" } });
+    d.init({ msi: "none" });
+    expect(d.read32("Status") & STATUS.DEVICE_NEEDS_RESET).toBe(STATUS.DEVICE_NEEDS_RESET);
+    d.queueReset(0);
+    d.reenableQueue(0, 16);
+    const saved = d.transport.saveState();
+    expect(() => d.transport.checkState(JSON.parse(JSON.stringify(saved)))).not.toThrow();
+    expect(saved.queues[0]!.live).not.toBeNull();
+  });
 });

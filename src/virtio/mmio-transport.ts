@@ -542,7 +542,11 @@ export class MmioTransport {
     this.#queueCfg.configs.forEach((c, index) => {
       if (c.ready) live.push(this.#buildQueue(index));
     });
-    const ctx: ActivationContext = { memory: this.#memory, features, queues: live, interrupts: this.#interrupts };
+    // Only a restored state has queues in the middle of a reset at activation.
+    const reopened = this.#queueCfg.reopened.flatMap((r, i) => (r ? [i] : []));
+    const ctx: ActivationContext = {
+      memory: this.#memory, features, queues: live, interrupts: this.#interrupts, ...(reopened.length > 0 ? { reopened } : {}),
+    };
     let error: string | null;
     try {
       error = this.#device.activate(ctx);
@@ -595,12 +599,16 @@ export class MmioTransport {
     this.#irq.queueReset(i, this.#record.queue(i)!);
   }
 
-  /** QueueReady written: a reset queue made ready again after DRIVER_OK runs at once. */
+  /**
+   * QueueReady written: a reset queue made ready again after DRIVER_OK runs at once. As at
+   * DRIVER_OK, its ring is built even when the device refused activation (it then gets no hook).
+   */
   #writeReady(value: number): void {
     const i = this.#queueCfg.selected;
     const nowReady = this.#queueCfg.writeReady(value, this.#status.status);
-    if (!nowReady || !(this.#status.status & STATUS.DRIVER_OK) || !this.#active) return;
+    if (!nowReady || !(this.#status.status & STATUS.DRIVER_OK)) return;
     const q = this.#buildQueue(i);
+    if (!this.#active) return;
     try {
       this.#device.enableQueue?.(q);
     } catch {

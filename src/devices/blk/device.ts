@@ -169,7 +169,8 @@ export class BlockDevice implements VirtioDevice {
   }
 
   activate(ctx: ActivationContext): string | null {
-    if (ctx.queues.length < 1) return "virtio-blk needs at least one queue";
+    // A queue restored in the middle of a queue reset counts as set up (enableQueue follows).
+    if (ctx.queues.length + (ctx.reopened?.length ?? 0) < 1) return "virtio-blk needs at least one queue";
     if (ctx.queues.length > this.queueMaxSizes.length) return `virtio-blk has only ${this.queueMaxSizes.length} queue(s)`;
     const queues: (QueueState | undefined)[] = [];
     for (const vq of ctx.queues) {
@@ -207,8 +208,8 @@ export class BlockDevice implements VirtioDevice {
     c.droppedByQueueReset += qs.fifo.length;
     qs.fifo.length = 0;
     this.#work.fence([...qs.work]);
-    // Room freed in the budget: queues held back by it go on.
-    this.#resumeWaiting();
+    // Queues held back by the budget go on when the abandoned work settles (their new work
+    // would wait behind it anyway), not inside the reset: a reset has no other effect.
   }
 
   /** A reset queue set up again: it takes requests from its new ring. */
@@ -319,7 +320,10 @@ export class BlockDevice implements VirtioDevice {
         this.#work.settled(tracked);
         qs.work.delete(tracked);
         // Its queue was reset meanwhile: resetQueue took it off the books already.
-        if (qs.dropped) return;
+        if (qs.dropped) {
+          this.#resumeWaiting();
+          return;
+        }
         c.inFlight--;
         entry.done = true;
         this.#pump(qs);

@@ -13,10 +13,10 @@ import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function setup() {
+function setup(maxInFlightBytes?: number) {
   const inner = new MemoryBackend(new Uint8Array(64 * 1024).map((_, i) => (i * 13 + 5) & 0xff));
   const backend = new DeferredBackend(inner);
-  const dev = new BlockDevice({ backend, queueSize: 16, numQueues: 2 });
+  const dev = new BlockDevice({ backend, queueSize: 16, numQueues: 2, ...(maxInFlightBytes ? { maxInFlightBytes } : {}) });
   const d = new TestDriver({ device: dev, msi: { layout: "v3" } });
   expect(d.offeredFeatures() & (FEATURE.RING_RESET | FEATURE.MMIO_MSI)).toBe(FEATURE.RING_RESET | FEATURE.MMIO_MSI);
   d.init({ msi: "per-queue" });
@@ -97,5 +97,28 @@ describe("BlockDevice: queue reset with I/O in flight (D10)", () => {
     d.runTasks();
     expect(d.msiWrites).toEqual([]);
     expect(dev.counters.completed).toBe(0);
+  });
+
+  // Found by the fuzzer (src/fuzz/seeds/seed-99-op-174320.json): the reset resumed a queue held
+  // back by the in-flight budget inside the QueueReset write, which then completed and sent.
+  it("a queue held back by the budget resumes when the abandoned work settles, not inside the reset", async () => {
+    const { backend, dev, d, read } = setup(512);
+    read(0, 1);
+    d.notify(0);
+    d.runTasks();
+    // GET_ID needs no backend: once queue 1 takes it, it completes at once.
+    const id = d.addChain(1, { readable: [requestHeader(BLK_T.GET_ID, 0)], writable: [20, 1] });
+    d.notify(1);
+    d.runTasks();
+    expect(d.takeUsed(1)).toEqual([]); // queue 1 waits for room
+    d.queueReset(0);
+    expect(d.msiWrites).toEqual([]);
+    expect(d.takeUsed(1)).toEqual([]);
+    backend.releaseAll(); // the abandoned read settles: queue 1 goes on
+    await tick();
+    d.runTasks();
+    expect(d.takeUsed(1)).toEqual([{ id: id.head, len: 21 }]);
+    expect(d.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testPqData(2) }]);
+    expect(dev.counters.inFlightBytes).toBe(0);
   });
 });

@@ -252,11 +252,14 @@ export class NetDevice implements VirtioDevice {
     const byIndex = new Map(ctx.queues.map((q) => [q.index, q]));
     const rx = byIndex.get(QUEUE.RX0);
     const tx = byIndex.get(QUEUE.TX0);
-    if (rx === undefined || tx === undefined) return "virtio-net needs its receive and transmit queues";
+    // A queue restored in the middle of a queue reset counts as set up (enableQueue follows).
+    const reset = (q: number) => ctx.reopened?.includes(q) ?? false;
+    if ((rx === undefined && !reset(QUEUE.RX0)) || (tx === undefined && !reset(QUEUE.TX0))) return "virtio-net needs its receive and transmit queues";
     const has = (n: number) => (ctx.features & bit(n)) !== 0n;
     this.#ctx = ctx;
-    this.#receiver.start(rx, has(NET_F.MRG_RXBUF));
-    this.#tx = tx;
+    if (rx !== undefined) this.#receiver.start(rx, has(NET_F.MRG_RXBUF));
+    else this.#receiver.startReset(has(NET_F.MRG_RXBUF));
+    this.#tx = tx ?? null;
     this.#transmitter.setChecksumOffload(has(NET_F.CSUM));
     this.#statusFeature = has(NET_F.STATUS);
     const ctrl = has(NET_F.CTRL_VQ) ? byIndex.get(QUEUE.CTRL) : undefined;

@@ -89,3 +89,28 @@ describe("NetDevice: queue reset (D10)", () => {
     expect(backend.sent).toHaveLength(1);
   });
 });
+
+describe("NetDevice: restored in the middle of a queue reset", () => {
+  // Found by the fuzzer (src/fuzz/seeds/seed-1-op-459702.json): a saved state with rx reset and
+  // not yet set up again made the restored device refuse activation and send a config MSI.
+  it("restores quietly, stays active, and the rx queue can then be set up again", () => {
+    const { d } = setup();
+    d.queueReset(QUEUE.RX0);
+    const saved = JSON.parse(JSON.stringify(d.transport.saveState())) as unknown;
+    const dev2 = new NetDevice({ backend: new CaptureBackend() });
+    const d2 = new TestDriver({ device: dev2, msi: { layout: "v3" }, ram: d.ram.slice() });
+    d2.continueFrom(d);
+    d2.transport.restoreState(saved);
+    d2.runTasks();
+    expect(d2.msiWrites).toEqual([]);
+    expect(d2.transport.state()).toMatchObject({ active: true, lastError: null });
+    expect(d2.transport.state().queues[QUEUE.RX0]).toMatchObject({ ready: false, reopened: true });
+    d2.reenableQueue(QUEUE.RX0, 256);
+    const c = d2.addChain(QUEUE.RX0, { writable: [2048] });
+    d2.notify(QUEUE.RX0);
+    d2.runTasks();
+    dev2.receive(ethFrame(OUR_MAC, PEER, 90));
+    d2.runTasks();
+    expect(d2.takeUsed(QUEUE.RX0)).toEqual([{ id: c.head, len: NET_HDR_SIZE + 90 }]);
+  });
+});

@@ -89,6 +89,12 @@ export class NetReceiver {
     this.dropBacklog("notReady");
   }
 
+  /** Started with rx0 in the middle of a queue reset (a restored state): as after pause(). */
+  startReset(mergeable: boolean): void {
+    this.stop();
+    this.#mrg = mergeable;
+  }
+
   /** rx0 set up again after a queue reset: frames go into its new ring. */
   resume(rx: Virtqueue): void {
     this.#held = [];
