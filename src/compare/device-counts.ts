@@ -32,7 +32,7 @@ export interface DeviceCounts {
   accesses: number;
   /** Of those, on the 2020 layout's table registers. */
   table: number;
-  /** Of those, on the per-queue mode's registers (MsiPq*). */
+  /** Of those, on the v3 layout's MSI registers (QueueMsi*, ConfigMsi*, MsiControl, MsiVectorHint). */
   perQueue: number;
   status: number;
   ack: number;
