@@ -12,6 +12,9 @@ import { createDevices } from "../../src/node/devices.ts";
 import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
 import { countOf, interrupts, type IrqLine } from "./proc-interrupts.ts";
+
+/** The 2020 table's irq chip in /proc/interrupts (the series' NOT FOR UPSTREAM patch), one per device. */
+const TABLE_CHIP = /^virtio-mmio-2020-virtio-mmio\.\d+$/;
 import { sh } from "./shell.ts";
 
 /** The 2020 layout: the devices offer the vector table, and the kernel is told to read bit 40 as it. */
@@ -40,7 +43,7 @@ describe("MSI on (default): one vector per queue plus config", () => {
   it("/proc/interrupts lists virtio0-config and virtio0-req.0 on the MSI chip, no IO-APIC line for virtio0", async () => {
     const irqs = await interrupts(guest);
     for (const name of ["virtio0-config", "virtio0-req.0"]) {
-      expect(byName(irqs, name)?.chip, name).toMatch(/MSI/);
+      expect(byName(irqs, name)?.chip, name).toMatch(TABLE_CHIP);
     }
     const virtio0 = irqs.filter((l) => l.name.startsWith("virtio0"));
     expect(virtio0.map((l) => l.name).sort()).toEqual(["virtio0-config", "virtio0-req.0"]);
@@ -164,7 +167,7 @@ describe("virtio_mmio.msi=0: the driver uses the interrupt line", () => {
   beforeAll(async () => {
     const devices = await createDevices({});
     device = devices[0] as BlockDevice;
-    guest = await bootGuest({ devices, append: "virtio_mmio.msi=0" });
+    guest = await bootGuest({ devices, ...TABLE_ONLY, append: "virtio_mmio.msi=0" });
   });
   afterAll(() => guest?.shutdown());
 
@@ -172,7 +175,7 @@ describe("virtio_mmio.msi=0: the driver uses the interrupt line", () => {
     const dev = guest.machine.devices[0]!;
     const t = dev.transport;
     const before = await interrupts(guest);
-    expect(before.filter((l) => /MSI/.test(l.chip))).toEqual([]);
+    expect(before.filter((l) => /virtio-mmio-/.test(l.chip))).toEqual([]);
     expect(byName(before, "virtio0")?.chip).toBe("IO-APIC");
     const statusBefore = t.counters.reads.InterruptStatus;
     expect(await sh(guest, DD)).toMatch(/128\+0 records in/);
@@ -184,7 +187,7 @@ describe("virtio_mmio.msi=0: the driver uses the interrupt line", () => {
         `InterruptACK writes ${t.counters.writes.InterruptACK}, line raised ${dev.line.counters.raised}`,
     );
     expect(rise).toBeGreaterThan(0);
-    expect(after.filter((l) => /MSI/.test(l.chip) || /^virtio0-/.test(l.name))).toEqual([]);
+    expect(after.filter((l) => /virtio-mmio-/.test(l.chip) || /^virtio0-/.test(l.name))).toEqual([]);
     expect(t.counters.reads.InterruptStatus - statusBefore).toBeGreaterThan(0);
     expect(t.counters.writes.InterruptACK).toBeGreaterThan(0);
     expect(dev.line.counters.raised).toBeGreaterThan(0);
@@ -212,8 +215,8 @@ describe("MSI with sharing (2 vectors): the driver maps config to vector 0 and i
 
   it("lists virtio0-config and virtio0-req.0 on the MSI chip, mapped with MAP_CONFIG / MAP_QUEUE", async () => {
     const irqs = await interrupts(guest);
-    expect(byName(irqs, "virtio0-config")?.chip).toMatch(/MSI/);
-    expect(byName(irqs, "virtio0-req.0")?.chip).toMatch(/MSI/);
+    expect(byName(irqs, "virtio0-config")?.chip).toMatch(TABLE_CHIP);
+    expect(byName(irqs, "virtio0-req.0")?.chip).toMatch(TABLE_CHIP);
     expect(irqs.filter((l) => l.name.startsWith("virtio0")).map((l) => l.name).sort()).toEqual([
       "virtio0-config",
       "virtio0-req.0",
