@@ -7,15 +7,16 @@
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { RamMemory } from "../virtio/ram-memory.ts";
-import type { BatchEnd } from "./batch-end.ts";
+import type { BatchEnd } from "./v86/batch-end.ts";
 import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
 import type { LocalApicState } from "./local-apic.ts";
 import type { MmioBus } from "./mmio-bus.ts";
 import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "./mmio-placement.ts";
 import type { MsiRouter } from "./msi-router.ts";
 import type { TaskQueue } from "./task-queue.ts";
-import { probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
-import { installChannelYield, type TickYieldCounters, type V86MainLoop } from "./tick-yield.ts";
+import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "./v86/internals.ts";
+import { patchReports, type PatchReport, type V86Patch } from "./v86/patch.ts";
+import { ChannelYield, type TickYieldCounters, type V86MainLoop } from "./v86/tick-yield.ts";
 
 export type { AttachedDevice } from "./attach.ts";
 export type MachineMsiOptions = AttachMsiOptions;
@@ -84,8 +85,12 @@ export class Machine {
   readonly msiRouter: MsiRouter;
   readonly memory: RamMemory;
   readonly devices: readonly AttachedDevice[];
-  /** Our bugs, contained (attach.ts); the newest 100. */
+  /** Our bugs, contained (attach.ts), and a channel yield v86 refused; the newest 100. */
   readonly faults: readonly MachineFault[];
+  /** The channel yield (null: `channelYield: false`); in a page it is live unless refused. */
+  readonly channelYield: ChannelYield | null;
+  /** Every patch of v86 this machine made (attach's and the channel yield). */
+  readonly patches: readonly V86Patch[];
   readonly startedAt = Date.now();
   #serialListeners = new Set<(text: string) => void>();
   #decoder = new TextDecoder();
@@ -102,10 +107,15 @@ export class Machine {
       msi: options.msi,
       ...(options.endBatchOnWork === undefined ? {} : { endBatchOnWork: options.endBatchOnWork }),
     });
-    this.tickYield = options.channelYield === false ? null : installChannelYield(emulator.v86 as Partial<V86MainLoop>);
+    this.channelYield = options.channelYield === false ? null : new ChannelYield(mainLoopOf(emulator) as Partial<V86MainLoop>);
+    this.channelYield?.install();
+    this.tickYield = this.channelYield?.installed ? this.channelYield.counters : null;
     ({ mmio: this.mmio, tasks: this.tasks, batchEnd: this.batchEnd, apic: this.apic, msiRouter: this.msiRouter, memory: this.memory } = attached);
     this.devices = attached.devices;
     this.faults = attached.faults;
+    // A refused channel yield is a fault: the page then runs with v86's worker round trip.
+    if (this.channelYield?.refused) (attached.faults as MachineFault[]).push({ where: "channel-yield", error: new Error(this.channelYield.refused) });
+    this.patches = [...attached.patches, ...(this.channelYield ? [this.channelYield] : [])];
     this.#detach = () => attached.detach();
 
     // One byte per event: decode from one reused array (the decoder keeps partial characters itself).
@@ -176,6 +186,16 @@ export class Machine {
   async saveV86State(): Promise<ArrayBuffer> {
     await this.emulator.stop();
     return this.emulator.save_state();
+  }
+
+  /** Each patch of v86: name, installed, and its self-check's findings now. */
+  patchReport(): PatchReport[] {
+    return patchReports(this.patches);
+  }
+
+  /** Instructions the guest has run (v86's counter). */
+  get instructions(): number {
+    return instructionCount(this.cpu);
   }
 
   onSerial(listener: (text: string) => void): () => void {
