@@ -8,6 +8,7 @@ import { RamMemory } from "../virtio/ram-memory.ts";
 import { initrdAcpiTables } from "./acpi-initrd.ts";
 import { virtioMmioAcpiTable } from "./acpi-ssdt.ts";
 import { ApicWrites } from "./v86/apic-writes.ts";
+import { bzImageCmdline, bzImageInitrd, sameBytes } from "./v86/bzimage-header.ts";
 import { BatchEndPatch, type BatchEnd } from "./v86/batch-end.ts";
 import { InterruptGate } from "./interrupt-gate.ts";
 import { IrqLine } from "./irq-line.ts";
@@ -16,7 +17,7 @@ import { MmioBus } from "./mmio-bus.ts";
 import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMmioCmdline, type MmioPlacement } from "./mmio-placement.ts";
 import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { FLAG_INTERRUPT, instructionCount, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86/internals.ts";
+import { FLAG_INTERRUPT, guestRam, instructionCount, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86/internals.ts";
 import { MemoryViews } from "./v86/memory-views.ts";
 import { MmioRegistration } from "./v86/mmio-register.ts";
 import type { PatchReport, UninstallOutcome, V86Patch } from "./v86/patch.ts";
@@ -128,38 +129,6 @@ export interface VirtioMmioAttachment {
 /** Which emulators have an attachment, and where: a second attach on one is refused. */
 const attachedTo = new WeakMap<object, { base: number; count: number }>();
 
-/** Where v86 puts a bzImage's real-mode header, and the command line (0.5.462, its kernel.js). */
-const REAL_MODE_HEADER = 0x80000;
-const CMD_LINE_PTR = 0x228;
-const HDRS_MAGIC = 0x53726448;
-
-const RAMDISK_IMAGE = 0x218;
-const RAMDISK_SIZE = 0x21c;
-
-/** The initrd v86 loaded with a bzImage (a view of guest RAM), or null when it loaded none. */
-function bzImageInitrd(mem8: Uint8Array): Uint8Array | null {
-  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
-  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
-  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
-  const at = view.getUint32(REAL_MODE_HEADER + RAMDISK_IMAGE, true);
-  const size = view.getUint32(REAL_MODE_HEADER + RAMDISK_SIZE, true);
-  if (at === 0 || size === 0 || at + size > mem8.length) return null;
-  return mem8.subarray(at, at + size);
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** The command line v86 wrote for a bzImage, or null when it loaded none. */
-function bzImageCmdline(mem8: Uint8Array): string | null {
-  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
-  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
-  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
-  const at = view.getUint32(REAL_MODE_HEADER + CMD_LINE_PTR, true);
-  if (at === 0 || at >= REAL_MODE_HEADER + 0x10000) return null;
-  const end = mem8.indexOf(0, at);
-  return String.fromCharCode(...mem8.subarray(at, end < 0 ? Math.min(at + 4096, mem8.length) : end));
-}
-
 /**
  * Attaches `devices` to an emulator made with the `v86` package (`new V86({...})`), after its
  * "emulator-loaded" event and before its first instruction: create it with `autostart: false`,
@@ -215,10 +184,10 @@ export function attachVirtioMmio(emulator: unknown, options: AttachOptions): Vir
   const table = problems.length === 0 ? virtioMmioAcpiTable(placement) : new Uint8Array(0);
   const acpiDiscovery = options.discovery === "acpi";
   if (acpiDiscovery && !acpi) problems.push("discovery acpi needs v86's ACPI tables and IO-APIC: create the V86 with acpi: true");
-  const written = bzImageCmdline(cpu.mem8);
+  const written = bzImageCmdline(guestRam(cpu));
   let acpiTableChecked = false;
   if (acpiDiscovery && written !== null && problems.length === 0) {
-    const initrd = bzImageInitrd(cpu.mem8);
+    const initrd = bzImageInitrd(guestRam(cpu));
     acpiTableChecked = initrd !== null && initrdAcpiTables(initrd).some((t) => sameBytes(t.table, table));
     if (!acpiTableChecked) {
       problems.push(
@@ -308,7 +277,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
   });
   const msiRouter = new MsiRouter(apic, (poke) => gate.run(poke));
   const memory = new RamMemory(views.ram, {
-    onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
+    onWrite: views.dirty,
     busWrite: (addr, value) => msiRouter.write(addr, value),
   });
 

@@ -86,6 +86,9 @@ export const FLAG_INTERRUPT = 0x200;
 /** Instructions the guest has run (v86's counter, unsigned). */
 export const instructionCount = (cpu: Pick<V86Cpu, "instruction_counter">): number => cpu.instruction_counter[0]! >>> 0;
 
+/** Guest RAM through v86's own (slow, Proxy) view: for one-off reads before the machine runs. */
+export const guestRam = (cpu: Pick<V86Cpu, "mem8">): Uint8Array => cpu.mem8;
+
 /** v86's main-loop object (its `v86` inside the V86), where its yield lives (tick-yield.ts). */
 export const mainLoopOf = (emulator: V86Emulator): object => emulator.v86;
 

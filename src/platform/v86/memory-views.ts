@@ -46,6 +46,9 @@ export class MemoryViews implements V86Patch {
   /** The instruction counter, one word. */
   counter = (): Uint32Array => this.#need().counter.array;
 
+  /** Tells v86's JIT that guest RAM in [start, end) changed under it (a device's DMA write). */
+  dirty = (start: number, end: number): void => this.#cpu.jit_dirty_cache(start, end);
+
   /** Views made again after a growth of the wasm memory. */
   get rebuilds(): number {
     const v = this.#views;
