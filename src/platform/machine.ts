@@ -16,9 +16,13 @@ import type { MsiRouter } from "./msi-router.ts";
 import type { TaskQueue } from "./task-queue.ts";
 import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "./v86/internals.ts";
 import { patchReports, type PatchReport, type V86Patch } from "./v86/patch.ts";
+import { SerialInput, serialInputOf } from "./v86/serial-input.ts";
 import { ChannelYield, type TickYieldCounters, type V86MainLoop } from "./v86/tick-yield.ts";
 
 export type { AttachedDevice } from "./attach.ts";
+
+/** The host's timers, present in pages and under Node (the core's typings name neither). */
+const timers = globalThis as unknown as { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
 export type MachineMsiOptions = AttachMsiOptions;
 export type MachineFault = AttachFault;
 
@@ -91,7 +95,10 @@ export class Machine {
   readonly channelYield: ChannelYield | null;
   /** Every patch of v86 this machine made (attach's and the channel yield). */
   readonly patches: readonly V86Patch[];
+  /** Keys to the first serial port (v86/serial-input.ts: a terminal's answer travels alone). */
+  readonly serialInput: SerialInput;
   readonly startedAt = Date.now();
+  #serialPoll: unknown = null;
   #serialListeners = new Set<(text: string) => void>();
   #decoder = new TextDecoder();
   #stopped = false;
@@ -115,7 +122,9 @@ export class Machine {
     this.faults = attached.faults;
     // A refused channel yield is a fault: the page then runs with v86's worker round trip.
     if (this.channelYield?.refused) (attached.faults as MachineFault[]).push({ where: "channel-yield", error: new Error(this.channelYield.refused) });
-    this.patches = [...attached.patches, ...(this.channelYield ? [this.channelYield] : [])];
+    this.serialInput = serialInputOf(this.cpu);
+    this.serialInput.install();
+    this.patches = [...attached.patches, ...(this.channelYield ? [this.channelYield] : []), this.serialInput];
     this.#detach = () => attached.detach();
 
     // One byte per event: decode from one reused array (the decoder keeps partial characters itself).
@@ -169,6 +178,7 @@ export class Machine {
     if (options.restore) {
       try {
         await emulator.restore_state(options.restore.v86State);
+        machine.serialInput.afterRestore();
         options.restore.devices(machine);
       } catch (error) {
         await emulator.destroy();
@@ -204,7 +214,29 @@ export class Machine {
   }
 
   sendSerial(text: string): void {
-    this.emulator.serial0_send(text);
+    this.serialInput.send(text);
+    this.#pollSerial();
+  }
+
+  /** While input waits for the guest, look again every millisecond (the guest runs meanwhile). */
+  #pollSerial(): void {
+    if (this.#serialPoll !== null || !this.serialInput.waiting || this.#stopped) return;
+    this.#serialPoll = timers.setTimeout(() => {
+      this.#serialPoll = null;
+      this.serialInput.pump();
+      this.#pollSerial();
+    }, 1);
+  }
+
+  /**
+   * Lets the running guest take every key sent so far (ours and v86's UART queue, which v86's
+   * state does not hold), so a state saved next loses none. Resolves with the bytes still
+   * pending (0, unless the guest did not read its serial port for 200 M instructions, or the
+   * machine is paused).
+   */
+  async deliverSerialInput(): Promise<number> {
+    if (!this.emulator.is_running()) return this.serialInput.pending;
+    return this.serialInput.drain(() => new Promise((resolve) => void timers.setTimeout(resolve, 1)));
   }
 
   get running(): boolean {
@@ -222,6 +254,7 @@ export class Machine {
   async destroy(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#serialPoll !== null) timers.clearTimeout(this.#serialPoll);
     await this.emulator.stop();
     this.#detach();
     await this.emulator.destroy();

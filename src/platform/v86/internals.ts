@@ -51,6 +51,8 @@ export interface V86Cpu extends V86IrqPins {
   get_state_apic(): Uint8Array;
   /** v86's reboot (reset_cpu and its devices): the keyboard controller's reset, port 0xCF9. */
   reboot_internal(): void;
+  /** 1 while the CPU is halted (HLT) until an interrupt. */
+  in_hlt: Uint8Array;
   /** Instructions run so far (one word): zero before the first. */
   instruction_counter: Uint32Array;
   /** 1 when v86 was created with acpi: true (its local APIC and IO-APIC exist). */
@@ -118,6 +120,7 @@ export function probeV86(emulator: V86Emulator): V86Cpu {
     "read32s",
     "get_state_apic",
     "reboot_internal",
+    "in_hlt",
     "instruction_counter",
     "acpi_enabled",
     "memory_size",
