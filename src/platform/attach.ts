@@ -251,10 +251,11 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
   const batchEnd: BatchEnd | null = batchEndPatch?.batchEnd ?? null;
   // The rule at each batch boundary: take the batch end's advance back first (nothing may read
   // the counter advanced), then drain deferred device work, then v86's own timers.
-  const timerHook = new TimerHook(cpu, () => {
+  const atBatchBoundary = () => {
     batchEnd?.settle();
     tasks.drainFromHook();
-  });
+  };
+  const timerHook = new TimerHook(cpu, atBatchBoundary);
   timerHook.install();
 
   const windows = placeWindows({ count: options.devices.length, base: options.base, irqs: options.irqs });
