@@ -2,9 +2,10 @@
 // the terminal: it answers the shell's cursor-position request (`ESC [ 6 n`, busybox's line
 // editor asks after every prompt) and sends a long command line in the same write as the answer,
 // the way a user typing into a just-restored page does (docs/save-restore.md, "Typing at once
-// after a restore"). And a line typed just before the save reaches the restored shell: v86 does
-// not save its UART's receive queue, so the save lets the guest take it first (without that,
-// this test fails: the line is gone).
+// after a restore"; that part passed here with the answer's separation turned off too). And a
+// line typed just before the save reaches the restored shell: v86 does not save its UART's
+// receive queue, so the save lets the guest take it first (without that, this test fails: the
+// line is gone).
 import { describe, expect, it } from "vitest";
 import { restoreFrom, saveMachine, type MachineSnapshot } from "../../src/machine/save-machine.ts";
 import { bootGuest } from "../../src/node/boot.ts";

@@ -1,25 +1,22 @@
 // Keys from the page's terminal or the `guest` command to v86's first serial port, delivered so
 // that the guest's shell cannot lose them, and none left behind when the machine is saved.
 //
-// Why keys were lost (docs/save-restore.md, "Typing at once after a restore"): busybox's line
-// editor asks the terminal where the cursor is (`ESC [ 6 n`) after every prompt. The terminal's
-// answer (`ESC [ row ; col R`) comes back as input. v86's UART (its uart.js) keeps received
-// bytes in an unbounded queue and raises its interrupt; Linux's 8250 driver then reads the
-// whole queue in one interrupt, so the answer and any key typed soon after reach the shell in
-// one read(), and busybox's key reader, on recognising the answer, forgets the rest of what
-// that read gave it. A restored shell is asked for a fresh prompt, answers, and the first keys
-// typed at once went with it.
+// Why keys were lost after a restore (docs/save-restore.md, "Typing at once after a restore"):
+// v86 saves its UART's registers but not its receive queue (`input` in its uart.js), so bytes
+// the guest had not read when the state was taken were gone, and a saved "data ready" bit with
+// an empty queue reads as a NUL after the restore. `drain()` lets the guest take every pending
+// byte before a save; `afterRestore()` clears a stale "data ready" of a state saved without it.
 //
-// So the answer travels alone: bytes before it are delivered first and the answer waits until
-// the guest has taken them; after the answer, the next bytes wait until the guest has read the
-// UART's queue empty and then gone idle (its CPU halted: every task, the shell included, has
-// done what it could with the input) or run ANSWER_SETTLE_INSTRUCTIONS more instructions. The
-// conditions are on the guest's progress, never on the host's clock, so a slow host changes
-// only how soon, not whether.
-//
-// v86 saves its UART's registers but not that queue, and a saved "data ready" bit with an empty
-// queue reads as a NUL byte after a restore. `drain()` lets the guest take every pending byte
-// before a save; `afterRestore()` clears a stale "data ready" of a state saved without it.
+// A precaution besides, for a hazard suspected earlier and not reproduced here: busybox's line
+// editor asks the terminal where the cursor is (`ESC [ 6 n`) after every prompt, and its key
+// reader was thought to drop keys read together with the answer (`ESC [ row ; col R`). v86's
+// UART queue is unbounded and Linux's 8250 driver reads it all in one interrupt, so an answer
+// and keys typed just after it would reach the shell in one read(). So the answer travels
+// alone: bytes before it are delivered first and the answer waits until the guest has taken
+// them; after it, the next bytes wait until the guest has read the UART's queue empty and then
+// gone idle (its CPU halted: every task, the shell included, has done what it could with the
+// input) or run ANSWER_SETTLE_INSTRUCTIONS more instructions. The conditions are on the guest's
+// progress, never on the host's clock, so a slow host changes only how soon, not whether.
 
 import type { UninstallOutcome, V86Patch } from "./patch.ts";
 
