@@ -154,9 +154,20 @@ export class VmSession implements DebugVm {
     return this.#saving;
   }
 
+  /** Keys typed while a restore replaces the machine: the restored one gets them (null: none under way). */
+  #typedAhead: string | null = null;
+
   /** Text typed into the console, for the guest. */
   sendSerial(text: string): void {
-    this.machine?.sendSerial(text);
+    if (this.#typedAhead !== null) this.#typedAhead += text;
+    else this.machine?.sendSerial(text);
+  }
+
+  /** Ends typing ahead: what was typed goes to `to` (the restored machine, or the one kept), or nowhere. */
+  #endTypedAhead(to: Machine | undefined): void {
+    const typed = this.#typedAhead;
+    this.#typedAhead = null;
+    if (typed) to?.sendSerial(typed);
   }
 
   #setState(state: MachineState): void {
@@ -323,19 +334,27 @@ export class VmSession implements DebugVm {
     if (!this.#images) return;
     let saved: SavedMachine;
     let settings: PageSettings;
+    // Keys typed from here on belong to the restored machine (or, if the file is refused, to
+    // this one): none is lost to a machine on its way out (docs/save-restore.md).
+    this.#typedAhead ??= "";
     try {
       saved = await unpackSavedMachine(bytes);
       settings = restoredSettings(this.settings, saved.boot);
     } catch (error) {
+      this.#endTypedAhead(this.machine);
       const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;
       if (this.machine) this.#view?.stateMessage(message, true);
       else this.fail({ title: `${label} cannot be restored`, text: (error as Error).message, help: "Pick a file made by Save state (or by guest --save), or open the page without the state parameter." });
       return;
     }
     this.#view?.stateMessage(null, false);
-    await this.#teardown();
-    this.#view?.replacing();
-    await this.#boot({ saved, settings, label });
+    try {
+      await this.#teardown();
+      this.#view?.replacing();
+      await this.#boot({ saved, settings, label });
+    } finally {
+      if (this.#typedAhead !== null) this.#endTypedAhead(this.machine);
+    }
   }
 
   /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */
@@ -436,6 +455,7 @@ export class VmSession implements DebugVm {
     } catch (error) {
       this.#network?.backend.close();
       this.#network = null;
+      this.#endTypedAhead(undefined);
       this.fail(
         restore
           ? { title: `${restore.label} could not be restored`, text: (error as Error).message, help: "Nothing of it was kept. Restart this VM boots it afresh; or pick another state file." }
@@ -445,6 +465,7 @@ export class VmSession implements DebugVm {
     }
     // A restored shell printed its prompt before the save: an empty line makes it print one again.
     if (restore) m.sendSerial("\n");
+    this.#endTypedAhead(m);
     this.#clock.begin();
     this.#setState("booting");
     this.#wire(m);
