@@ -13,6 +13,8 @@ export { ACPI_INITRD_DIR, acpiTableCpio, initrdAcpiTables, prependAcpiTable } fr
 export { S_IFDIR, S_IFREG, newcArchive, readNewc } from "../platform/cpio-newc.ts";
 export type { CpioEntry, CpioFile } from "../platform/cpio-newc.ts";
 export { V86_VERSION } from "../platform/v86/internals.ts";
+export { MachineLimits, memoryProblem } from "../platform/machine-limits.ts";
+export { checkBzImage } from "../platform/bzimage-check.ts";
 
 export { BlockDevice } from "../devices/blk/device.ts";
 export type { BlockDeviceOptions } from "../devices/blk/device.ts";

@@ -1,18 +1,22 @@
 // The state file as it is written and read: the container of state-file.ts compressed with
-// gzip (CompressionStream, in browsers and in Node alike). v86's state is mostly zero pages and
-// code, so this makes the file about a third of its size. Reading takes a compressed file or an
-// uncompressed one (what Save state and `guest --save` wrote before), told apart by gzip's magic
-// bytes, which a container never starts with ("V86MSIS1"). Decompressed bytes are as untrusted
-// as the file: gzip's own CRC-32 and length are checked by the decompressor, what it produces
-// may not grow past a bound (a small file cannot make the reader fill its memory), and the
-// container's checks follow (its own CRC-32 only for an uncompressed file: gzip's covers the
-// same bytes).
+// gzip (CompressionStream / DecompressionStream, in browsers and in Node alike). v86's state is
+// mostly zero pages and code, so this makes the file about a third of its size. Reading takes a
+// compressed file or an uncompressed one (what Save state and `guest --save` wrote before), told
+// apart by gzip's magic bytes, which a container never starts with ("V86MSIS1").
+//
+// A compressed file is inflated as a stream, only as far as the container reader asks
+// (state-file.ts): a small file that would inflate to GiBs is refused after its first few KiB,
+// by the magic or the declared lengths and MachineLimits (docs/save-restore.md, "Limits").
+// gzip's own CRC-32 and length are checked by the decompressor at the stream's end, which the
+// reader always reaches; the container's CRC-32 is checked only for an uncompressed file, since
+// gzip's covers the same bytes.
 
-import { decodeSavedMachine, encodeSavedMachine, type SavedMachine } from "./state-file.ts";
+import { MachineLimits, mib } from "../platform/machine-limits.ts";
+import { bytesSource, encodeSavedMachine, readStateContainer, StateFileError, type ReadOptions, type SavedMachine, type StateByteSource } from "./state-file.ts";
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
-/** The most a state file may decompress to by default: 4 GiB (the container's u32 lengths, and more than a page can hold). */
-export const MAX_UNPACKED_BYTES = 2 ** 32;
+/** How much compressed input the decompressor is given at a time. */
+const INPUT_CHUNK = 64 * 1024;
 
 export function isCompressedStateFile(file: Uint8Array): boolean {
   return file.length >= 2 && file[0] === GZIP_MAGIC[0] && file[1] === GZIP_MAGIC[1];
@@ -20,44 +24,93 @@ export function isCompressedStateFile(file: Uint8Array): boolean {
 
 /** The state file of `m`, compressed. */
 export async function packSavedMachine(m: SavedMachine): Promise<Uint8Array<ArrayBuffer>> {
-  return collect(new Blob([encodeSavedMachine(m) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip")), Infinity);
+  return new Uint8Array(await new Response(new Blob([encodeSavedMachine(m)]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
 }
 
-/** Reads a compressed or an uncompressed state file; throws an Error that says why a file is refused. */
-export async function unpackSavedMachine(file: Uint8Array, maxBytes = MAX_UNPACKED_BYTES): Promise<SavedMachine> {
-  if (!isCompressedStateFile(file)) return decodeSavedMachine(file);
-  let raw: Uint8Array;
-  try {
-    raw = await collect(new Blob([file as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")), maxBytes);
-  } catch (error) {
-    if (error instanceof TooLarge) throw new Error(`not a usable saved machine: it decompresses to more than ${maxBytes} bytes`);
-    throw new Error(`not a usable saved machine: its compressed data is cut short or damaged (${(error as Error).message})`);
-  }
-  return decodeSavedMachine(raw, { checksumVerifiedBy: "gzip" });
+/** Why a compressed file of `bytes` bytes is refused before it is read, or null. */
+export function stateFileSizeProblem(bytes: number): string | null {
+  const max = MachineLimits.stateFileBytes;
+  return bytes > max ? `the file is ${mib(bytes)}, over the limit of ${mib(max)} for a state file` : null;
 }
 
-class TooLarge extends Error {}
+/**
+ * Reads a compressed or an uncompressed state file; throws a StateFileError that says why a
+ * file is refused.
+ */
+export async function unpackSavedMachine(file: Uint8Array, o: Omit<ReadOptions, "checksumVerifiedBy"> = {}): Promise<SavedMachine> {
+  const tooBig = stateFileSizeProblem(file.length);
+  if (tooBig !== null) throw new StateFileError(tooBig);
+  if (!isCompressedStateFile(file)) return readStateContainer(bytesSource(file), o);
+  return readStateContainer(inflatingSource(file), { ...o, checksumVerifiedBy: "gzip" });
+}
 
-/** The stream's bytes in one array; stops reading (and throws TooLarge) past `maxBytes`. */
-async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new TooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
+/** The container's bytes, inflated from `file` as they are asked for. */
+function inflatingSource(file: Uint8Array): StateByteSource {
   let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  // Compressed input in pieces, pulled by the decompressor as it needs them (a Blob would copy the file).
+  const input = new ReadableStream<BufferSource>({
+    pull(controller) {
+      if (at >= file.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(file.slice(at, at + INPUT_CHUNK));
+      at += INPUT_CHUNK;
+    },
+  });
+  return streamSource(input.pipeThrough(new DecompressionStream("gzip")), (error) =>
+    new StateFileError(`its compressed data is cut short or damaged (${(error as Error).message})`),
+  );
+}
+
+/** A source over a stream's chunks; `damaged` turns the stream's own errors into refusals. */
+export function streamSource(stream: ReadableStream<Uint8Array>, damaged: (error: unknown) => Error): StateByteSource {
+  const reader = stream.getReader();
+  let pending: Uint8Array | null = null;
+  let done = false;
+  /** The next non-empty chunk, or null at the end. */
+  const next = async (): Promise<Uint8Array | null> => {
+    if (pending) {
+      const p = pending;
+      pending = null;
+      return p;
+    }
+    while (!done) {
+      let r;
+      try {
+        r = await reader.read();
+      } catch (error) {
+        done = true;
+        throw damaged(error);
+      }
+      if (r.done) done = true;
+      else if (r.value.length > 0) return r.value;
+    }
+    return null;
+  };
+  return {
+    async fill(into) {
+      let got = 0;
+      while (got < into.length) {
+        const chunk = await next();
+        if (!chunk) break;
+        const n = Math.min(chunk.length, into.length - got);
+        into.set(chunk.subarray(0, n), got);
+        got += n;
+        if (n < chunk.length) pending = chunk.subarray(n);
+      }
+      return got;
+    },
+    async atEnd() {
+      const chunk = await next();
+      if (!chunk) return true;
+      pending = chunk;
+      return false;
+    },
+    async cancel() {
+      done = true;
+      pending = null;
+      await reader.cancel();
+    },
+  };
 }

@@ -5,7 +5,10 @@
 //                                          output and exits with its exit status
 //   npm run --silent guest -- shell [options]                      interactive console (Ctrl-] quits)
 
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { checkBzImage } from "../platform/bzimage-check.ts";
+import { memoryProblem } from "../platform/machine-limits.ts";
 import { bootGuest, type BootOptions } from "./boot.ts";
 import { createDevices, defaultDiskBytes, diskFromBytes, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
@@ -22,7 +25,7 @@ options:
   --kernel FILE      kernel (bzImage) to boot instead of the default guest's
   --initrd FILE      initramfs to use instead of the default guest's
   --append "ARGS"    added to the kernel command line (e.g. virtio_mmio.msi=0)
-  --memory MB        guest RAM in MiB (default 128; must exceed 64 + initrd size)
+  --memory MB        guest RAM in MiB, 80 to 2047 (default 128; must exceed 64 + initrd size)
   --timeout S        seconds allowed for boot, and again for the command (default 60)
   --disk FILE        disk image for the virtio-blk device (default: a copy of the default disk)
   --disk-ro          attach the disk read-only
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
         timeout: { type: "string" },
         "no-msi": { type: "boolean" },
         "msi-mode": { type: "string" },
-        net: { type: "string", default: "fetch" },
+        net: { type: "string" },
         stats: { type: "boolean" },
         save: { type: "string" },
         restore: { type: "string" },
@@ -88,6 +91,24 @@ async function main(): Promise<void> {
     return n;
   };
   const timeoutS = number("timeout", values.timeout, 60);
+  /** --memory within MachineLimits (the same range the page and the state file take). */
+  const memoryOption = (text: string | undefined): number => {
+    if (text === undefined) return 128;
+    const problem = memoryProblem(/^\d+$/.test(text) ? Number(text) : text);
+    if (problem !== null) fail(`--memory ${text}: ${problem}`);
+    return Number(text);
+  };
+  if (values.memory !== undefined && values.restore === undefined) memoryOption(values.memory);
+  if (values.kernel !== undefined) {
+    let kernel: Uint8Array;
+    try {
+      kernel = readFileSync(values.kernel);
+    } catch (error) {
+      fail(`cannot read the kernel ${values.kernel}: ${(error as Error).message}`);
+    }
+    const checked = checkBzImage(kernel);
+    if ("problem" in checked) fail(`--kernel ${values.kernel}: ${checked.problem}`);
+  }
   if (values.save !== undefined && mode !== "exec") fail("--save works with exec");
   if (values.save !== undefined && values.disk !== undefined) fail("--save keeps the disk's bytes in the file: use the default disk (no --disk)");
   let saved: SavedMachine | undefined;
@@ -100,9 +121,17 @@ async function main(): Promise<void> {
     } catch (error) {
       fail((error as Error).message);
     }
-    values.net = saved.boot.net;
+    // A saved machine never picks a WISP relay the command line did not name (docs/save-restore.md).
+    const relay = /^wisps?:\/\//.test(saved.boot.net) ? saved.boot.net : null;
+    if (relay !== null && values.net !== relay) {
+      process.stderr.write(`guest: the saved machine names the relay ${relay}; without --net ${relay} its network is fetch\n`);
+      values.net = "fetch";
+    } else {
+      values.net = saved.boot.net;
+    }
     if (saved.boot.append !== null) values.append = saved.boot.append;
   }
+  values.net ??= "fetch";
   let network;
   try {
     network = createNetwork(parseNetworkChoice(values.net));
@@ -129,7 +158,7 @@ async function main(): Promise<void> {
     disks = await createDevices(values as DeviceChoices).catch((e: Error) => fail(e.message));
   }
   const boot: BootOptions = {
-    memoryMB: saved ? saved.boot.memoryMB : number("memory", values.memory, 128),
+    memoryMB: saved ? saved.boot.memoryMB : memoryOption(values.memory),
     timeoutS,
     ...(msiMode ? { msiMode } : {}),
     devices: network ? [...disks, network.device] : disks,

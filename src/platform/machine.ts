@@ -8,6 +8,8 @@ import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { RamMemory } from "../virtio/ram-memory.ts";
 import type { BatchEnd } from "./v86/batch-end.ts";
+import { checkBzImage } from "./bzimage-check.ts";
+import { memoryProblem } from "./machine-limits.ts";
 import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
 import type { LocalApicState } from "./local-apic.ts";
 import type { MmioBus } from "./mmio-bus.ts";
@@ -141,6 +143,9 @@ export class Machine {
     if (options.devices.length > DEVICE_IRQS.length) {
       throw new Error(`at most ${DEVICE_IRQS.length} devices (one free interrupt line each)`);
     }
+    // The doors' checks once more for callers that skipped them: v86 throws or hangs otherwise.
+    const memory = memoryProblem(options.memoryMB);
+    if (memory !== null) throw new Error(memory);
     const memorySize = options.memoryMB * 1024 * 1024;
     const initrdSize = options.images.initrd?.byteLength ?? 0;
     // v86 places the initrd at 64 MiB.
@@ -148,6 +153,8 @@ export class Machine {
       throw new Error(`memory ${options.memoryMB} MB is too small: the initrd is loaded at 64 MiB`);
     }
     const cmdline = [options.cmdline, deviceCmdline(options.devices.length)].filter(Boolean).join(" ");
+    const kernel = checkBzImage(options.images.kernel, cmdline);
+    if ("problem" in kernel) throw new Error(kernel.problem);
     const { images } = options;
     const emulator = new V86({
       wasm_path: options.wasmPath,

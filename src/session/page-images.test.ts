@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { imageLoadProblem, pageImageUrls, pageStart } from "./page-images.ts";
+import { readFileSync } from "node:fs";
+import { imageLoadProblem, imageMaxBytes, imageProblem, pageImageUrls, pageStart } from "./page-images.ts";
 import { parseSettings } from "./settings.ts";
 
 const buf = (n: number): ArrayBuffer => new Uint8Array([n]).buffer;
@@ -34,5 +35,27 @@ describe("the page's images", () => {
     expect(imageLoadProblem(s, "vm.state", "404").help).toMatch(/^Check that the state file vm.state exists.*without the state parameter/);
     expect(imageLoadProblem(s, "guest/bzImage", "404").help).toMatch(/^Check that guest\/bzImage exists/);
     expect(imageLoadProblem(s, null, "boom")).toEqual({ title: "A guest image failed to load", text: "boom", help: expect.stringMatching(/^Check that an image exists/) });
+  });
+
+  it("refuses a kernel v86 cannot boot before any emulator is built, saying what is wrong", () => {
+    const s = parseSettings("?kernel=index.html").settings;
+    const html = new TextEncoder().encode("<!doctype html>".padEnd(4096, " ")).buffer;
+    const kernel = readFileSync(new URL("../../public/guest/bzImage", import.meta.url));
+    const files = { bios: buf(1), vgaBios: buf(2), initrd: buf(4) };
+    expect(imageProblem(s, { ...files, kernel: html })).toEqual({
+      title: "The kernel cannot be booted",
+      text: 'index.html is not a Linux kernel (bzImage) v86 can load: no "HdrS" setup header at 0x202 (is it an HTML page, an ELF vmlinux or a compressed file?).',
+      help: "Give kernel= a bzImage built for x86 (arch/x86/boot/bzImage), or open the page without the kernel parameter.",
+    });
+    expect(imageProblem(s, { ...files, kernel: kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.length) })).toBeNull();
+  });
+
+  it("caps each download by MachineLimits", () => {
+    const s = parseSettings("?mem=256").settings;
+    expect(imageMaxBytes(s, "kernel")).toBe(63 * 2 ** 20);
+    expect(imageMaxBytes(s, "initrd")).toBe(192 * 2 ** 20);
+    expect(imageMaxBytes(s, "disk")).toBe(2 ** 30);
+    expect(imageMaxBytes(s, "state")).toBeGreaterThan(3 * 2 ** 30);
+    expect(imageMaxBytes(s, "bios")).toBe(2 ** 20);
   });
 });

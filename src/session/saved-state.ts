@@ -4,6 +4,7 @@
 
 import { parseNetworkChoice } from "../machine/network.ts";
 import type { SavedBoot } from "../machine/state-file.ts";
+import { memoryProblem } from "../platform/machine-limits.ts";
 import type { PageSettings } from "./settings.ts";
 
 /** The boot options a state file records for a VM built with `s` (`hasDisk`: a disk is attached). */
@@ -20,10 +21,14 @@ export function pageSavedBoot(s: PageSettings, hasDisk: boolean): SavedBoot {
 /**
  * The settings a VM restored from `boot` is built with on a page opened with `page`: the saved
  * memory, interrupt mode, network kind and disk flag; the rest (charts, relay DNS) stay the
- * page's. Throws, saying why, for a file this page cannot rebuild.
+ * page's. A file never chooses a WISP relay the page's URL did not name: the VM then gets the
+ * page's own network (v86's fetch adapter where the page has none) and `notes` says so. Throws,
+ * saying why, for a file this page cannot rebuild.
  */
-export function restoredSettings(page: PageSettings, boot: SavedBoot): PageSettings {
-  if (boot.memoryMB < 80 || boot.memoryMB > 2048) throw new Error(`saved with ${boot.memoryMB} MiB of memory; the page runs 80 to 2048`);
+export function restoredSettings(page: PageSettings, boot: SavedBoot): { settings: PageSettings; notes: string[] } {
+  const memory = memoryProblem(boot.memoryMB);
+  if (memory !== null) throw new Error(`its memory: ${memory}`);
+  const notes: string[] = [];
   let net: PageSettings["net"];
   if (boot.net === "switch") {
     if (page.net !== "switch") throw new Error("saved on the page's virtual switch: open the page with net=switch to restore it");
@@ -34,14 +39,27 @@ export function restoredSettings(page: PageSettings, boot: SavedBoot): PageSetti
     } catch (error) {
       throw new Error(`saved with an unknown network: ${(error as Error).message}`);
     }
+    if (isRelay(net) && net !== page.net) {
+      const instead: PageSettings["net"] = page.net === "none" || page.net === "switch" ? "fetch" : page.net;
+      notes.push(
+        `The state file was saved with the network relay ${net}, which this page's URL does not name: the VM's network is ${instead} instead. ` +
+          `To use that relay, open the page with net=${net}.`,
+      );
+      net = instead;
+    }
   }
   const interrupts = boot.msiMode === "line" ? { msi: false, msiMode: "auto" as const } : { msi: true, msiMode: boot.msiMode ?? ("auto" as const) };
   return {
-    ...page,
-    ...interrupts,
-    memoryMB: boot.memoryMB,
-    append: boot.append ?? "",
-    net,
-    diskReadOnly: boot.diskReadOnly === true,
+    settings: {
+      ...page,
+      ...interrupts,
+      memoryMB: boot.memoryMB,
+      append: boot.append ?? "",
+      net,
+      diskReadOnly: boot.diskReadOnly === true,
+    },
+    notes,
   };
 }
+
+const isRelay = (net: PageSettings["net"]) => net.startsWith("wisp://") || net.startsWith("wisps://");

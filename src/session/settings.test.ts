@@ -80,7 +80,11 @@ describe("page settings", () => {
   it("refuses a memory size the initrd cannot fit in, with a warning", () => {
     const { settings, warnings } = parseSettings("?mem=16");
     expect(settings.memoryMB).toBe(128);
-    expect(warnings[0]).toMatch(/mem=16 ignored/);
+    expect(warnings).toEqual(["mem=16 ignored: 16 MiB is outside the supported memory range of 80 to 2047 MiB (v86 does not build 2048 MiB or more as asked); the VM runs with 128 MiB"]);
+    expect(parseSettings("?mem=999999").warnings[0]).toMatch(/^mem=999999 ignored: 999999 MiB is outside the supported memory range of 80 to 2047 MiB/);
+    expect(parseSettings("?mem=2048").warnings[0]).toMatch(/^mem=2048 ignored/);
+    expect(parseSettings("?mem=1.5e3").warnings[0]).toMatch(/^mem=1.5e3 ignored: "1.5e3" is not a whole number of MiB/);
+    expect(parseSettings("?mem=2047")).toMatchObject({ settings: { memoryMB: 2047 }, warnings: [] });
   });
 
   it("writes a query that reads back to the same settings", () => {

@@ -2,6 +2,7 @@
 // shared as a link. Pure: no DOM, unit-tested.
 
 import { parseNetworkChoice, type NetworkChoice } from "../machine/network.ts";
+import { memoryProblem } from "../platform/machine-limits.ts";
 import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";
@@ -81,15 +82,16 @@ export const DEFAULT_SETTINGS: PageSettings = {
   state: null,
 };
 
-const MIN_MEMORY_MB = 80;
-const MAX_MEMORY_MB = 2048;
 
 function flag(value: string | null, fallback: boolean): boolean {
   if (value === null) return fallback;
   return !["0", "false", "off", "no"].includes(value.toLowerCase());
 }
 
-/** Reads settings from a query string; unknown or malformed values fall back to the defaults. */
+/**
+ * Reads settings from a query string; unknown, malformed or out-of-range values fall back to the
+ * defaults, each with a warning the page shows (src/ui/page-notices.ts).
+ */
 export function parseSettings(search: string): { settings: PageSettings; warnings: string[] } {
   const q = new URLSearchParams(search);
   const warnings: string[] = [];
@@ -132,9 +134,9 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   }
   const mem = q.get("mem");
   if (mem !== null) {
-    const n = Number(mem);
-    if (Number.isInteger(n) && n >= MIN_MEMORY_MB && n <= MAX_MEMORY_MB) s.memoryMB = n;
-    else warnings.push(`mem=${mem} ignored: give whole MiB between ${MIN_MEMORY_MB} and ${MAX_MEMORY_MB}`);
+    const problem = memoryProblem(/^\d+$/.test(mem) ? Number(mem) : mem);
+    if (problem === null) s.memoryMB = Number(mem);
+    else warnings.push(`mem=${mem} ignored: ${problem}; the VM runs with ${s.memoryMB} MiB`);
   }
   return { settings: s, warnings };
 }

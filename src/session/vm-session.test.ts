@@ -4,6 +4,7 @@
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
 import { IdbStateStore } from "../browser/idb-state-store.ts";
+import { fakeV86State } from "../testing/fake-v86-state.ts";
 import { encodeSavedMachine } from "../machine/state-file.ts";
 import { pageSavedBoot } from "./saved-state.ts";
 import { parseSettings, type PageSettings } from "./settings.ts";
@@ -48,7 +49,7 @@ function stateFile(page: PageSettings): Uint8Array {
   return encodeSavedMachine({
     boot: pageSavedBoot(page, false),
     devices: { kind: "virtio-devices", version: 1, devices: [] },
-    v86State: new Uint8Array(64).buffer,
+    v86State: fakeV86State(64),
     disk: null,
   });
 }
@@ -79,6 +80,24 @@ describe("VmSession without a machine", () => {
     expect(s.canRestart).toBe(false);
     await s.start(images, null, { bytes: file, label: "vm.state" });
     expect(r.problems).toEqual([{ title: "vm.state cannot be restored", text: expect.stringMatching(/checksum/) }]);
+  });
+
+  it("a state file the user picks over the size limit is refused without being read", async () => {
+    const s = session();
+    const r = recorder();
+    s.attach(r.view);
+    await s.start(images, null, { bytes: stateFile(parseSettings("?net=switch").settings), label: "vm.state" });
+    const huge = { size: 4 * 2 ** 30, arrayBuffer: () => Promise.reject(new Error("read")) } as unknown as Blob;
+    await s.restoreStateFile(huge, "huge.state");
+    expect(r.problems[1]).toEqual({ title: "huge.state cannot be restored", text: expect.stringMatching(/^not a usable saved machine: the file is 4096 MiB, over the limit of 3\d{3}(\.\d)? MiB for a state file$/) });
+  });
+
+  it("an image the user uploads over the disk limit is refused, naming it", async () => {
+    const s = session();
+    const r = recorder();
+    s.attach(r.view);
+    await s.uploadDisk("big.img", { byteLength: 2 ** 31 } as ArrayBuffer);
+    expect(r.problems[0]).toEqual({ title: "big.img cannot be used as a disk", text: "a disk of 2048 MiB is over the limit of 1024 MiB for a disk held in memory" });
   });
 
   it("an empty image the user uploads fails the VM with its name, and no machine is built", async () => {

@@ -9,9 +9,10 @@ import { IdbStateStore } from "../browser/idb-state-store.ts";
 import type { NetDevice } from "../devices/net/device.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
-import { encodeSavedMachine, type SavedMachine } from "../machine/state-file.ts";
-import { packSavedMachine, unpackSavedMachine } from "../machine/state-file-gzip.ts";
+import { encodeSavedMachine, StateFileError, type SavedMachine } from "../machine/state-file.ts";
+import { packSavedMachine, stateFileSizeProblem, unpackSavedMachine } from "../machine/state-file-gzip.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
+import { diskSizeProblem } from "../platform/machine-limits.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { watchMachine } from "./machine-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-disk.ts";
@@ -234,7 +235,13 @@ export class VmSession implements DebugVm {
   async takeState(compressed = true): Promise<Uint8Array | null> {
     const saved = await this.#takeSaved();
     if (!saved) return null;
-    return compressed ? packSavedMachine(saved) : encodeSavedMachine(saved);
+    try {
+      return compressed ? await packSavedMachine(saved) : encodeSavedMachine(saved);
+    } catch (error) {
+      // A device state over its limit (docs/save-restore.md, "Limits"): said, the VM runs on.
+      this.#view?.stateMessage(`The state could not be saved: ${(error as Error).message}`, true);
+      return null;
+    }
   }
 
   async #takeSaved(): Promise<SavedMachine | null> {
@@ -334,17 +341,16 @@ export class VmSession implements DebugVm {
     if (!this.#images) return;
     let saved: SavedMachine;
     let settings: PageSettings;
+    let notes: string[];
     // Keys typed from here on belong to the restored machine (or, if the file is refused, to
     // this one): none is lost to a machine on its way out (docs/save-restore.md).
     this.#typedAhead ??= "";
     try {
       saved = await unpackSavedMachine(bytes);
-      settings = restoredSettings(this.settings, saved.boot);
+      ({ settings, notes } = restoredSettings(this.settings, saved.boot));
     } catch (error) {
       this.#endTypedAhead(this.machine);
-      const message = `${label} cannot be restored: ${(error as Error).message}. ${this.machine ? "The VM was not changed." : ""}`;
-      if (this.machine) this.#view?.stateMessage(message, true);
-      else this.fail({ title: `${label} cannot be restored`, text: (error as Error).message, help: "Pick a file made by Save state (or by guest --save), or open the page without the state parameter." });
+      this.#restoreRefused(label, error as Error);
       return;
     }
     this.#view?.stateMessage(null, false);
@@ -355,6 +361,23 @@ export class VmSession implements DebugVm {
     } finally {
       if (this.#typedAhead !== null) this.#endTypedAhead(this.machine);
     }
+    if (notes.length > 0 && this.machine) this.#view?.stateMessage(notes.join(" "), false);
+  }
+
+  /** A state refused before anything changed: said above the running VM, or in the error panel when there is none. */
+  #restoreRefused(label: string, error: Error): void {
+    const message = `${label} cannot be restored: ${error.message}. ${this.machine ? "The VM was not changed." : ""}`;
+    if (this.machine) this.#view?.stateMessage(message, true);
+    else this.fail({ title: `${label} cannot be restored`, text: error.message, help: "Pick a file made by Save state (or by guest --save), or open the page without the state parameter." });
+  }
+
+  /** restoreState for a file the user picked: one over the state file limit is refused before it is read. */
+  async restoreStateFile(file: Blob, label: string): Promise<void> {
+    if (!this.#images) return;
+    const tooBig = stateFileSizeProblem(file.size);
+    // The same refusal the reader gives (it checks the size first), without reading the file.
+    if (tooBig !== null) return this.#restoreRefused(label, new StateFileError(tooBig));
+    return this.restoreState(new Uint8Array(await file.arrayBuffer()), label);
   }
 
   /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */
@@ -376,6 +399,8 @@ export class VmSession implements DebugVm {
   async uploadDisk(name: string, image: ArrayBuffer): Promise<void> {
     let disk: PageDisk;
     try {
+      const tooBig = diskSizeProblem(image.byteLength);
+      if (tooBig !== null) throw new Error(tooBig);
       disk = await openPageDisk({ kind: "upload", name, image }, { persist: false, storeSuffix: "" });
     } catch (error) {
       this.fail({ title: `${name} cannot be used as a disk`, text: (error as Error).message, help: "Pick another image file (a raw disk image, such as one made with mke2fs or dd)." });

@@ -1,6 +1,8 @@
-// Fetches the guest's images from the page's own origin with byte-level progress, and turns
-// failures into messages a person can act on.
+// Fetches the guest's images with byte-level progress, each within its size limit, and turns
+// failures into messages a person can act on. (Files of another origin are fetched only after
+// the user agreed: src/ui/page-notices.ts.)
 
+import { mib } from "../platform/machine-limits.ts";
 import { concatBytes } from "../virtio/bytes.ts";
 
 export interface LoadProgress {
@@ -20,10 +22,15 @@ export class ImageLoadError extends Error {
   }
 }
 
+/**
+ * Fetches one file, refusing it (ImageLoadError) once it passes `maxBytes`: at once when the
+ * server declares a larger Content-Length, else as soon as the bytes counted pass it.
+ */
 export async function fetchImage(
   name: string,
   url: string,
   onProgress: (p: LoadProgress) => void,
+  maxBytes = Infinity,
 ): Promise<ArrayBuffer> {
   let response: Response;
   try {
@@ -33,8 +40,14 @@ export async function fetchImage(
   }
   if (!response.ok) throw new ImageLoadError(url, `the server answered ${response.status} ${response.statusText}`);
   const total = Number(response.headers.get("content-length") ?? 0);
+  const tooBig = (n: number) => new ImageLoadError(url, `it is ${mib(n)} or more, over the limit of ${mib(maxBytes)} for the ${name} (docs/save-restore.md, "Limits")`);
+  if (total > maxBytes) {
+    await response.body?.cancel();
+    throw tooBig(total);
+  }
   if (!response.body) {
     const buffer = await response.arrayBuffer();
+    if (buffer.byteLength > maxBytes) throw tooBig(buffer.byteLength);
     onProgress({ name, loaded: buffer.byteLength, total: buffer.byteLength });
     return buffer;
   }
@@ -44,8 +57,12 @@ export async function fetchImage(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
     loaded += value.byteLength;
+    if (loaded > maxBytes) {
+      await reader.cancel();
+      throw tooBig(loaded);
+    }
+    chunks.push(value);
     onProgress({ name, loaded, total });
   }
   const bytes = concatBytes(...chunks);
@@ -57,6 +74,7 @@ export async function fetchImage(
 export async function fetchImages<K extends string>(
   urls: Record<K, string>,
   onProgress: (loaded: number, total: number, current: string) => void,
+  maxBytes: (name: K) => number = () => Infinity,
 ): Promise<Record<K, ArrayBuffer>> {
   const state = new Map<string, LoadProgress>();
   const report = (p: LoadProgress): void => {
@@ -70,6 +88,6 @@ export async function fetchImages<K extends string>(
     onProgress(loaded, total, p.name);
   };
   const entries = Object.entries(urls) as Array<[K, string]>;
-  const buffers = await Promise.all(entries.map(([name, url]) => fetchImage(name, url, report)));
+  const buffers = await Promise.all(entries.map(([name, url]) => fetchImage(name, url, report, maxBytes(name))));
   return Object.fromEntries(entries.map(([name], i) => [name, buffers[i]])) as Record<K, ArrayBuffer>;
 }

@@ -6,13 +6,15 @@
 import wasmUrl from "v86/build/v86.wasm?url";
 import { precompiledV86 } from "../browser/v86-wasm.ts";
 import type { MachineImages } from "../platform/machine.ts";
-import { imageLoadProblem, pageImageUrls, pageStart } from "../session/page-images.ts";
+import { imageLoadProblem, imageMaxBytes, imageProblem, pageImageUrls, pageStart } from "../session/page-images.ts";
+import { foreignUrls } from "../session/url-origins.ts";
 import { pageNetworks } from "../session/page-network.ts";
 import { guestIp, parseSettings, vmCount, type PageSettings } from "../session/settings.ts";
 import { VmSession } from "../session/vm-session.ts";
 import { setUpCompare } from "./compare-view.ts";
 import { installDebugHandle } from "./debug-handle.ts";
 import { fetchImages, ImageLoadError } from "./load.ts";
+import { askForeignOrigins, showSettingWarnings } from "./page-notices.ts";
 import { setUpSettingsBar } from "./settings-bar.ts";
 import { VmView } from "./vm-view.ts";
 
@@ -45,6 +47,7 @@ for (let index = 0; index < vmCount(settings); index++) {
 }
 const sessions = vms.map((vm) => vm.session);
 installDebugHandle(settings, () => sessions, networks.switch);
+showSettingWarnings(warnings);
 for (const w of warnings) vms[0]!.terminal.write(`\x1b[33mwarning: ${w}\x1b[0m\r\n`);
 
 // An error no VM caught (v86's own loop throwing, say) stops them all: say so in each pane.
@@ -60,14 +63,36 @@ setUpCompare($<HTMLButtonElement>("compare-open"), $<HTMLDialogElement>("compare
 
 /** Loads the images and starts the VMs; resolves with the images (null when they failed to load). */
 async function boot(s: PageSettings): Promise<MachineImages | null> {
+  // Files of another origin only once the user has seen them named and agreed.
+  const foreign = foreignUrls(s, location.href);
+  if (foreign.length > 0 && !(await askForeignOrigins(foreign))) {
+    for (const session of sessions) {
+      session.fail({
+        title: "Files from other sites were not loaded",
+        text: foreign.map((f) => `${f.param}=${f.url} (${f.origin})`).join(", "),
+        help: "This page loads files from other sites only when you agree. Reload the page to be asked again, or open it with the default settings.",
+      });
+    }
+    return null;
+  }
   let files;
   try {
-    files = await fetchImages(pageImageUrls(s), (loaded, total, current) => {
-      for (const vm of vms) vm.showProgress(loaded, total, current);
-    });
+    files = await fetchImages(
+      pageImageUrls(s),
+      (loaded, total, current) => {
+        for (const vm of vms) vm.showProgress(loaded, total, current);
+      },
+      (name) => imageMaxBytes(s, name),
+    );
   } catch (error) {
     const problem = imageLoadProblem(s, error instanceof ImageLoadError ? error.url : null, (error as Error).message);
     for (const session of sessions) session.fail(problem);
+    return null;
+  }
+  // Checked before any emulator is built: a wrong kernel would throw inside v86 or hang.
+  const unusable = imageProblem(s, files);
+  if (unusable) {
+    for (const session of sessions) session.fail(unusable);
     return null;
   }
   const start = pageStart(s, files);

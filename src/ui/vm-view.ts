@@ -57,7 +57,7 @@ export class VmView implements VmSessionView {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") void s.pageHidden();
     });
-    this.#onFile(this.#control<HTMLInputElement>("restore"), async (file) => s.restoreState(new Uint8Array(await file.arrayBuffer()), file.name));
+    this.#onFile(this.#control<HTMLInputElement>("restore"), (file) => s.restoreStateFile(file, file.name));
     this.#onFile(this.#control<HTMLInputElement>("upload"), async (file) => s.uploadDisk(file.name, await file.arrayBuffer()));
     this.#control("state-message-close").addEventListener("click", () => this.stateMessage(null, false));
     this.#control("pause").addEventListener("click", () => void s.togglePause());
