@@ -26,6 +26,7 @@ import { diskRoundTrip } from "./disk-round-trip.ts";
 import { hostMaskQueue } from "./host-mask.ts";
 import { testNetwork } from "./network.ts";
 import { countOf, interrupts, ofDevice, type IrqLine } from "./proc-interrupts.ts";
+import { guestRuns } from "./guest-progress.ts";
 import { sh } from "./shell.ts";
 
 const PQ_CHIP = "virtio-mmio-MSI-PQ";
@@ -39,6 +40,12 @@ const BLOB_SHA256 = createHash("sha256").update(BLOB).digest("hex");
 const DD = "echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/vda of=/dev/null bs=64k 2>&1";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Guest instructions a masked event must stay pending for while the guest runs. The guest is
+ * mostly halted then (its dd waits for the interrupt): this is its timer ticks and scheduler at
+ * work, about what 1.5 s gave on a fast host, and a slow host takes longer, never less.
+ */
+const HELD_FOR = 3_000_000;
 
 interface Rig {
   guest: BootedGuest;
@@ -161,7 +168,11 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
     const deadline = Date.now() + 30_000;
     while (tc.pendingWhileMasked === heldBefore && Date.now() < deadline) await sleep(20);
     expect(tc.pendingWhileMasked).toBeGreaterThan(heldBefore);
-    await sleep(1500); // the guest keeps running: without the interrupt its dd cannot finish
+    // The guest keeps running (at least HELD_FOR instructions, its idle ticks included):
+    // without the interrupt its dd cannot finish, and the event stays pending all along.
+    const t0 = Date.now();
+    const ran = await guestRuns(r.guest.machine, HELD_FOR, () => !settled && pq.state().targets[target]!.pending === true);
+    console.log(`held: the guest ran ${ran} instructions in ${Date.now() - t0} ms with the event pending and dd blocked`);
     expect(settled).toBe(false);
     expect(pq.state().targets[target]).toMatchObject({ masked: true, pending: true });
     expect(tc.delivered).toBe(deliveredBefore);
