@@ -17,8 +17,13 @@ test("Pause stops the guest (no output, uptime stands still) until Resume", asyn
   await expect(page.getByTestId("state")).toHaveText("paused");
   await expect(page.getByRole("button", { name: "Resume" })).toHaveAttribute("aria-pressed", "true");
   await page.waitForTimeout(500); // what the guest printed just before the pause lands
-  const [ticksPaused, upPaused] = [await ticks(), await uptime(page)];
-  await page.waitForTimeout(3000);
+  const instructions = () => page.evaluate(() => window.v86msi!.machine!.instructions);
+  const renders = () => page.evaluate(() => window.v86msi!.panelCost.renders);
+  const [ticksPaused, upPaused, ranPaused, rendersPaused] = [await ticks(), await uptime(page), await instructions(), await renders()];
+  // The page goes on (its panels render four times a second) while the guest may not run: wait
+  // for the page's own progress, 12 renders, instead of a fixed time, then nothing of the guest moved.
+  await expect.poll(renders, { timeout: 60_000 }).toBeGreaterThanOrEqual(rendersPaused + 12);
+  expect(await instructions()).toBe(ranPaused);
   expect(await ticks()).toBe(ticksPaused);
   expect(await uptime(page)).toBe(upPaused);
   await shot(page, "paused");

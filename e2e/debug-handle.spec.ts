@@ -8,6 +8,11 @@ interface Snapshot {
     router: { messages: number; delivered: number };
     tasks: { ran: number; hookCalls: number; hookDrains: number; hostDrains: number };
     faults: string[];
+    v86: {
+      patches: Array<{ name: string; installed: boolean; problems: string[] }>;
+      timerHookCalls: number;
+      channelYield: { installed: boolean; live: boolean; refused: string | null; immediate: number; delayed: number } | null;
+    };
     devices: Array<{ name: string; mode: string; transport: { writes: Record<string, number> }; device: Record<string, number> }>;
     network: { name: string; counters: { txFrames: number } } | null;
   }>;
@@ -32,6 +37,14 @@ test("charts=0 turns sampling off, and window.v86msi still gives every counter",
   expect(snap.vms[0]!.tasks.hookCalls).toBeGreaterThan(0);
   expect(snap.vms[0]!.tasks.hookDrains).toBeGreaterThan(0);
   expect(snap.vms[0]!.faults).toEqual([]);
+  // Our patches of v86 are live in the page: the channel yield gives v86's main loop its turns
+  // (not refused, still installed, used), the timer hook is called, every self-check is clean.
+  const v86 = snap.vms[0]!.v86;
+  expect(v86.channelYield).toMatchObject({ installed: true, live: true, refused: null });
+  expect(v86.channelYield!.immediate).toBeGreaterThan(0);
+  expect(v86.timerHookCalls).toBeGreaterThan(0);
+  expect(v86.patches.map((p) => p.name)).toEqual(["memory-views", "apic-writes", "batch-end", "timer-hook", "mmio-register", "channel-yield", "serial-input"]);
+  for (const p of v86.patches) expect([p.name, p.installed, p.problems]).toEqual([p.name, true, []]);
   // The NIC's backend (v86's fetch adapter on the bus) carried the DHCP exchange at boot.
   expect(snap.vms[0]!.network!.counters.txFrames).toBeGreaterThan(0);
   expect(await page.evaluate(() => window.v86msi!.machine === window.v86msi!.vms[0]!.machine)).toBe(true);

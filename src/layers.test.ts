@@ -23,6 +23,8 @@
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
 // under Node, but no folder of ours beyond what their layer may use (and src/testing, as above).
 // A helper only tests use, once tests of a second folder use it, belongs in src/testing.
+// Within platform, only src/platform/v86 touches v86's internals (its CPU's and main loop's
+// members, its wasm memory, its MMIO registration): every patch of v86 is one object there.
 
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
@@ -154,6 +156,41 @@ function domNamesIn(file: string, text: string): { name: string; line: number }[
   return out;
 }
 
+/**
+ * v86's internals by name: the members only src/platform/v86 may use. Members that are public
+ * API of the V86 object (add_listener, serial0_send, save_state, ...) are not here.
+ */
+const V86_INTERNALS: ReadonlySet<string> = new Set([
+  "wasm_memory", "mmap_register", "run_hardware_timers", "instruction_counter", "reboot_internal", "reset_cpu",
+  "yield_callback", "unregister_yield", "register_yield", "get_apic_addr", "get_state_apic", "set_state_apic",
+  "handle_irqs", "jit_dirty_cache", "mem8", "mem32s",
+]);
+const V86_FOLDER = "src/platform/v86/";
+
+/**
+ * Where a file names one of v86's internals as a member (`cpu.wasm_memory`, `{ mmap_register }`,
+ * a type's property) or reaches v86's inner object (`emulator.v86`). Names in comments and
+ * strings do not count.
+ */
+function v86InternalsIn(file: string, text: string): { name: string; line: number }[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const out: { name: string; line: number }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node)) {
+      const p = node.parent;
+      const isMember = ts.isPropertyAccessExpression(p) && p.name === node;
+      const isInner = isMember && node.text === "v86";
+      const isDeclaredMember = (ts.isPropertyAssignment(p) || ts.isPropertySignature(p) || ts.isPropertyDeclaration(p) || ts.isMethodSignature(p) || ts.isShorthandPropertyAssignment(p) || ts.isBindingElement(p)) && (p.name === node || (ts.isBindingElement(p) && p.propertyName === node));
+      if (isInner || (V86_INTERNALS.has(node.text) && (isMember || isDeclaredMember || ts.isLiteralTypeNode(p)))) {
+        out.push({ name: node.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -230,6 +267,23 @@ describe("layers", () => {
     expect(checked.length).toBeGreaterThan(3);
     const found = checked.flatMap((file) => domNamesIn(file, readFileSync(join(ROOT, file), "utf8")).map((n) => `${file}:${n.line} uses ${n.name}`));
     expect(found).toEqual([]);
+  });
+
+  it("only src/platform/v86 touches v86's internals (the other files go through its patch objects)", () => {
+    const checked = files.filter((f) => !f.startsWith(V86_FOLDER) && f !== "src/layers.test.ts");
+    const found = checked.flatMap((file) => v86InternalsIn(file, readFileSync(join(ROOT, file), "utf8")).map((n) => `${file}:${n.line} uses ${n.name}`));
+    expect(found).toEqual([]);
+    // The folder exists and holds the names, so the check cannot pass by finding nothing.
+    const inside = files.filter((f) => f.startsWith(V86_FOLDER)).flatMap((f) => v86InternalsIn(f, readFileSync(join(ROOT, f), "utf8")).map((n) => n.name));
+    for (const name of ["wasm_memory", "mmap_register", "run_hardware_timers", "instruction_counter", "v86"]) expect(inside).toContain(name);
+  });
+
+  it("the v86 check catches members and reaches, not comments or locals of the same name", () => {
+    const names = (text: string) => v86InternalsIn("x.ts", text).map((n) => n.name);
+    expect(names("const c = emulator.v86.cpu; c.wasm_memory.buffer;")).toEqual(["v86", "wasm_memory"]);
+    expect(names("io.mmap_register(1, 2); const { instruction_counter } = cpu;")).toEqual(["mmap_register", "instruction_counter"]);
+    expect(names("interface X { run_hardware_timers(): void } const o = { mem8: 1 };")).toEqual(["run_hardware_timers", "mem8"]);
+    expect(names("// cpu.wasm_memory\nconst s = 'emulator.v86'; const v86 = 1; import { V86 } from 'v86';")).toEqual([]);
   });
 
   it("the DOM check catches the page's globals and element types, not members of the same name", () => {

@@ -4,7 +4,7 @@
 //   line       msi=0
 //   nocharts   charts=0 (MSI, no sampling, no charts): what the live charts cost the guest
 //   worker     channelyield=0 (MSI): v86's own way of getting the main loop's next turn (a round
-//              trip through a Worker per tick) instead of ours (src/platform/tick-yield.ts)
+//              trip through a Worker per tick) instead of ours (src/platform/v86/tick-yield.ts)
 // On each: time to the prompt, the interrupt path counts (window.v86msi.snapshot()), dd
 // throughput and random IOPS on a 96 MiB random disk the benchmark serves to the page.
 // Then, per run, a saved state against a cold boot: the page with its default disk loaded to
@@ -68,7 +68,7 @@ export async function runBrowser(runs: number, log: (...a: unknown[]) => void, r
   s.note(`Headless Debian Chromium (/usr/bin/chromium), one tab, page settings \`net=none&mem=${DISK.memoryMB}&disk=bench-disk.img\` plus the variant's (no devices: \`disk=none\`); the ${DISK.imageMiB} MiB random disk is served beside a copy of the build. Boot: from navigation start to the prompt in the terminal's rows (polled every 50 ms). Commands go to the guest through the page's Machine (sendSerial/onSerial), so the terminal renders their output as usual.`);
   s.note(`From a saved state (in the MSI column): the page with \`net=none&mem=${DISK.memoryMB}\` and its default disk (the 8 MiB ext2 image), from navigation start to a shell that answers \`echo $((6*7))\`; then its Save state file (compressed, the disk inside) served beside the page and a fresh tab opened on \`?state=\`, timed the same way: the file fetched, decompressed and checked, the machine rebuilt and restored. The issue's goal is at most 25 % of the cold load.`);
   s.note("Charts off = `charts=0`: no sampling of counters and no live charts; the ratio column is charts on / off of the same run.");
-  s.note("v86's worker yield = `channelyield=0`: v86 gets each next turn of its main loop (about 1 ms of guest instructions a turn) by a message round trip through a Worker, as v86 does by itself; every other variant gets it from a MessageChannel on the page's thread (src/platform/tick-yield.ts). A Chromium profile of a boot and a shell loop here (load average 8) put 10.5 % of the main thread in v86's yield and 7.6 % idle waiting for the worker, against 1.9 % and 2.1 % with the channel; the guest's wasm had 64 % against 75 %.");
+  s.note("v86's worker yield = `channelyield=0`: v86 gets each next turn of its main loop (about 1 ms of guest instructions a turn) by a message round trip through a Worker, as v86 does by itself; every other variant gets it from a MessageChannel on the page's thread (src/platform/v86/tick-yield.ts). A Chromium profile of a boot and a shell loop here (load average 8) put 10.5 % of the main thread in v86's yield and 7.6 % idle waiting for the worker, against 1.9 % and 2.1 % with the channel; the guest's wasm had 64 % against 75 %.");
   s.note("Live panel rows: `window.v86msi.panelCost` (src/ui/panel-cost.ts) over the disk workload: the script time of the device panel's sampling renders (counters read, tables and charts updated), per second of wall clock; milliseconds per second = thousandths of the main thread the guest runs on. The layout and paint the browser does after a render are not in it.");
 
   const net = new Section("browser-net", "In the browser: network (net=switch: two VMs on a VirtualSwitch in one page)", [

@@ -19,7 +19,7 @@ import { PROFILE_CATEGORIES, startHostProfile } from "../lib/host-profile.ts";
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import type { Section } from "../lib/table.ts";
 
-/** "late": MSI with v86's own batches (no early end on QueueNotify, src/platform/batch-end.ts). */
+/** "late": MSI with v86's own batches (no early end on QueueNotify, src/platform/v86/batch-end.ts). */
 export type DiskVariant = "msi" | "line" | "ide" | "late";
 export const DISK_VARIANTS: readonly DiskVariant[] = ["msi", "line", "ide", "late"];
 

@@ -12,7 +12,7 @@ export type { AcpiMmioWindow } from "../platform/acpi-ssdt.ts";
 export { ACPI_INITRD_DIR, acpiTableCpio, initrdAcpiTables, prependAcpiTable } from "../platform/acpi-initrd.ts";
 export { S_IFDIR, S_IFREG, newcArchive, readNewc } from "../platform/cpio-newc.ts";
 export type { CpioEntry, CpioFile } from "../platform/cpio-newc.ts";
-export { V86_VERSION } from "../platform/v86-internals.ts";
+export { V86_VERSION } from "../platform/v86/internals.ts";
 export { MachineLimits, memoryProblem } from "../platform/machine-limits.ts";
 export { checkBzImage } from "../platform/bzimage-check.ts";
 

@@ -13,6 +13,9 @@ export interface MachineSnapshot {
 
 /** Stops `machine` and returns its state; the machine stays stopped (resume() or destroy() it). */
 export async function saveMachine(machine: Machine): Promise<MachineSnapshot> {
+  // v86's state holds its UART's registers, not its receive queue: let the guest take every key
+  // typed so far first (src/platform/v86/serial-input.ts).
+  await machine.deliverSerialInput();
   await machine.pause();
   await quiesceDevices(machine.devices);
   const v86State = await machine.saveV86State();

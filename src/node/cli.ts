@@ -42,7 +42,8 @@ options:
   --restore FILE     start from a machine saved with --save instead of booting; memory,
                      interrupt mode, kernel arguments, disk and network kind come from FILE
   --stats            after exec, print device and interrupt counters to stderr as JSON, with
-                     each device's interrupt mode in use and its MSI vectors or per-queue targets
+                     each device's interrupt mode in use and its MSI vectors or per-queue targets,
+                     our patches of v86 with their self-checks (v86Patches), and any faults
 `;
 
 function fail(message: string, code = 2): never {

@@ -22,5 +22,8 @@ export function machineStats(machine: Machine): unknown {
   return {
     msi: { ...machine.msiRouter.counters, perVector: undefined },
     devices: machine.devices.map(deviceStats),
+    // Our patches of v86 (src/platform/v86/) with their self-checks, and contained faults.
+    v86Patches: machine.patchReport(),
+    faults: machine.faults.map((f) => ({ where: f.where, error: String(f.error) })),
   };
 }

@@ -7,17 +7,22 @@ import { MmioTransport, type MmioTransportOptions } from "../virtio/mmio-transpo
 import { RamMemory } from "../virtio/ram-memory.ts";
 import { initrdAcpiTables } from "./acpi-initrd.ts";
 import { virtioMmioAcpiTable } from "./acpi-ssdt.ts";
-import { apicProbeOf, verifyApicLayout } from "./apic-layout.ts";
-import { BatchEnd } from "./batch-end.ts";
+import { ApicWrites } from "./v86/apic-writes.ts";
+import { bzImageCmdline, bzImageInitrd, sameBytes } from "./v86/bzimage-header.ts";
+import { BatchEndPatch, type BatchEnd } from "./v86/batch-end.ts";
 import { InterruptGate } from "./interrupt-gate.ts";
 import { IrqLine } from "./irq-line.ts";
-import { APIC_STRUCT_WORDS, LocalApicState } from "./local-apic.ts";
+import { LocalApicState } from "./local-apic.ts";
 import { MmioBus } from "./mmio-bus.ts";
 import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMmioCmdline, type MmioPlacement } from "./mmio-placement.ts";
 import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
-import { FLAG_INTERRUPT, V86_VERSION, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86-internals.ts";
-import { WasmWordsView, cachedView } from "./wasm-view.ts";
+import { FLAG_INTERRUPT, guestRam, instructionCount, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86/internals.ts";
+import { MemoryViews } from "./v86/memory-views.ts";
+import { MmioRegistration } from "./v86/mmio-register.ts";
+import type { PatchReport, UninstallOutcome, V86Patch } from "./v86/patch.ts";
+import { patchReports } from "./v86/patch.ts";
+import { TimerHook } from "./v86/timer-hook.ts";
 import type { MsiLayout } from "./guest-cmdline.ts";
 
 export interface AttachMsiOptions {
@@ -112,44 +117,21 @@ export interface VirtioMmioAttachment {
   acpiTable(): Uint8Array;
   /** Our bugs, contained (a device handler that threw, a task that failed); the newest 100. */
   readonly faults: readonly AttachFault[];
+  /** Every change made to v86 for this attachment, in install order (src/platform/v86/patch.ts). */
+  readonly patches: readonly V86Patch[];
+  /** Each patch's name, whether it is installed, and its self-check's findings now. */
+  patchReport(): PatchReport[];
   /**
    * Takes the devices off the machine: the windows answer as empty slots, the lines go low and
-   * v86's timer hook is its own again. v86 cannot unmap a block, so the block stays ours.
+   * v86's timer hook is its own again, unless someone replaced it after us: theirs stays, and
+   * the returned outcome (per patch) says "displaced", which is also recorded as a fault.
+   * v86 cannot unmap a block, so the block stays ours.
    */
-  detach(): void;
+  detach(): Record<string, UninstallOutcome>;
 }
 
-/** Where v86 puts a bzImage's real-mode header, and the command line (0.5.462, its kernel.js). */
-const REAL_MODE_HEADER = 0x80000;
-const CMD_LINE_PTR = 0x228;
-const HDRS_MAGIC = 0x53726448;
-
-const RAMDISK_IMAGE = 0x218;
-const RAMDISK_SIZE = 0x21c;
-
-/** The initrd v86 loaded with a bzImage (a view of guest RAM), or null when it loaded none. */
-function bzImageInitrd(mem8: Uint8Array): Uint8Array | null {
-  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
-  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
-  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
-  const at = view.getUint32(REAL_MODE_HEADER + RAMDISK_IMAGE, true);
-  const size = view.getUint32(REAL_MODE_HEADER + RAMDISK_SIZE, true);
-  if (at === 0 || size === 0 || at + size > mem8.length) return null;
-  return mem8.subarray(at, at + size);
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** The command line v86 wrote for a bzImage, or null when it loaded none. */
-function bzImageCmdline(mem8: Uint8Array): string | null {
-  if (mem8.length < REAL_MODE_HEADER + 0x1000) return null;
-  const view = new DataView(mem8.buffer, mem8.byteOffset, mem8.byteLength);
-  if (view.getUint32(REAL_MODE_HEADER + 0x202, true) !== HDRS_MAGIC) return null;
-  const at = view.getUint32(REAL_MODE_HEADER + CMD_LINE_PTR, true);
-  if (at === 0 || at >= REAL_MODE_HEADER + 0x10000) return null;
-  const end = mem8.indexOf(0, at);
-  return String.fromCharCode(...mem8.subarray(at, end < 0 ? Math.min(at + 4096, mem8.length) : end));
-}
+/** Which emulators have an attachment, and where: a second attach on one is refused. */
+const attachedTo = new WeakMap<object, { base: number; count: number }>();
 
 /**
  * Attaches `devices` to an emulator made with the `v86` package (`new V86({...})`), after its
@@ -176,7 +158,14 @@ function bzImageCmdline(mem8: Uint8Array): string | null {
 export function attachVirtioMmio(emulator: unknown, options: AttachOptions): VirtioMmioAttachment {
   const v86 = emulator as V86Emulator;
   const cpu = probeV86(v86);
-  const ran = cpu.instruction_counter[0]! >>> 0;
+  const earlier = attachedTo.get(cpu);
+  if (earlier) {
+    throw new Error(
+      `attachVirtioMmio: this emulator already has devices: ${earlier.count} attached at 0x${earlier.base.toString(16)} by attachVirtioMmio; ` +
+        "attach every device in one call (detach the first attachment before attaching again)",
+    );
+  }
+  const ran = instructionCount(cpu);
   if (ran !== 0) {
     throw new Error(
       `attachVirtioMmio: the emulator has already run ${ran} instructions; attach before its first one ` +
@@ -199,10 +188,10 @@ export function attachVirtioMmio(emulator: unknown, options: AttachOptions): Vir
   const table = problems.length === 0 ? virtioMmioAcpiTable(placement) : new Uint8Array(0);
   const acpiDiscovery = options.discovery === "acpi";
   if (acpiDiscovery && !acpi) problems.push("discovery acpi needs v86's ACPI tables and IO-APIC: create the V86 with acpi: true");
-  const written = bzImageCmdline(cpu.mem8);
+  const written = bzImageCmdline(guestRam(cpu));
   let acpiTableChecked = false;
   if (acpiDiscovery && written !== null && problems.length === 0) {
-    const initrd = bzImageInitrd(cpu.mem8);
+    const initrd = bzImageInitrd(guestRam(cpu));
     acpiTableChecked = initrd !== null && initrdAcpiTables(initrd).some((t) => sameBytes(t.table, table));
     if (!acpiTableChecked) {
       problems.push(
@@ -239,11 +228,13 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
     if (faults.length > 100) faults.shift();
   };
 
-  // Refuse a v86 whose APIC struct is not where the MSI router writes (before any instruction
-  // runs, while every word still holds its power-on value). The view is made once and again
-  // only when the wasm memory grows. Without MSI nothing writes there.
-  const apicView = new WasmWordsView(cpu.wasm_memory, cpu.get_apic_addr(), APIC_STRUCT_WORDS);
-  if (options.msi !== false) verifyApicLayout(apicProbeOf(cpu, apicView.words), V86_VERSION);
+  // Every change to v86 is a patch object (src/platform/v86/): the cached views of its memory,
+  // the APIC writes (checked before any instruction runs; without MSI nothing writes there),
+  // the batch end (and its guard on v86's reboot), the timer hook, and the block registration.
+  const views = new MemoryViews(cpu);
+  views.install();
+  const apicWrites = new ApicWrites(cpu, options.msi !== false);
+  apicWrites.install();
 
   let attached = true;
   let hookFaulted = false;
@@ -259,22 +250,17 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
     );
   };
   const tasks = new TaskQueue(hostTaskArm(), fault("task"), { onHookSilent });
-  // Drain deferred work between batches of guest instructions, outside any instruction. v86's
-  // wasm calls run_hardware_timers through an import that looks the method up on the CPU each
-  // time; the task queue counts the calls and reports when they stop.
-  const ownTimers = cpu.run_hardware_timers;
-  const runTimers = ownTimers.bind(cpu);
-  // v86's cpu.mem8, cpu.flags and cpu.instruction_counter are Proxies that make a typed array
-  // per element access (wasm-view.ts); the device paths use cached views of the same bytes.
-  const ram = cachedView(Uint8Array, cpu.wasm_memory, cpu.mem8);
-  const flags = cachedView(Int32Array, cpu.wasm_memory, cpu.flags);
-  const counter = cachedView(Uint32Array, cpu.wasm_memory, cpu.instruction_counter);
-  const batchEnd = options.endBatchOnWork === false ? null : new BatchEnd(() => counter.array);
-  cpu.run_hardware_timers = (acpiEnabled, now) => {
+  const batchEndPatch = options.endBatchOnWork === false ? null : new BatchEndPatch(cpu, views.counter);
+  batchEndPatch?.install();
+  const batchEnd: BatchEnd | null = batchEndPatch?.batchEnd ?? null;
+  // The rule at each batch boundary: take the batch end's advance back first (nothing may read
+  // the counter advanced), then drain deferred device work, then v86's own timers.
+  const atBatchBoundary = () => {
     batchEnd?.settle();
     tasks.drainFromHook();
-    return runTimers(acpiEnabled, now);
   };
+  const timerHook = new TimerHook(cpu, atBatchBoundary);
+  timerHook.install();
 
   const windows = placeWindows({ count: options.devices.length, base: options.base, irqs: options.irqs });
   const mmio = new MmioBus(options.base ?? DEFAULT_MMIO_BASE, fault("mmio"));
@@ -284,19 +270,19 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
     tasks.schedule(fn);
     if (batchEnd && mmio.inGuestAccess) batchEnd.request();
   };
-  const apic = new LocalApicState(() => apicView.words, () => cpu.handle_irqs());
+  const apic = new LocalApicState(apicWrites.words, apicWrites.poke);
   // The one rule for when the CPU may take an interrupt (docs/virtio-mmio-msi.md, "When an
   // interrupt reaches the CPU"): not inside the guest's own MMIO access with IF set, else at
   // once. It governs the poke after an MSI (at once also wakes a halted CPU now instead of one
   // host task later) and every line move.
   const gate = new InterruptGate({
     inGuestAccess: () => mmio.inGuestAccess,
-    interruptsEnabled: () => (flags.array[0]! & FLAG_INTERRUPT) !== 0,
+    interruptsEnabled: () => (views.flags()[0]! & FLAG_INTERRUPT) !== 0,
     later: schedule,
   });
   const msiRouter = new MsiRouter(apic, (poke) => gate.run(poke));
-  const memory = new RamMemory(() => ram.array, {
-    onWrite: (start, end) => cpu.jit_dirty_cache(start, end),
+  const memory = new RamMemory(views.ram, {
+    onWrite: views.dirty,
     busWrite: (addr, value) => msiRouter.write(addr, value),
   });
 
@@ -308,7 +294,10 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
     const address = mmio.attach(slot, transport);
     return { device, transport, line, address, irq };
   });
-  mmio.register(cpu.io);
+  const registration = new MmioRegistration(cpu, mmio);
+  registration.install();
+  attachedTo.set(cpu, { base: mmio.base, count: devices.length });
+  const patches: V86Patch[] = [views, apicWrites, ...(batchEndPatch ? [batchEndPatch] : []), timerHook, registration];
 
   return {
     devices,
@@ -324,13 +313,22 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
     acpiTableChecked: announced.acpiTableChecked,
     acpiTable: () => announced.table.slice(),
     faults,
+    patches,
+    patchReport: () => patchReports(patches),
     detach() {
-      if (!attached) return;
+      const outcomes: Record<string, UninstallOutcome> = {};
+      if (!attached) return outcomes;
       attached = false;
-      batchEnd?.settle();
       mmio.detachAll();
       for (const d of devices) cpu.device_lower_irq(d.irq);
-      cpu.run_hardware_timers = ownTimers;
+      for (const patch of [...patches].reverse()) outcomes[patch.name] = patch.uninstall();
+      for (const [name, outcome] of Object.entries(outcomes)) {
+        if (outcome === "displaced") {
+          fault(name)(new Error(`detach: v86's ${name} was replaced by someone else after attach; theirs was left in place`));
+        }
+      }
+      attachedTo.delete(cpu);
+      return outcomes;
     },
   };
 }

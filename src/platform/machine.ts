@@ -7,7 +7,7 @@
 import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { RamMemory } from "../virtio/ram-memory.ts";
-import type { BatchEnd } from "./batch-end.ts";
+import type { BatchEnd } from "./v86/batch-end.ts";
 import { checkBzImage } from "./bzimage-check.ts";
 import { memoryProblem } from "./machine-limits.ts";
 import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
@@ -16,10 +16,15 @@ import type { MmioBus } from "./mmio-bus.ts";
 import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "./mmio-placement.ts";
 import type { MsiRouter } from "./msi-router.ts";
 import type { TaskQueue } from "./task-queue.ts";
-import { probeV86, type V86Cpu, type V86Emulator } from "./v86-internals.ts";
-import { installChannelYield, type TickYieldCounters, type V86MainLoop } from "./tick-yield.ts";
+import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "./v86/internals.ts";
+import { patchReports, type PatchReport, type V86Patch } from "./v86/patch.ts";
+import { SerialInput, serialInputOf } from "./v86/serial-input.ts";
+import { ChannelYield, type TickYieldCounters, type V86MainLoop } from "./v86/tick-yield.ts";
 
 export type { AttachedDevice } from "./attach.ts";
+
+/** The host's timers, present in pages and under Node (the core's typings name neither). */
+const timers = globalThis as unknown as { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
 export type MachineMsiOptions = AttachMsiOptions;
 export type MachineFault = AttachFault;
 
@@ -86,9 +91,16 @@ export class Machine {
   readonly msiRouter: MsiRouter;
   readonly memory: RamMemory;
   readonly devices: readonly AttachedDevice[];
-  /** Our bugs, contained (attach.ts); the newest 100. */
+  /** Our bugs, contained (attach.ts), and a channel yield v86 refused; the newest 100. */
   readonly faults: readonly MachineFault[];
+  /** The channel yield (null: `channelYield: false`); in a page it is live unless refused. */
+  readonly channelYield: ChannelYield | null;
+  /** Every patch of v86 this machine made (attach's and the channel yield). */
+  readonly patches: readonly V86Patch[];
+  /** Keys to the first serial port (v86/serial-input.ts: a terminal's answer travels alone). */
+  readonly serialInput: SerialInput;
   readonly startedAt = Date.now();
+  #serialPoll: unknown = null;
   #serialListeners = new Set<(text: string) => void>();
   #decoder = new TextDecoder();
   #stopped = false;
@@ -104,10 +116,17 @@ export class Machine {
       msi: options.msi,
       ...(options.endBatchOnWork === undefined ? {} : { endBatchOnWork: options.endBatchOnWork }),
     });
-    this.tickYield = options.channelYield === false ? null : installChannelYield(emulator.v86 as Partial<V86MainLoop>);
+    this.channelYield = options.channelYield === false ? null : new ChannelYield(mainLoopOf(emulator) as Partial<V86MainLoop>);
+    this.channelYield?.install();
+    this.tickYield = this.channelYield?.installed ? this.channelYield.counters : null;
     ({ mmio: this.mmio, tasks: this.tasks, batchEnd: this.batchEnd, apic: this.apic, msiRouter: this.msiRouter, memory: this.memory } = attached);
     this.devices = attached.devices;
     this.faults = attached.faults;
+    // A refused channel yield is a fault: the page then runs with v86's worker round trip.
+    if (this.channelYield?.refused) (attached.faults as MachineFault[]).push({ where: "channel-yield", error: new Error(this.channelYield.refused) });
+    this.serialInput = serialInputOf(this.cpu);
+    this.serialInput.install();
+    this.patches = [...attached.patches, ...(this.channelYield ? [this.channelYield] : []), this.serialInput];
     this.#detach = () => attached.detach();
 
     // One byte per event: decode from one reused array (the decoder keeps partial characters itself).
@@ -166,6 +185,7 @@ export class Machine {
     if (options.restore) {
       try {
         await emulator.restore_state(options.restore.v86State);
+        machine.serialInput.afterRestore();
         options.restore.devices(machine);
       } catch (error) {
         await emulator.destroy();
@@ -185,13 +205,45 @@ export class Machine {
     return this.emulator.save_state();
   }
 
+  /** Each patch of v86: name, installed, and its self-check's findings now. */
+  patchReport(): PatchReport[] {
+    return patchReports(this.patches);
+  }
+
+  /** Instructions the guest has run (v86's counter). */
+  get instructions(): number {
+    return instructionCount(this.cpu);
+  }
+
   onSerial(listener: (text: string) => void): () => void {
     this.#serialListeners.add(listener);
     return () => this.#serialListeners.delete(listener);
   }
 
   sendSerial(text: string): void {
-    this.emulator.serial0_send(text);
+    this.serialInput.send(text);
+    this.#pollSerial();
+  }
+
+  /** While input waits for the guest, look again every millisecond (the guest runs meanwhile). */
+  #pollSerial(): void {
+    if (this.#serialPoll !== null || !this.serialInput.waiting || this.#stopped) return;
+    this.#serialPoll = timers.setTimeout(() => {
+      this.#serialPoll = null;
+      this.serialInput.pump();
+      this.#pollSerial();
+    }, 1);
+  }
+
+  /**
+   * Lets the running guest take every key sent so far (ours and v86's UART queue, which v86's
+   * state does not hold), so a state saved next loses none. Resolves with the bytes still
+   * pending (0, unless the guest did not read its serial port for 200 M instructions, or the
+   * machine is paused).
+   */
+  async deliverSerialInput(): Promise<number> {
+    if (!this.emulator.is_running()) return this.serialInput.pending;
+    return this.serialInput.drain(() => new Promise((resolve) => void timers.setTimeout(resolve, 1)));
   }
 
   get running(): boolean {
@@ -209,6 +261,7 @@ export class Machine {
   async destroy(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#serialPoll !== null) timers.clearTimeout(this.#serialPoll);
     await this.emulator.stop();
     this.#detach();
     await this.emulator.destroy();

@@ -12,18 +12,6 @@ export interface MmioWindow {
   write(offset: number, width: 1 | 2 | 4, value: number): void;
 }
 
-/** The part of v86's `cpu.io` this needs. */
-export interface V86Io {
-  mmap_register(
-    addr: number,
-    size: number,
-    read8: (addr: number) => number,
-    write8: (addr: number, value: number) => void,
-    read32: (addr: number) => number,
-    write32: (addr: number, value: number) => void,
-  ): void;
-}
-
 export interface MmioBusCounters {
   reads: number;
   writes: number;
@@ -65,17 +53,6 @@ export class MmioBus {
   /** Empties every slot: from then on the block answers as unclaimed (v86 cannot unmap it). */
   detachAll(): void {
     this.#windows.fill(undefined);
-  }
-
-  register(io: V86Io): void {
-    io.mmap_register(
-      this.base,
-      MMIO_BLOCK_SIZE,
-      (addr) => this.read(addr, 1),
-      (addr, value) => this.write(addr, 1, value),
-      (addr) => this.read(addr, 4),
-      (addr, value) => this.write(addr, 4, value),
-    );
   }
 
   read(addr: number, width: 1 | 2 | 4): number {

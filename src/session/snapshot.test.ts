@@ -18,6 +18,6 @@ describe("snapshot", () => {
 
   it("a VM with no machine yet: its name, state and address, no counters", () => {
     const s = new VmSession({ index: 0, settings: parseSettings("?net=inbrowser").settings, guestIp: "192.168.88.9/24", network: () => null, wasmPath: "x" });
-    expect(snapshotVm(s)).toEqual({ name: "vm1", state: "loading", guestIp: "192.168.88.9/24", router: null, tasks: null, faults: null, devices: [], network: null });
+    expect(snapshotVm(s)).toEqual({ name: "vm1", state: "loading", guestIp: "192.168.88.9/24", router: null, tasks: null, faults: null, v86: null, devices: [], network: null });
   });
 });

@@ -47,6 +47,14 @@ export function snapshotVm(vm: DebugVm): unknown {
     // Deferred device work and where it drained: v86's timer hook, or the host-task fallback.
     tasks: m ? { ran: m.tasks.ran, hookCalls: m.tasks.hookCalls, hookDrains: m.tasks.hookDrains, hostDrains: m.tasks.hostDrains } : null,
     faults: m ? m.faults.map((f) => f.where) : null,
+    // Our patches of v86 (src/platform/v86/): installed, live, and their self-checks' findings.
+    v86: m
+      ? {
+          patches: m.patchReport(),
+          timerHookCalls: m.tasks.hookCalls,
+          channelYield: m.channelYield ? { installed: m.channelYield.installed, live: m.channelYield.live, refused: m.channelYield.refused, ...m.channelYield.counters } : null,
+        }
+      : null,
     devices: vm.devices.map((d) => {
       const st = d.transport.state();
       return {

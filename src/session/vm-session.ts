@@ -155,9 +155,20 @@ export class VmSession implements DebugVm {
     return this.#saving;
   }
 
+  /** Keys typed while a restore replaces the machine: the restored one gets them (null: none under way). */
+  #typedAhead: string | null = null;
+
   /** Text typed into the console, for the guest. */
   sendSerial(text: string): void {
-    this.machine?.sendSerial(text);
+    if (this.#typedAhead !== null) this.#typedAhead += text;
+    else this.machine?.sendSerial(text);
+  }
+
+  /** Ends typing ahead: what was typed goes to `to` (the restored machine, or the one kept), or nowhere. */
+  #endTypedAhead(to: Machine | undefined): void {
+    const typed = this.#typedAhead;
+    this.#typedAhead = null;
+    if (typed) to?.sendSerial(typed);
   }
 
   #setState(state: MachineState): void {
@@ -331,17 +342,25 @@ export class VmSession implements DebugVm {
     let saved: SavedMachine;
     let settings: PageSettings;
     let notes: string[];
+    // Keys typed from here on belong to the restored machine (or, if the file is refused, to
+    // this one): none is lost to a machine on its way out (docs/save-restore.md).
+    this.#typedAhead ??= "";
     try {
       saved = await unpackSavedMachine(bytes);
       ({ settings, notes } = restoredSettings(this.settings, saved.boot));
     } catch (error) {
+      this.#endTypedAhead(this.machine);
       this.#restoreRefused(label, error as Error);
       return;
     }
     this.#view?.stateMessage(null, false);
-    await this.#teardown();
-    this.#view?.replacing();
-    await this.#boot({ saved, settings, label });
+    try {
+      await this.#teardown();
+      this.#view?.replacing();
+      await this.#boot({ saved, settings, label });
+    } finally {
+      if (this.#typedAhead !== null) this.#endTypedAhead(this.machine);
+    }
     if (notes.length > 0 && this.machine) this.#view?.stateMessage(notes.join(" "), false);
   }
 
@@ -461,6 +480,7 @@ export class VmSession implements DebugVm {
     } catch (error) {
       this.#network?.backend.close();
       this.#network = null;
+      this.#endTypedAhead(undefined);
       this.fail(
         restore
           ? { title: `${restore.label} could not be restored`, text: (error as Error).message, help: "Nothing of it was kept. Restart this VM boots it afresh; or pick another state file." }
@@ -470,6 +490,7 @@ export class VmSession implements DebugVm {
     }
     // A restored shell printed its prompt before the save: an empty line makes it print one again.
     if (restore) m.sendSerial("\n");
+    this.#endTypedAhead(m);
     this.#clock.begin();
     this.#setState("booting");
     this.#wire(m);

@@ -31,7 +31,10 @@
 //       null, msiTargets: the per-queue mode's per-target counters (0 = config, 1 + q = queue
 //       q) or null where the device does not offer it, msi: the rows the panel shows for the
 //       mode in use (src/machine/msi-rows.ts) or null on the line }], network: { name, counters } of
-//       the NIC's backend or null }], switch: VirtualSwitch counters or null }
+//       the NIC's backend or null, faults: where each contained fault came from ("channel-yield"
+//       when v86 refused the channel yield), v86: { patches: [{ name, installed, problems }] of
+//       every patch of v86 (src/platform/v86/), timerHookCalls, channelYield: { installed, live,
+//       refused, immediate, delayed } or null } }], switch: VirtualSwitch counters or null }
 
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import type { Machine } from "../platform/machine.ts";

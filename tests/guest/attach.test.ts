@@ -150,7 +150,9 @@ describe("attachVirtioMmio refuses what cannot work, before anything is attached
     const emulator = await stockV86(virtioMmioCmdline({ count: 1 }));
     try {
       await emulator.run();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Until the guest has run some instructions (its own progress, not a host delay).
+      const cpu = (emulator as unknown as { v86: { cpu: { instruction_counter: Uint32Array } } }).v86.cpu;
+      for (let i = 0; i < 6000 && (cpu.instruction_counter[0]! >>> 0) < 1_000_000; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       await emulator.stop();
       expect(() => attachVirtioMmio(emulator, { devices: devices(), msi: {} })).toThrow(/has already run \d+ instructions; attach before its first one/);
     } finally {

@@ -1,4 +1,4 @@
-// Ending v86's batch when a QueueNotify queued device work (src/platform/batch-end.ts) on a real
+// Ending v86's batch when a QueueNotify queued device work (src/platform/v86/batch-end.ts) on a real
 // guest: the requests complete, the batches really end early, and v86's instruction counter
 // stays exact: it never shows the advance outside a batch, and between two timer-hook calls it
 // moves by no more than a batch can run.
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import { BATCH_END_STEP } from "../../src/platform/batch-end.ts";
+import { BATCH_END_STEP } from "../../src/platform/v86/batch-end.ts";
 import { sh } from "./shell.ts";
 
 const MiB = 1024 * 1024;

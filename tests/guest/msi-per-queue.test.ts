@@ -24,6 +24,7 @@ import { diskRoundTrip } from "./disk-round-trip.ts";
 import { hostMaskQueue } from "./host-mask.ts";
 import { testNetwork } from "./network.ts";
 import { countOf, interrupts, ofDevice, type IrqLine } from "./proc-interrupts.ts";
+import { guestRuns } from "./guest-progress.ts";
 import { sh } from "./shell.ts";
 
 /** The irq chip of the driver's device MSI domain, as /proc/interrupts names it (one per device). */
@@ -95,23 +96,6 @@ function onV3Chip(irqs: readonly IrqLine[], dev: string): void {
 async function negotiated(guest: BootedGuest, dev: string, bit: number): Promise<boolean> {
   const bits = (await sh(guest, `cat /sys/bus/virtio/devices/${dev}/features`)).trim();
   return bits[bit] === "1";
-}
-
-/**
- * Guest instructions run from now on, read from v86's 32-bit counter every few milliseconds
- * (it wraps in seconds at full speed): a test that waits for something NOT to happen waits for
- * the guest to have run, not for the host's clock.
- */
-function guestProgress(machine: Machine): { run: () => number; stop: () => void } {
-  const counter = machine.cpu.instruction_counter;
-  let last = counter[0]! >>> 0;
-  let total = 0;
-  const poll = setInterval(() => {
-    const now = counter[0]! >>> 0;
-    total += (now - last) >>> 0;
-    last = now;
-  }, 5);
-  return { run: () => total, stop: () => clearInterval(poll) };
 }
 
 async function netRoundTrip(r: Rig): Promise<void> {
@@ -186,13 +170,7 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
     while (tc.pendingWhileMasked === heldBefore && Date.now() < deadline) await sleep(20);
     expect(tc.pendingWhileMasked).toBeGreaterThan(heldBefore);
     // The guest keeps running: without the interrupt its dd cannot finish.
-    const progress = guestProgress(r.guest.machine);
-    try {
-      while (progress.run() < 5e6 && Date.now() < deadline) await sleep(20);
-    } finally {
-      progress.stop();
-    }
-    expect(progress.run()).toBeGreaterThanOrEqual(5e6);
+    const ran = await guestRuns(r.guest.machine, 5e6, () => !settled);
     expect(settled).toBe(false);
     expect(pq.state().targets[target]).toMatchObject({ masked: true, pending: true });
     expect(tc.delivered).toBe(deliveredBefore);
@@ -207,7 +185,7 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
     const irqsAfter = countOf(await interrupts(r.guest), irq);
     expect(irqsAfter).toBeGreaterThan(irqsBefore);
     console.log(
-      `v3 mask (${irq}): ${held} event(s) held while the target was masked, ${(progress.run() / 1e6).toFixed(0)} M guest instructions run; after the unmask dd finished, ` +
+      `v3 mask (${irq}): ${held} event(s) held while the target was masked, ${(ran / 1e6).toFixed(0)} M guest instructions run; after the unmask dd finished, ` +
         `guest ${irq} +${irqsAfter - irqsBefore}, target deliveries +${tc.delivered - deliveredBefore}`,
     );
   } finally {

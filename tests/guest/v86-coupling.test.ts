@@ -9,11 +9,11 @@ import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { GUEST_BASE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
-import { apicProbeOf, checkApicLayout, verifyApicLayout } from "../../src/platform/apic-layout.ts";
+import { apicProbeOf, checkApicLayout, verifyApicLayout } from "../../src/platform/v86/apic-layout.ts";
 import { APIC_STRUCT_WORDS, APIC_WORD } from "../../src/platform/local-apic.ts";
 import { Machine } from "../../src/platform/machine.ts";
 import { HOOK_SILENT_AFTER } from "../../src/platform/task-queue.ts";
-import { V86_VERSION, type V86Cpu, type V86Emulator } from "../../src/platform/v86-internals.ts";
+import { V86_VERSION, type V86Cpu, type V86Emulator } from "../../src/platform/v86/internals.ts";
 import { sh } from "./shell.ts";
 
 const image = (path: string) => {

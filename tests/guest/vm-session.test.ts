@@ -95,8 +95,10 @@ describe("VmSession with the real guest", () => {
       expect(s.state).toBe("paused");
       expect(s.machine!.running).toBe(false);
       const ran = s.ranMs;
-      await sleep(300);
+      const instructions = s.machine!.instructions;
+      await sleep(300); // the host's time passes; the guest's must not
       expect(s.ranMs).toBe(ran);
+      expect(s.machine!.instructions).toBe(instructions);
       await s.resume();
       expect(s.state).toBe("running");
       expect(s.machine!.running).toBe(true);

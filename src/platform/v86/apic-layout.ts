@@ -12,8 +12,8 @@
 //   every register is read back through v86, and the words are restored. This does not rely on
 //   guessing: a moved, resized or reordered field reads another word's marker.
 
-import { APIC_STRUCT_WORDS, APIC_WORD } from "./local-apic.ts";
-import type { V86Cpu } from "./v86-internals.ts";
+import { APIC_STRUCT_WORDS, APIC_WORD } from "../local-apic.ts";
+import type { V86Cpu } from "./internals.ts";
 
 /** Where the local APIC's registers are in physical memory. */
 export const APIC_MMIO_BASE = 0xfee00000;
@@ -63,7 +63,7 @@ export const APIC_STRUCT: readonly StructWord[] = [
   { name: "lvt_thermal_sensor", word: 45, powerOn: LVT_MASKED, register: 0x330 },
 ];
 
-/** What the check needs from v86 (see `apicProbe` in v86-internals.ts for the real one). */
+/** What the check needs from v86 (see `apicProbe` in internals.ts for the real one). */
 export interface ApicProbe {
   /** The struct's words from `get_apic_addr()`, APIC_STRUCT_WORDS long; written only to place markers, then restored. */
   readonly words: Int32Array;

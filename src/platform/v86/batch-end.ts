@@ -13,9 +13,17 @@
 // its exits, so the advance survives them). The timer hook takes STEP back before the batch's
 // caller, or anything else, reads the counter: counts stay exact.
 //
+// v86 zeroes the counter when the guest reboots (its reset_cpu, through cpu.reboot_internal: the
+// keyboard controller's reset line, port 0xCF9, its own restart). A reboot inside a batch that
+// holds an advance would leave the counter at 0 - STEP = 0xC0000000 after the settle, so the
+// patch below settles first, then lets v86 reset.
+//
 // The guest is never interrupted inside its access: the access completes as usual, and the work
 // runs between instructions, where it always ran (docs/virtio-mmio-msi.md, "When an interrupt
 // reaches the CPU").
+
+import type { V86Cpu } from "./internals.ts";
+import { MethodSwap, type UninstallOutcome, type V86Patch } from "./patch.ts";
 
 /**
  * What the counter is advanced by: far beyond any batch (so the loop's unsigned difference is
@@ -54,5 +62,58 @@ export class BatchEnd {
   /** Whether the counter is advanced now (between a request and the next settle). */
   get pending(): boolean {
     return this.#owed !== 0;
+  }
+}
+
+/** The part of v86's CPU a batch end needs: its reboot, which zeroes the counter. */
+export interface V86Reboot {
+  reboot_internal(): void;
+}
+
+/**
+ * The batch end as a patch: the advance itself needs no change to v86 (it is a write to the
+ * counter), but v86's reboot must see the counter settled, so cpu.reboot_internal is wrapped.
+ */
+export class BatchEndPatch implements V86Patch {
+  readonly name = "batch-end";
+  readonly batchEnd: BatchEnd;
+  readonly #cpu: Pick<V86Cpu, "instruction_counter"> & V86Reboot;
+  readonly #swap: MethodSwap<V86Reboot, "reboot_internal">;
+  /** Reboots that came while an advance was pending (each one settled first). */
+  rebootsWhilePending = 0;
+
+  constructor(cpu: Pick<V86Cpu, "instruction_counter"> & V86Reboot, counter: () => Uint32Array) {
+    this.#cpu = cpu;
+    this.batchEnd = new BatchEnd(counter);
+    this.#swap = new MethodSwap<V86Reboot, "reboot_internal">(cpu, "reboot_internal");
+  }
+
+  get installed(): boolean {
+    return this.#swap.installed;
+  }
+
+  install(): void {
+    this.#swap.install((original) => {
+      const reboot = original.bind(this.#cpu);
+      return () => {
+        if (this.batchEnd.pending) this.rebootsWhilePending++;
+        this.batchEnd.settle();
+        reboot();
+      };
+    });
+  }
+
+  uninstall(): UninstallOutcome {
+    this.batchEnd.settle();
+    return this.#swap.uninstall();
+  }
+
+  selfCheck(): string[] {
+    const problems: string[] = [];
+    if (typeof this.#cpu.reboot_internal !== "function") problems.push("cpu.reboot_internal is not a function");
+    else if (this.installed && !this.#swap.live) problems.push("cpu.reboot_internal was replaced by someone else after us");
+    const c = this.#cpu.instruction_counter;
+    if (!(c instanceof Uint32Array) && typeof (c as { length?: unknown })?.length !== "number") problems.push("cpu.instruction_counter is not a word view");
+    return problems;
   }
 }

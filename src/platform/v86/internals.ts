@@ -2,8 +2,19 @@
 // but their names survive the minifier; `probeV86` checks each one at start-up so a v86 upgrade
 // that renames something fails loudly, not strangely (apic-layout.ts checks the APIC struct).
 
-import type { V86Io } from "./mmio-bus.ts";
-import type { V86IrqPins } from "./irq-line.ts";
+import type { V86IrqPins } from "../irq-line.ts";
+
+/** The part of v86's `cpu.io` the MMIO registration needs (mmio-register.ts). */
+export interface V86Io {
+  mmap_register(
+    addr: number,
+    size: number,
+    read8: (addr: number) => number,
+    write8: (addr: number, value: number) => void,
+    read32: (addr: number) => number,
+    write32: (addr: number, value: number) => void,
+  ): void;
+}
 
 /**
  * v86's BusConnector (`emulator.bus`, `emulator.emulator_bus`): named messages between its
@@ -38,6 +49,10 @@ export interface V86Cpu extends V86IrqPins {
   read32s(addr: number): number;
   /** The APIC struct as v86's state saving sees it: a byte view at get_apic_addr(). */
   get_state_apic(): Uint8Array;
+  /** v86's reboot (reset_cpu and its devices): the keyboard controller's reset, port 0xCF9. */
+  reboot_internal(): void;
+  /** 1 while the CPU is halted (HLT) until an interrupt. */
+  in_hlt: Uint8Array;
   /** Instructions run so far (one word): zero before the first. */
   instruction_counter: Uint32Array;
   /** 1 when v86 was created with acpi: true (its local APIC and IO-APIC exist). */
@@ -70,9 +85,27 @@ export interface V86Emulator {
 /** EFLAGS.IF: v86's handle_irqs() does nothing while it is clear. */
 export const FLAG_INTERRUPT = 0x200;
 
+/** Instructions the guest has run (v86's counter, unsigned). */
+export const instructionCount = (cpu: Pick<V86Cpu, "instruction_counter">): number => cpu.instruction_counter[0]! >>> 0;
+
+/** Guest RAM through v86's own (slow, Proxy) view: for one-off reads before the machine runs. */
+export const guestRam = (cpu: Pick<V86Cpu, "mem8">): Uint8Array => cpu.mem8;
+
+/** v86's main-loop object (its `v86` inside the V86), where its yield lives (tick-yield.ts). */
+export const mainLoopOf = (emulator: V86Emulator): object => emulator.v86;
+
 export function probeV86(emulator: V86Emulator): V86Cpu {
-  const cpu = emulator.v86?.cpu;
-  if (!cpu) throw new Error("v86: emulator.v86.cpu is missing (unsupported v86 version)");
+  const looksLikeV86 = typeof (emulator as Partial<V86Emulator> | null)?.add_listener === "function";
+  const cpu = emulator?.v86?.cpu;
+  // v86 builds its CPU object early and fills it in (cpu.io, its devices, its memory) only
+  // just before it sends "emulator-loaded".
+  if (looksLikeV86 && (!cpu || cpu.io === undefined || cpu.devices === undefined)) {
+    throw new Error(
+      "v86: the emulator has not finished loading: attach in its \"emulator-loaded\" listener " +
+        "(emulator.add_listener(\"emulator-loaded\", ...)), with autostart: false",
+    );
+  }
+  if (!cpu) throw new Error("v86: emulator.v86.cpu is missing (not a V86 emulator, or an unsupported v86 version)");
   const needs: Array<keyof V86Cpu> = [
     "io",
     "mem8",
@@ -86,6 +119,8 @@ export function probeV86(emulator: V86Emulator): V86Cpu {
     "device_lower_irq",
     "read32s",
     "get_state_apic",
+    "reboot_internal",
+    "in_hlt",
     "instruction_counter",
     "acpi_enabled",
     "memory_size",

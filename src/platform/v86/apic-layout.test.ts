@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { APIC_STRUCT, APIC_VERSION, checkApicLayout, verifyApicLayout, type ApicProbe } from "./apic-layout.ts";
-import { APIC_STRUCT_WORDS, APIC_WORD } from "./local-apic.ts";
+import { APIC_STRUCT_WORDS, APIC_WORD } from "../local-apic.ts";
 
 // A v86 as far as the check sees it, built from APIC_STRUCT with a layout change applied: the
 // struct image at power-on (in a larger memory, as in wasm) and a register read that finds each
