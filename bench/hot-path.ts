@@ -94,8 +94,8 @@ function measure(c: Case): { name: string; nsPerRequest: number; bytesPerRequest
 
 function blkCase(name: string, dataLen: number, batch: number, msi: boolean): Case {
   const dev = new BlockDevice({ backend: new MemoryBackend(new Uint8Array(16 << 20)), name: "blk0" });
-  const d = new TestDriver({ device: dev, ramSize: 8 << 20, ...(msi ? { msi: { vectors: 2, sharing: false } } : {}) });
-  if (!d.init(msi ? { msi: "fixed" } : {}).ok) throw new Error("init failed");
+  const d = new TestDriver({ device: dev, ramSize: 8 << 20, ...(msi ? { msi: { layout: "v3" } } : {}) });
+  if (!d.init(msi ? { msi: "per-queue" } : {}).ok) throw new Error("init failed");
   const q = d.queues[0]!;
   const ring = new Ring(d, q);
   const heads: number[] = [];

@@ -5,12 +5,11 @@ import { expect, test, type Page } from "@playwright/test";
 import { shot } from "./screenshots.ts";
 import { run, waitForPrompt } from "./terminal.ts";
 
-type Choice = "auto" | "queue" | "table" | "line";
+type Choice = "queue" | "table" | "line";
 
 const LABEL: Record<Choice, string> = {
-  auto: "MSI, driver's choice",
-  queue: "per-queue MSI",
-  table: "vector-table MSI",
+  queue: "per-queue MSI (v3 layout)",
+  table: "vector-table MSI (2020 layout)",
   line: "line (no MSI)",
 };
 
@@ -18,7 +17,7 @@ const LABEL: Record<Choice, string> = {
 async function choose(page: Page, choice: Choice): Promise<void> {
   await page.getByLabel("Interrupts", { exact: true }).selectOption({ label: LABEL[choice] });
   await page.getByRole("button", { name: "Restart in this mode" }).click();
-  await expect(page).toHaveURL(choice === "line" ? /msi=0/ : choice === "auto" ? /\/demo\/$/ : new RegExp(`msimode=${choice}`));
+  await expect(page).toHaveURL(choice === "line" ? /msi=0/ : choice === "queue" ? /\/demo\/$/ : /msilayout=2020/);
   await waitForPrompt(page);
   await expect(page.getByLabel("Interrupts", { exact: true })).toHaveValue(choice);
   // Nothing to restart into until the choice changes.
@@ -52,8 +51,8 @@ test("vector-table MSI and the line, chosen from the page", async ({ page }) => 
   test.setTimeout(240_000);
   await page.goto("./");
   await waitForPrompt(page);
-  await expect(page.getByLabel("Interrupts", { exact: true })).toHaveValue("auto");
-  await expect(irqmode(page)).toHaveText(/MSI$/); // whichever MSI mode the driver prefers
+  await expect(page.getByLabel("Interrupts", { exact: true })).toHaveValue("queue");
+  await expect(irqmode(page)).toHaveText("per-queue MSI"); // the v3 layout, the default
   // On a phone the choice is under "Settings", with the others.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByText("Settings", { exact: true }).click();
@@ -62,14 +61,14 @@ test("vector-table MSI and the line, chosen from the page", async ({ page }) => 
   await page.setViewportSize({ width: 1280, height: 800 });
 
   await choose(page, "table");
-  await run(page, "tr ' ' '\\n' </proc/cmdline | grep msi_mode", /^virtio_mmio\.msi_mode=table$/);
+  await run(page, "tr ' ' '\\n' </proc/cmdline | grep msi_layout", /^virtio_mmio\.msi_layout=2020$/);
   await expect(irqmode(page)).toHaveText("vector-table MSI");
   await expect(irqmode(page)).toHaveAttribute("data-mode", "table");
   await readDisk(page);
-  // Every event its own MSI from the table's irq chip (config and req.0; config, input, output:
-  // the polled control queue gets none), none from the per-queue mode's chip or the IO-APIC.
-  expect(await count(page, "grep -c 'virtio-mmio-MSI ' /proc/interrupts")).toBe(5);
-  expect(await count(page, "grep -c 'virtio-mmio-MSI-PQ ' /proc/interrupts")).toBe(0);
+  // Every event its own MSI from the 2020 table's irq chip (config and req.0; config, input,
+  // output: the polled control queue gets none), none from the v3 chip or the IO-APIC.
+  expect(await count(page, "grep -c ' virtio-mmio-2020-' /proc/interrupts")).toBe(5);
+  expect(await count(page, "grep -c ' virtio-mmio-virtio-mmio' /proc/interrupts")).toBe(0);
   expect(await count(page, "grep IO-APIC /proc/interrupts | grep -c virtio")).toBe(0);
   await expect(blk(page).getByTestId("msi-mode")).toHaveText("(vector table)");
   await expect.poll(async () => Number(await blk(page).locator('tr[data-vector="1"] td').nth(4).textContent())).toBeGreaterThan(10);
@@ -85,7 +84,7 @@ test("vector-table MSI and the line, chosen from the page", async ({ page }) => 
   await readDisk(page);
   // One IO-APIC line per device, no MSI.
   expect(await count(page, "grep IO-APIC /proc/interrupts | grep -c virtio")).toBe(2);
-  expect(await count(page, "grep -c virtio-mmio-MSI /proc/interrupts")).toBe(0);  // neither MSI chip
+  expect(await count(page, "grep -c ' virtio-mmio-' /proc/interrupts")).toBe(0); // neither MSI chip
   await expect(blk(page).getByTestId("mode")).toHaveText("line");
   await expect(blk(page).getByTestId("msi-mode")).toHaveCount(0);
   await expect(page.locator("tr[data-vector], tr[data-target]")).toHaveCount(0);
@@ -95,21 +94,23 @@ test("vector-table MSI and the line, chosen from the page", async ({ page }) => 
   await shot(page, "msi-mode-line");
 });
 
-test("per-queue MSI, chosen from the page and as the driver's own choice; the panel shows each target", async ({ page }) => {
+test("per-queue MSI (the v3 layout), chosen from the page after the table; the panel shows each target", async ({ page }) => {
   test.setTimeout(240_000);
-  await page.goto("./?msimode=table");
+  await page.goto("./?msilayout=2020");
   await waitForPrompt(page);
 
   await choose(page, "queue");
-  await run(page, "tr ' ' '\\n' </proc/cmdline | grep msi_mode", /^virtio_mmio\.msi_mode=queue$/);
+  expect(await count(page, "tr ' ' '\\n' </proc/cmdline | grep -c msi_layout")).toBe(0);
   await expect(irqmode(page)).toHaveText("per-queue MSI");
   await expect(irqmode(page)).toHaveAttribute("data-mode", "queue");
   await readDisk(page);
-  // The guest: an interrupt of its own per queue with a callback and per config, from the
-  // per-queue mode's irq chip and named as in the table mode; none from the table or the IO-APIC.
-  expect(await count(page, "grep -c 'virtio-mmio-MSI-PQ ' /proc/interrupts")).toBe(5);
+  // The guest: an interrupt of its own per queue with a callback and per config, from the v3
+  // chip and named as in the table mode; none from the table or the IO-APIC. The features
+  // the driver took: VIRTIO_F_MMIO_MSI (49) and RING_RESET (40).
+  expect(await count(page, "grep -c ' virtio-mmio-virtio-mmio' /proc/interrupts")).toBe(5);
+  expect(await count(page, "cut -c41,50 /sys/bus/virtio/devices/virtio0/features")).toBe(11);
   expect(await count(page, "grep -c -e 'virtio0-req.0$' -e 'virtio1-input.0$' -e 'virtio1-output.0$' -e 'virtio[01]-config$' /proc/interrupts")).toBe(5);
-  expect(await count(page, "grep -c 'virtio-mmio-MSI ' /proc/interrupts")).toBe(0);
+  expect(await count(page, "grep -c ' virtio-mmio-2020-' /proc/interrupts")).toBe(0);
   expect(await count(page, "grep IO-APIC /proc/interrupts | grep -c virtio")).toBe(0);
   // The panel: targets (config, then each queue), no vector table.
   await expect(blk(page).getByTestId("msi-mode")).toHaveText("(per-queue)");
@@ -133,9 +134,4 @@ test("per-queue MSI, chosen from the page and as the driver's own choice; the pa
   await net(page).locator("tr[data-target]").first().scrollIntoViewIfNeeded();
   await shot(page, "msi-mode-queue-narrow-net");
   await page.setViewportSize({ width: 1280, height: 800 });
-
-  // Without a choice the driver takes the per-queue mode, and the status line says so.
-  await choose(page, "auto");
-  await expect(irqmode(page)).toHaveText("per-queue MSI");
-  expect(await snapshotModes(page)).toEqual({ blk0: "queue", net0: "queue" });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codeLines, functionLines, patchFunctions, stripComments } from "./code-size.ts";
+import { codeLines, functionLines, patchDiffstat, patchFunctions, stripComments } from "./code-size.ts";
 
 describe("codeLines", () => {
   it("skips blank lines and comments of both kinds, keeps code after or before a comment", () => {
@@ -66,5 +66,37 @@ describe("patchFunctions", () => {
     expect(fns[0]!.file).toBe("drivers/virtio/virtio_mmio.c");
     expect(functionLines(fns, /^vm_msi_pq_/)).toEqual({ functions: 2, lines: 11 });
     expect(functionLines(fns, /^vm_msi_table_/)).toEqual({ functions: 1, lines: 5 });
+  });
+});
+
+describe("patchDiffstat", () => {
+  it("counts each hunk's added and removed lines per file, not the mail around them", () => {
+    const patch = [
+      "Subject: [PATCH] x",
+      "---",
+      " a.c | 3 ++-",
+      "",
+      "diff --git a/a.c b/a.c",
+      "--- a/a.c",
+      "+++ b/a.c",
+      "@@ -1,3 +1,4 @@",
+      " keep",
+      "-- gone: a removed line that looks like a signature",
+      "+new one",
+      "+new two",
+      " keep",
+      "diff --git a/b/c.h b/b/c.h",
+      "new file mode 100644",
+      "--- /dev/null",
+      "+++ b/b/c.h",
+      "@@ -0,0 +1 @@",
+      "+#define X 1",
+      "-- ",
+      "2.39.5",
+    ].join("\n");
+    expect(patchDiffstat(patch)).toEqual([
+      { file: "a.c", added: 2, removed: 1 },
+      { file: "b/c.h", added: 1, removed: 0 },
+    ]);
   });
 });

@@ -87,3 +87,48 @@ export function functionLines(fns: readonly PatchFunction[], name: RegExp): { fu
   const picked = fns.filter((f) => name.test(f.name));
   return { functions: picked.length, lines: picked.reduce((s, f) => s + f.lines, 0) };
 }
+
+export interface PatchFileStat {
+  readonly file: string;
+  readonly added: number;
+  readonly removed: number;
+}
+
+/**
+ * Lines added and removed per file by a unified diff (a `git format-patch` file), as its diffstat
+ * counts them. Each hunk is read for exactly the lines its header announces, so the mail's
+ * signature ("-- ") and text between files are never counted.
+ */
+export function patchDiffstat(patch: string): PatchFileStat[] {
+  const out: { file: string; added: number; removed: number }[] = [];
+  let current: { file: string; added: number; removed: number } | null = null;
+  let oldLeft = 0;
+  let newLeft = 0;
+  for (const raw of patch.split("\n")) {
+    if (oldLeft > 0 || newLeft > 0) {
+      if (raw.startsWith("+")) {
+        current!.added++;
+        newLeft--;
+      } else if (raw.startsWith("-")) {
+        current!.removed++;
+        oldLeft--;
+      } else if (!raw.startsWith("\\")) {
+        oldLeft--;
+        newLeft--;
+      }
+      continue;
+    }
+    if (raw.startsWith("+++ ")) {
+      const file = raw.slice(4).replace(/^b\//, "");
+      current = out.find((f) => f.file === file) ?? null;
+      if (!current) out.push((current = { file, added: 0, removed: 0 }));
+      continue;
+    }
+    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(raw);
+    if (hunk && current) {
+      oldLeft = Number(hunk[1] ?? 1);
+      newLeft = Number(hunk[2] ?? 1);
+    }
+  }
+  return out;
+}

@@ -6,10 +6,10 @@
 import { BlockDevice } from "../devices/blk/device.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { GuestConsole } from "../machine/guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
 import { Machine, type MachineImages } from "../platform/machine.ts";
 import { createNetwork } from "../machine/network.ts";
-import type { CompareMode } from "./modes.ts";
+import { modeCmdline, type CompareMode } from "./modes.ts";
 import type { GuestShell } from "./shell.ts";
 import { WORKLOAD } from "./workload.ts";
 
@@ -43,7 +43,7 @@ export async function bootMode(env: CompareEnv, mode: CompareMode): Promise<Mode
     images: env.images,
     wasmPath: env.wasmPath,
     memoryMB: env.memoryMB ?? 128,
-    cmdline: [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline(mode.msiMode)].filter(Boolean).join(" "),
+    cmdline: [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, modeCmdline(mode)].filter(Boolean).join(" "),
     devices: [disk, network.device],
     msi: mode.msi,
     v86Options: network.v86Options,

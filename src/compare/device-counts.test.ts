@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AttachedDevice } from "../platform/machine.ts";
-import { MSI_PQ_CMD } from "../virtio/constants.ts";
+import { MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
 import { TestDriver } from "../testing/test-driver.ts";
 import { deviceCounts, interruptsSent, subtractCounts } from "./device-counts.ts";
@@ -9,7 +9,7 @@ import { traceRegisters } from "./register-trace.ts";
 
 // The real transport, driven through its registers: what the comparison reads off it.
 function driver(msi: "per-queue" | "fixed" | "none") {
-  const d = new TestDriver({ device: new EchoDevice({ queues: [64] }), msi: msi === "none" ? false : { vectors: 2, sharing: false, perQueue: true, pairsHint: 2 } });
+  const d = new TestDriver({ device: new EchoDevice({ queues: [64] }), msi: msi === "none" ? false : msi === "per-queue" ? { layout: "v3", hint: 2 } : { layout: "2020", vectors: 2, sharing: false } });
   expect(d.init({ msi }).ok).toBe(true);
   const attached = { transport: d.transport } as unknown as AttachedDevice;
   const request = () => {
@@ -34,11 +34,11 @@ describe("deviceCounts", () => {
 
   it("counts messages sent, not events: a masked target sends when unmasked", () => {
     const { d, attached, request } = driver("per-queue");
-    d.pqCommand(MSI_PQ_CMD.MASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
     const before = deviceCounts(attached);
     request();
     expect(subtractCounts(deviceCounts(attached), before).msis).toBe(0);
-    d.pqCommand(MSI_PQ_CMD.UNMASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE);
     expect(subtractCounts(deviceCounts(attached), before).msis).toBe(1);
   });
 
@@ -57,18 +57,19 @@ describe("traceRegisters", () => {
     const { d, attached } = driver("per-queue");
     const own = Object.hasOwn(d.transport, "write");
     const trace = traceRegisters(attached);
-    d.pqCommand(MSI_PQ_CMD.MASK, 1);
-    d.pqCommand(MSI_PQ_CMD.UNMASK, 1);
-    d.read32("MsiPqStatus");
+    const { ENABLE, MASK } = MSI_TARGET_CONTROL;
+    d.targetControl(1, ENABLE | MASK);
+    d.targetControl(1, ENABLE);
+    d.readTargetControl(1);
     const entries = trace.take();
     expect(entries.map((e) => `${e.write ? "W" : "R"} ${e.reg} ${e.value}`)).toEqual([
-      "W MsiPqSel 0", `W MsiPqCmd ${MSI_PQ_CMD.MASK}`, "W MsiPqSel 0", `W MsiPqCmd ${MSI_PQ_CMD.UNMASK}`, "R MsiPqStatus 1",
+      "W QueueSel 0", `W QueueMsiControl ${ENABLE | MASK}`, "W QueueSel 0", `W QueueMsiControl ${ENABLE}`, "W QueueSel 0", `R QueueMsiControl ${ENABLE}`,
     ]);
     expect(maskCost(entries)).toEqual({ mask: { commands: 1, accesses: 2 }, unmask: { commands: 1, accesses: 2 } });
     expect(trace.take()).toEqual([]);
     trace.remove();
     expect(Object.hasOwn(d.transport, "write")).toBe(own);
-    d.pqCommand(MSI_PQ_CMD.MASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
     expect(trace.take()).toEqual([]);
   });
 });

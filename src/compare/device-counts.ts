@@ -5,15 +5,20 @@
 import type { AttachedDevice, Machine } from "../platform/machine.ts";
 import type { RegisterName } from "../virtio/constants.ts";
 
-/** The MSI extension's vector-table registers (docs/virtio-mmio-msi.md, "Registers"). */
+/** The 2020 layout's vector-table registers (docs/virtio-mmio-msi.md, "Registers"). */
 const TABLE_REGS: ReadonlySet<string> = new Set(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
+/** The v3 layout's registers (docs/virtio-mmio-msi-v3.md, "Registers"). */
+const PER_QUEUE_REGS: ReadonlySet<string> = new Set([
+  "QueueMsiAddrLow", "QueueMsiAddrHigh", "QueueMsiData", "QueueMsiControl",
+  "ConfigMsiAddrLow", "ConfigMsiAddrHigh", "ConfigMsiData", "ConfigMsiControl", "MsiControl", "MsiVectorHint",
+]);
 
 export type RegisterKind = "table" | "perQueue" | "status" | "ack" | "notify" | "generation" | "other";
 
 /** Which job a register does in this comparison. */
 export function registerKind(name: RegisterName | string): RegisterKind {
   if (TABLE_REGS.has(name)) return "table";
-  if (name.startsWith("MsiPq")) return "perQueue";
+  if (PER_QUEUE_REGS.has(name)) return "perQueue";
   if (name === "InterruptStatus") return "status";
   if (name === "InterruptACK") return "ack";
   if (name === "QueueNotify") return "notify";
@@ -25,9 +30,9 @@ export function registerKind(name: RegisterName | string): RegisterKind {
 export interface DeviceCounts {
   /** Every register access (reads and writes; config space is not a register). */
   accesses: number;
-  /** Of those, on the table registers (MsiCmd included, so ENABLE_PER_QUEUE counts here). */
+  /** Of those, on the 2020 layout's table registers. */
   table: number;
-  /** Of those, on the per-queue mode's registers (MsiPq*). */
+  /** Of those, on the v3 layout's MSI registers (QueueMsi*, ConfigMsi*, MsiControl, MsiVectorHint). */
   perQueue: number;
   status: number;
   ack: number;

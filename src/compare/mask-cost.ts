@@ -1,14 +1,15 @@
 // What masking costs in register accesses, read from a trace of the driver's accesses.
 //
-// A mask or unmask is a command write (MsiCmd MASK/UNMASK for a table vector, MsiPqCmd
-// MASK/UNMASK for a per-queue target) preceded by the write that selects what it acts on
-// (MsiVecSel, MsiPqSel). One Linux irq_mask() may send several: with shared per-queue
-// interrupts it masks every target the interrupt serves. So the cost per mask is the accesses
-// of all mask commands (and their selects) over the number of irq_mask() calls, which is the
-// number of interrupts Linux freed (free_irq masks each once) or requested (request_irq
-// unmasks each once).
+// A mask or unmask is a command write: MsiCmd MASK/UNMASK for a 2020 table vector, preceded by
+// the MsiVecSel write that selects it; in the v3 layout a write of a target's control word
+// (QueueMsiControl after the QueueSel write that selects the queue, or ConfigMsiControl) with
+// MASK set, or with MASK clear and ENABLE set, preceded by a read of that word when the driver
+// reads it to change one bit. One Linux irq_mask() may send several: with a shared interrupt
+// it masks every target the interrupt serves. So the cost per mask is the accesses of all mask
+// commands (and their selects) over the number of irq_mask() calls, which is the number of
+// interrupts Linux freed (free_irq masks each once) or requested (request_irq unmasks each once).
 
-import { MSI_CMD, MSI_PQ_CMD } from "../virtio/constants.ts";
+import { MSI_CMD, MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import type { TraceEntry } from "./register-trace.ts";
 
 export interface CommandCost {
@@ -23,13 +24,30 @@ export interface MaskCost {
   unmask: CommandCost;
 }
 
-const SELECT_FOR: Record<string, string> = { MsiCmd: "MsiVecSel", MsiPqCmd: "MsiPqSel" };
+const TARGET_CONTROLS: ReadonlySet<string> = new Set(["QueueMsiControl", "ConfigMsiControl"]);
 
 function kindOf(e: TraceEntry): "mask" | "unmask" | null {
   if (!e.write) return null;
   if (e.reg === "MsiCmd") return e.value === MSI_CMD.MASK ? "mask" : e.value === MSI_CMD.UNMASK ? "unmask" : null;
-  if (e.reg === "MsiPqCmd") return e.value === MSI_PQ_CMD.MASK ? "mask" : e.value === MSI_PQ_CMD.UNMASK ? "unmask" : null;
+  if (TARGET_CONTROLS.has(e.reg)) {
+    if (e.value & MSI_TARGET_CONTROL.MASK) return "mask";
+    return e.value & MSI_TARGET_CONTROL.ENABLE ? "unmask" : null;
+  }
   return null;
+}
+
+/** The accesses just before command `i` that belong to it: a select, a read of the word it changes. */
+function leadingAccesses(trace: readonly TraceEntry[], i: number): number {
+  const e = trace[i]!;
+  let n = 0;
+  let j = i - 1;
+  if (TARGET_CONTROLS.has(e.reg) && trace[j] && !trace[j]!.write && trace[j]!.reg === e.reg) {
+    n++;
+    j--;
+  }
+  const select = e.reg === "MsiCmd" ? "MsiVecSel" : e.reg === "QueueMsiControl" ? "QueueSel" : null;
+  if (select && trace[j]?.write && trace[j]!.reg === select) n++;
+  return n;
 }
 
 export function maskCost(trace: readonly TraceEntry[]): MaskCost {
@@ -39,9 +57,7 @@ export function maskCost(trace: readonly TraceEntry[]): MaskCost {
     if (!kind) return;
     const c = cost[kind];
     c.commands++;
-    c.accesses++;
-    const prev = trace[i - 1];
-    if (prev?.write && prev.reg === SELECT_FOR[e.reg]) c.accesses++;
+    c.accesses += 1 + leadingAccesses(trace, i);
   });
   return cost;
 }

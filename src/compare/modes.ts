@@ -1,35 +1,37 @@
 // The interrupt designs the comparison runs, as machine options and a kernel argument.
-//   queue         the per-queue mode: one address/data pair per queue and for config changes
-//   table         the vector table: vectors programmed, queues mapped to them
+//   queue         the v3 layout: one address/data pair per queue and for config changes
+//   table         the 2020 layout's vector table: vectors programmed, queues mapped to them
 //   line          no MSI: the devices do not offer it; InterruptStatus + ACK on an IO-APIC line
-//   queue-shared  per-queue mode on devices that ask for one shared pair (MsiPqHint 1)
+//   queue-shared  the v3 layout on devices that ask for one message (MsiVectorHint 1)
 //   table-shared  the table on devices that ask for sharing with 2 vectors: config changes on
 //                 one, every queue on the other (the driver maps them with MAP commands)
-// docs/virtio-mmio-msi.md has both designs ("Mapping events to vectors", "The per-queue mode").
+// docs/virtio-mmio-msi-v3.md has the per-queue design, docs/virtio-mmio-msi.md the table.
 
 import type { MachineMsiOptions } from "../platform/machine.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import { msiLayoutCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
 
 export type CompareModeKey = "queue" | "table" | "line" | "queue-shared" | "table-shared";
-
-/** MSI options as the device side takes them once it offers the per-queue mode. */
-export type CompareMsiOptions = MachineMsiOptions & { perQueue?: boolean; pairsHint?: number };
 
 export interface CompareMode {
   readonly key: CompareModeKey;
   readonly label: string;
-  /** What the guest's driver is asked for on its command line. */
+  /** The mode the guest's driver is expected to take. */
   readonly msiMode: MsiMode;
-  readonly msi: CompareMsiOptions | false;
+  readonly msi: MachineMsiOptions | false;
 }
 
 export const COMPARE_MODES: Readonly<Record<CompareModeKey, CompareMode>> = {
-  queue: { key: "queue", label: "per-queue", msiMode: "queue", msi: { perQueue: true } },
-  table: { key: "table", label: "vector table", msiMode: "table", msi: { perQueue: true } },
+  queue: { key: "queue", label: "per-queue", msiMode: "queue", msi: { layout: "v3" } },
+  table: { key: "table", label: "vector table", msiMode: "table", msi: { layout: "2020" } },
   line: { key: "line", label: "line", msiMode: "line", msi: false },
-  "queue-shared": { key: "queue-shared", label: "per-queue, shared", msiMode: "queue", msi: { perQueue: true, pairsHint: 1 } },
-  "table-shared": { key: "table-shared", label: "vector table, shared", msiMode: "table", msi: { perQueue: true, sharing: true, vectors: 2 } },
+  "queue-shared": { key: "queue-shared", label: "per-queue, shared", msiMode: "queue", msi: { layout: "v3", hint: 1 } },
+  "table-shared": { key: "table-shared", label: "vector table, shared", msiMode: "table", msi: { layout: "2020", sharing: true, vectors: 2 } },
 };
+
+/** The kernel argument a mode needs (the 2020 layout's), or "". */
+export function modeCmdline(mode: CompareMode): string {
+  return mode.msi ? msiLayoutCmdline(mode.msi.layout ?? "v3") : "";
+}
 
 /** The three designs side by side (the page's comparison). */
 export const MAIN_MODES: readonly CompareModeKey[] = ["queue", "table", "line"];

@@ -5,7 +5,7 @@ export interface GuestIrq {
   /** "25", or "NMI", "LOC"... for the architecture's own rows. */
   readonly irq: string;
   readonly count: number;
-  /** "IO-APIC", "virtio-mmio-MSI", ... ("" for the architecture's rows). */
+  /** "IO-APIC", "virtio-mmio-virtio-mmio.0", ... ("" for the architecture's rows). */
   readonly chip: string;
   /** The handler's name: "virtio0-req.0", "virtio0" (line), "ttyS0". */
   readonly name: string;

@@ -4,7 +4,8 @@
 // transport's own read/write that is deleted afterwards, so the hot path is otherwise untouched.
 
 import type { AttachedDevice } from "../platform/machine.ts";
-import { REG, type RegisterName } from "../virtio/constants.ts";
+import type { RegisterName } from "../virtio/constants.ts";
+import { registerNameAt } from "../virtio/mmio-registers.ts";
 
 export interface TraceEntry {
   readonly write: boolean;
@@ -12,11 +13,6 @@ export interface TraceEntry {
   readonly reg: RegisterName | string;
   /** The value written, or the value the read returned. */
   readonly value: number;
-}
-
-const NAME_BY_OFFSET = new Map<number, RegisterName>();
-for (const [name, offset] of Object.entries(REG) as [RegisterName, number][]) {
-  if (name !== "Config") NAME_BY_OFFSET.set(offset, name);
 }
 
 export interface RegisterTrace {
@@ -30,7 +26,9 @@ const MAX_ENTRIES = 100_000;
 
 export function traceRegisters(d: AttachedDevice): RegisterTrace {
   let entries: TraceEntry[] = [];
-  const name = (offset: number) => NAME_BY_OFFSET.get(offset) ?? `0x${offset.toString(16)}`;
+  // Offsets 0x0c0-0x0f8 name different registers in the two MSI layouts: the device's decides.
+  const layout = d.transport.state().msiLayout === "2020" ? "2020" : "v3";
+  const name = (offset: number) => (offset % 4 === 0 ? registerNameAt(offset, layout) : undefined) ?? `0x${offset.toString(16)}`;
   const transport = d.transport as unknown as Record<string, unknown>;
   const read = d.transport.read.bind(d.transport);
   const write = d.transport.write.bind(d.transport);

@@ -41,8 +41,9 @@ describe("registerKind", () => {
   it("sorts the registers the comparison counts apart", () => {
     expect(registerKind("MsiVecSel")).toBe("table");
     expect(registerKind("MsiCmd")).toBe("table");
-    expect(registerKind("MsiPqCmd")).toBe("perQueue");
-    expect(registerKind("MsiPqHint")).toBe("perQueue");
+    expect(registerKind("QueueMsiControl")).toBe("perQueue");
+    expect(registerKind("MsiVectorHint")).toBe("perQueue");
+    expect(registerKind("QueueReset")).toBe("other");
     expect(registerKind("InterruptStatus")).toBe("status");
     expect(registerKind("InterruptACK")).toBe("ack");
     expect(registerKind("QueueNotify")).toBe("notify");

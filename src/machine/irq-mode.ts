@@ -20,18 +20,11 @@ export const IRQ_MODE_LABEL: Record<IrqModeInUse, string> = {
 
 type TransportState = ReturnType<AttachedDevice["transport"]["state"]>;
 
-/**
- * The mode from a transport snapshot: MSI on (MsiState bit 31) is the table unless the
- * per-queue mode is on too (bit 29); the line otherwise, once the driver is ready.
- */
+/** The mode from a transport snapshot: the MSI mode that is on, else the line once the driver is ready. */
 export function irqModeOf(st: TransportState): IrqModeInUse {
-  if (st.interruptMode === "msi") return perQueueOn(st) ? "queue" : "table";
+  if (st.msiMode === "per-queue") return "queue";
+  if (st.msiMode === "table") return "table";
   return st.status & STATUS.DRIVER_OK ? "line" : "none";
-}
-
-/** Whether the per-queue mode is on in `st` (MsiState bit 29). */
-function perQueueOn(st: TransportState): boolean {
-  return st.msiPerQueue?.enabled === true;
 }
 
 /** One device's mode, for callers that have the device rather than a snapshot. */
@@ -44,7 +37,7 @@ export function deviceIrqMode(d: Pick<AttachedDevice, "transport">): IrqModeInUs
  * uses it, else each device's; and, when MSI was asked for in one mode and the driver took
  * another, what was asked.
  */
-export function summariseIrqModes(devices: ReadonlyArray<{ name: string; mode: IrqModeInUse }>, asked: MsiMode | "auto"): { text: string; mode: IrqModeInUse | "mixed" } {
+export function summariseIrqModes(devices: ReadonlyArray<{ name: string; mode: IrqModeInUse }>, asked: MsiMode): { text: string; mode: IrqModeInUse | "mixed" } {
   const ready = devices.filter((d) => d.mode !== "none");
   if (ready.length === 0) return { text: devices.length ? `interrupts: ${IRQ_MODE_LABEL.none}` : "no devices", mode: "none" };
   const modes = new Set(ready.map((d) => d.mode));
@@ -52,6 +45,6 @@ export function summariseIrqModes(devices: ReadonlyArray<{ name: string; mode: I
     return { text: ready.map((d) => `${d.name} ${IRQ_MODE_LABEL[d.mode]}`).join(", "), mode: "mixed" };
   }
   const mode = ready[0]!.mode;
-  const fellBack = asked !== "auto" && asked !== mode ? ` (asked for ${IRQ_MODE_LABEL[asked]})` : "";
+  const fellBack = asked !== mode ? ` (asked for ${IRQ_MODE_LABEL[asked]})` : "";
   return { text: `${IRQ_MODE_LABEL[mode]}${fellBack}`, mode };
 }

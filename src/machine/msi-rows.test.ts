@@ -2,7 +2,7 @@
 // that the driver-side TestDriver sets up in each mode, as Linux does.
 
 import { describe, expect, it } from "vitest";
-import { MSI_PQ_CMD } from "../virtio/constants.ts";
+import { MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import { TestDriver, TEST_MSI_ADDR, testMsiData, testPqData } from "../testing/test-driver.ts";
 import { BLK_T } from "../devices/blk/constants.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
@@ -11,10 +11,10 @@ import { requestHeader } from "../testing/blk-request-header.ts";
 import { irqModeOf, summariseIrqModes } from "./irq-mode.ts";
 import { msiRows, queueName } from "./msi-rows.ts";
 
-/** A block device whose transport offers both MSI modes, as the page's and the CLI's do. */
-function blockDriver(): TestDriver {
+/** A block device in one of the two MSI layouts (v3, the default of the page and the CLI, or 2020). */
+function blockDriver(layout: "v3" | "2020" = "v3"): TestDriver {
   const device = new BlockDevice({ backend: new MemoryBackend(new Uint8Array(64 * 1024)) });
-  return new TestDriver({ device, msi: { vectors: 2, sharing: false, perQueue: true } });
+  return new TestDriver({ device, msi: layout === "v3" ? { layout, hint: 2 } : { layout, vectors: 2, sharing: false } });
 }
 
 /** One 512-byte read, completed: the device signals queue 0. */
@@ -35,7 +35,7 @@ describe("the MSI mode in use and its rows", () => {
   });
 
   it("shows the table's vectors, the events mapped to each and their messages", () => {
-    const d = blockDriver();
+    const d = blockDriver("2020");
     d.init({ msi: "fixed" });
     read(d);
     read(d);
@@ -62,20 +62,24 @@ describe("the MSI mode in use and its rows", () => {
       [1, "req.0", testPqData(1), true, false, false, 1],
     ]);
     // Masked, the queue's next event waits in its pending bit instead of being sent.
-    d.pqCommand(MSI_PQ_CMD.MASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
     read(d);
     rows = msiRows(d)!;
     expect(rows.rows[1]).toMatchObject({ masked: true, pending: true, sent: 1 });
-    d.pqCommand(MSI_PQ_CMD.UNMASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE);
     expect(msiRows(d)!.rows[1]).toMatchObject({ masked: false, pending: false, sent: 2 });
   });
 
-  it("follows the driver from one mode to another on the same device", () => {
-    const d = blockDriver();
-    d.init({ msi: "per-queue" });
-    expect(irqModeOf(d.transport.state())).toBe("queue");
-    d.init({ msi: "fixed" });
-    expect(irqModeOf(d.transport.state())).toBe("table");
+  it("follows the driver from MSI back to the line and again on the same device", () => {
+    for (const [layout, msi, mode] of [["v3", "per-queue", "queue"], ["2020", "fixed", "table"]] as const) {
+      const d = blockDriver(layout);
+      d.init({ msi });
+      expect(irqModeOf(d.transport.state())).toBe(mode);
+      d.init({ msi: "none" });
+      expect(irqModeOf(d.transport.state())).toBe("line");
+      d.init({ msi });
+      expect(irqModeOf(d.transport.state())).toBe(mode);
+    }
   });
 
   it("names queues as Linux's drivers do", () => {
@@ -87,16 +91,16 @@ describe("the MSI mode in use and its rows", () => {
 
   it("sums a VM's modes up for its status line, saying when the driver took another than asked", () => {
     const one = (mode: "queue" | "table" | "line" | "none") => [{ name: "blk0", mode }, { name: "net0", mode }];
-    expect(summariseIrqModes(one("queue"), "auto")).toEqual({ text: "per-queue MSI", mode: "queue" });
+    expect(summariseIrqModes(one("queue"), "queue")).toEqual({ text: "per-queue MSI", mode: "queue" });
     expect(summariseIrqModes(one("table"), "table")).toEqual({ text: "vector-table MSI", mode: "table" });
     expect(summariseIrqModes(one("table"), "queue")).toEqual({ text: "vector-table MSI (asked for per-queue MSI)", mode: "table" });
     expect(summariseIrqModes(one("line"), "line")).toEqual({ text: "line interrupt", mode: "line" });
-    expect(summariseIrqModes(one("none"), "auto").mode).toBe("none");
-    expect(summariseIrqModes([{ name: "blk0", mode: "queue" }, { name: "net0", mode: "table" }], "auto")).toEqual({
+    expect(summariseIrqModes(one("none"), "queue").mode).toBe("none");
+    expect(summariseIrqModes([{ name: "blk0", mode: "queue" }, { name: "net0", mode: "table" }], "queue")).toEqual({
       text: "blk0 per-queue MSI, net0 vector-table MSI",
       mode: "mixed",
     });
     // A device still without its driver does not count.
-    expect(summariseIrqModes([{ name: "blk0", mode: "queue" }, { name: "net0", mode: "none" }], "auto").mode).toBe("queue");
+    expect(summariseIrqModes([{ name: "blk0", mode: "queue" }, { name: "net0", mode: "none" }], "queue").mode).toBe("queue");
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "../machine/guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiLayoutCmdline, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */
@@ -19,15 +19,15 @@ export interface BootOptions {
   /** Probe v86's IDE controller (its `hda` as /dev/sda): only the benchmark's IDE baseline needs it. */
   ide?: boolean;
   memoryMB?: number;
-  /** Offer VIRTIO_F_MMIO_MSI (default true). */
+  /** The devices offer MSI (default true); false: the line only. */
   msi?: boolean;
   /**
-   * Which MSI design the guest's driver uses: "queue" or "table" (asked on the kernel command
-   * line), or "line" (the devices offer no MSI, as `msi: false`). Default: the driver's choice.
+   * The MSI layout the devices offer (default "v3", docs/virtio-mmio-msi-v3.md); "2020" also
+   * tells our driver to read bit 40 as that layout (msiLayoutCmdline). Ignored with `msi: false`.
    */
-  msiMode?: MsiMode;
-  /** MSI table options (sharing, vector count) when `msi` is not false. */
-  msiOptions?: MachineMsiOptions;
+  msiLayout?: MsiLayout;
+  /** Further MSI options (the 2020 table's sharing and vector count, v3's hint) when `msi` is not false. */
+  msiOptions?: Omit<MachineMsiOptions, "layout">;
   /** Devices to attach, in slot order. */
   devices?: readonly VirtioDevice[];
   /** Seconds to wait for the shell prompt. */
@@ -62,8 +62,14 @@ function readImage(path: string, what: string): ArrayBuffer {
   }
 }
 
+/** The boot options that give the driver `mode`: the devices' layout, or no MSI for the line. */
+export function bootInterrupts(mode: MsiMode): Pick<BootOptions, "msi" | "msiLayout"> {
+  return mode === "line" ? { msi: false } : { msi: true, msiLayout: mode === "table" ? "2020" : "v3" };
+}
+
 export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest> {
   const started = performance.now();
+  const msi: MachineMsiOptions | false = options.msi === false ? false : { ...options.msiOptions, layout: options.msiLayout ?? "v3" };
   const machine = await Machine.create({
     images: {
       bios: readImage(DEFAULT_GUEST.bios, "BIOS"),
@@ -73,11 +79,11 @@ export async function bootGuest(options: BootOptions = {}): Promise<BootedGuest>
     },
     wasmPath: v86WasmPath(),
     memoryMB: options.memoryMB ?? 128,
-    cmdline: [GUEST_BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, options.msiMode ? msiModeCmdline(options.msiMode) : "", options.append]
+    cmdline: [GUEST_BASE_CMDLINE, options.ide ? "" : NO_IDE_CMDLINE, msi ? msiLayoutCmdline(msi.layout ?? "v3") : "", options.append]
       .filter(Boolean)
       .join(" "),
     devices: options.devices ?? [],
-    msi: options.msi === false || options.msiMode === "line" ? false : (options.msiOptions ?? {}),
+    msi,
     ...(options.v86Options ? { v86Options: options.v86Options } : {}),
     ...(options.endBatchOnWork === undefined ? {} : { endBatchOnWork: options.endBatchOnWork }),
     ...(options.restore ? { restore: options.restore } : {}),

@@ -9,24 +9,24 @@ function guest(...args: string[]): { status: number | null; stdout: string; stde
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("guest --msi-mode", () => {
+describe("guest --msi-layout", () => {
   it("is in the usage", () => {
     const r = guest("--help");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/--msi-mode MODE +interrupts: queue .* table .* or line/s);
-    expect(r.stdout).toMatch(/--no-msi +the same as --msi-mode line/);
+    expect(r.stdout).toMatch(/--msi-layout L +the MSI layout the devices offer: v3 .* or 2020/s);
+    expect(r.stdout).toMatch(/--no-msi +the devices offer no MSI/);
   });
 
-  it("refuses an unknown mode with exit status 2, before booting", () => {
-    const r = guest("exec", "true", "--msi-mode", "vectors");
+  it("refuses an unknown layout with exit status 2, before booting", () => {
+    const r = guest("exec", "true", "--msi-layout", "v2");
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('guest: --msi-mode wants one of queue, table, line, not "vectors"\n');
+    expect(r.stderr).toBe('guest: --msi-layout wants one of v3, 2020, not "v2"\n');
     expect(r.stdout).toBe("");
   });
 
-  it("refuses --no-msi with an MSI mode", () => {
-    const r = guest("exec", "true", "--no-msi", "--msi-mode", "queue");
+  it("refuses --no-msi with a layout", () => {
+    const r = guest("exec", "true", "--no-msi", "--msi-layout", "2020");
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/contradicts --msi-mode queue/);
+    expect(r.stderr).toMatch(/contradicts --msi-layout 2020/);
   });
 });

@@ -9,14 +9,15 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { checkBzImage } from "../platform/bzimage-check.ts";
 import { memoryProblem } from "../platform/machine-limits.ts";
-import { bootGuest, type BootOptions } from "./boot.ts";
+import { bootGuest, bootInterrupts, type BootOptions } from "./boot.ts";
 import { createDevices, defaultDiskBytes, diskFromBytes, DEVICE_OPTIONS, type DeviceChoices } from "./devices.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { readSavedMachine, writeSavedMachine, type SavedBoot, type SavedMachine } from "./saved-machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice } from "../machine/network.ts";
 import { machineStats } from "./machine-stats.ts";
-import { parseMsiMode } from "./msi-mode-option.ts";
+import { parseMsiChoice } from "./msi-layout-option.ts";
+import type { MsiMode } from "../platform/guest-cmdline.ts";
 
 const USAGE = `usage: guest exec "<shell command>" [options]
        guest shell [options]
@@ -32,10 +33,10 @@ options:
   --no-disk          attach no disk
   --net BACKEND      virtio-net on v86's adapter: fetch (default: DHCP, DNS and HTTP through
                      Node's fetch), inbrowser, wisp://HOST/ or wisps://HOST/ (a relay), none
-  --msi-mode MODE    interrupts: queue (an MSI address/data pair per queue), table (the MSI
-                     vector table) or line (devices offer no MSI); default: the driver's
-                     choice, which is queue when the device offers it
-  --no-msi           the same as --msi-mode line
+  --msi-layout L      the MSI layout the devices offer: v3 (default: an address/data pair per
+                     queue beside virtio 1.4's RING_RESET) or 2020 (the 2020 proposal's vector
+                     table; adds virtio_mmio.msi_layout=2020 to the kernel command line)
+  --no-msi           the devices offer no MSI: the guest uses the interrupt line
   --save FILE        after exec, save the whole machine (v86, our devices, the disk's bytes)
                      to FILE; needs the default in-memory disk (no --disk)
   --restore FILE     start from a machine saved with --save instead of booting; memory,
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
         memory: { type: "string" },
         timeout: { type: "string" },
         "no-msi": { type: "boolean" },
-        "msi-mode": { type: "string" },
+        "msi-layout": { type: "string" },
         net: { type: "string" },
         stats: { type: "boolean" },
         save: { type: "string" },
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   if (values.save !== undefined && values.disk !== undefined) fail("--save keeps the disk's bytes in the file: use the default disk (no --disk)");
   let saved: SavedMachine | undefined;
   if (values.restore !== undefined) {
-    for (const k of ["memory", "msi-mode", "no-msi", "append", "kernel", "initrd", "disk", "disk-ro", "no-disk"] as const) {
+    for (const k of ["memory", "msi-layout", "no-msi", "append", "kernel", "initrd", "disk", "disk-ro", "no-disk"] as const) {
       if (values[k] !== undefined) fail(`--${k} comes from the saved machine with --restore`);
     }
     try {
@@ -138,13 +139,14 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
-  let msiMode;
+  let msiMode: MsiMode;
   try {
-    msiMode = parseMsiMode(values["msi-mode"], values["no-msi"] === true, values.append);
+    msiMode = parseMsiChoice(values["msi-layout"], values["no-msi"] === true, values.append);
   } catch (error) {
     fail((error as Error).message);
   }
-  if (saved) msiMode = saved.boot.msiMode ?? undefined;
+  // Files saved before the layouts had "null" for the driver's choice, which was per-queue.
+  if (saved) msiMode = saved.boot.msiMode ?? "queue";
   // With --save or --restore the disk is an in-memory image whose bytes go into the file.
   let diskBytes: Uint8Array | null = null;
   let disks: VirtioDevice[];
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   const boot: BootOptions = {
     memoryMB: saved ? saved.boot.memoryMB : memoryOption(values.memory),
     timeoutS,
-    ...(msiMode ? { msiMode } : {}),
+    ...bootInterrupts(msiMode),
     devices: network ? [...disks, network.device] : disks,
   };
   if (saved) {
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
     disk: diskBytes,
     boot: {
       memoryMB: boot.memoryMB ?? 128,
-      msiMode: msiMode ?? null,
+      msiMode,
       append: values.append ?? null,
       net: values.net,
       diskReadOnly: diskBytes === null ? null : saved ? saved.boot.diskReadOnly : values["disk-ro"] === true,

@@ -3,7 +3,7 @@
 // timer hook). Machine (machine.ts) is a thin layer over it for our own page and tools.
 
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import { MmioTransport } from "../virtio/mmio-transport.ts";
+import { MmioTransport, type MmioTransportOptions } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
 import { initrdAcpiTables } from "./acpi-initrd.ts";
 import { virtioMmioAcpiTable } from "./acpi-ssdt.ts";
@@ -23,21 +23,25 @@ import { MmioRegistration } from "./v86/mmio-register.ts";
 import type { PatchReport, UninstallOutcome, V86Patch } from "./v86/patch.ts";
 import { patchReports } from "./v86/patch.ts";
 import { TimerHook } from "./v86/timer-hook.ts";
+import type { MsiLayout } from "./guest-cmdline.ts";
 
 export interface AttachMsiOptions {
-  /** Ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
-  sharing?: boolean;
-  /** Vectors per device. Default: one per queue plus one for config changes. */
-  vectors?: number;
-  /** Tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
-  allowShortFixedTable?: boolean;
   /**
-   * The devices also offer the per-queue mode (docs/virtio-mmio-msi.md, "The per-queue mode"),
-   * which our driver prefers. Default true; the table is offered unchanged either way.
+   * The MSI register layout the devices offer. "v3" (the default): per-queue address/data pairs
+   * at 0x0c4-0x0e8 under the provisional feature bit 49, beside virtio 1.4's RING_RESET
+   * (docs/virtio-mmio-msi-v3.md). "2020": the 2020 proposal's vector table under bit 40
+   * (docs/virtio-mmio-msi.md), never offered with RING_RESET; our driver reads it only when
+   * booted with `virtio_mmio.msi_layout=2020` (msiLayoutCmdline).
    */
-  perQueue?: boolean;
-  /** MsiPqHint: distinct address/data pairs the device would like. Default 1 + queues. */
-  pairsHint?: number;
+  layout?: MsiLayout;
+  /** v3: MsiVectorHint, the distinct messages the device would like. Default 1 + queues. */
+  hint?: number;
+  /** 2020: ask the driver to map events to vectors itself (MsiState.msi_sharing). Default false. */
+  sharing?: boolean;
+  /** 2020: vectors per device. Default: one per queue plus one for config changes. */
+  vectors?: number;
+  /** 2020, tests only: allow a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
+  allowShortFixedTable?: boolean;
 }
 
 export interface AttachOptions {
@@ -285,13 +289,7 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
   const devices = options.devices.map((device, slot): AttachedDevice => {
     const irq = windows[slot]!.irq;
     const line = new IrqLine(cpu, irq, gate);
-    const msi = options.msi && {
-      vectors: options.msi.vectors ?? device.queueMaxSizes.length + 1,
-      sharing: options.msi.sharing ?? false,
-      allowShortFixedTable: options.msi.allowShortFixedTable ?? false,
-      perQueue: options.msi.perQueue ?? true,
-      pairsHint: options.msi.pairsHint ?? device.queueMaxSizes.length + 1,
-    };
+    const msi = transportMsiOptions(options.msi, device.queueMaxSizes.length);
     const transport = new MmioTransport({ device, memory, line, schedule, msi });
     const address = mmio.attach(slot, transport);
     return { device, transport, line, address, irq };
@@ -333,4 +331,21 @@ function wire(emulator: V86Emulator, cpu: V86Cpu, options: AttachOptions, announ
       return outcomes;
     },
   };
+}
+
+/** What the transport takes for `msi` (one device with `queues` virtqueues); RING_RESET goes with every layout but 2020's. */
+function transportMsiOptions(msi: AttachMsiOptions | false, queues: number): MmioTransportOptions["msi"] {
+  if (msi === false) return false;
+  if (msi.layout === "2020") {
+    return {
+      layout: "2020",
+      vectors: msi.vectors ?? queues + 1,
+      sharing: msi.sharing ?? false,
+      allowShortFixedTable: msi.allowShortFixedTable ?? false,
+    };
+  }
+  for (const key of ["vectors", "sharing", "allowShortFixedTable"] as const) {
+    if (msi[key] !== undefined) throw new Error(`attachVirtioMmio: msi.${key} belongs to the 2020 layout's vector table; give msi.layout "2020" with it`);
+  }
+  return { layout: "v3", hint: msi.hint ?? queues + 1 };
 }

@@ -18,15 +18,31 @@ export const GUEST_BASE_CMDLINE = "console=ttyS0 no_timer_check";
 export const NO_IDE_CMDLINE = "initcall_blacklist=piix_init";
 
 /**
- * Which MSI design our driver patch uses on devices that offer both (docs/virtio-mmio-msi.md,
- * "The per-queue mode"): per-queue address/data pairs, or the vector table. Without the
- * parameter the driver prefers per-queue. "line" is no MSI at all: the devices do not offer it.
+ * The MSI register layout the devices offer (attachVirtioMmio's `msi.layout`): "v3", per-queue
+ * address/data pairs beside virtio 1.4's RING_RESET (docs/virtio-mmio-msi-v3.md), or "2020", the
+ * 2020 proposal's vector table (docs/virtio-mmio-msi.md), kept for comparison.
+ */
+export type MsiLayout = "v3" | "2020";
+
+export const MSI_LAYOUTS: readonly MsiLayout[] = ["v3", "2020"];
+
+/**
+ * How the driver signals: per-queue MSI (the v3 layout), the 2020 vector table, or the line
+ * (the devices offer no MSI, or the driver did not take it).
  */
 export type MsiMode = "queue" | "table" | "line";
 
-export const MSI_MODES: readonly MsiMode[] = ["queue", "table", "line"];
+/** The mode the driver takes when the devices offer `layout` and all goes well. */
+export function msiModeOfLayout(layout: MsiLayout): Exclude<MsiMode, "line"> {
+  return layout === "v3" ? "queue" : "table";
+}
 
-/** The kernel argument that asks our driver for `mode` ("" for the line: the devices decide). */
-export function msiModeCmdline(mode: MsiMode): string {
-  return mode === "line" ? "" : `virtio_mmio.msi_mode=${mode}`;
+/**
+ * The kernel argument our driver needs for `layout`: none for v3 (the feature bit says it all);
+ * for the 2020 layout `virtio_mmio.msi_layout=2020`, without which the driver reads bit 40 as
+ * virtio 1.4's RING_RESET, as it must on every other device (docs/virtio-mmio-msi-v3.md, "The
+ * 2020 layout, kept for comparison").
+ */
+export function msiLayoutCmdline(layout: MsiLayout): string {
+  return layout === "2020" ? "virtio_mmio.msi_layout=2020" : "";
 }

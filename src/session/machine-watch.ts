@@ -14,7 +14,7 @@ const PROMPT = "~ # ";
 
 export interface MachineWatch {
   /** The interrupts the machine was built to ask for. */
-  readonly asked: MsiMode | "auto";
+  readonly asked: MsiMode;
   /** The disk's image when it is fetched lazily. */
   readonly lazy?: HttpRangeBackend;
   readonly signal: AbortSignal;

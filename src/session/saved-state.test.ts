@@ -4,21 +4,24 @@ import { DEFAULT_SETTINGS, parseSettings } from "./settings.ts";
 
 describe("page settings in a state file", () => {
   it("records what shaped the machine and rebuilds it from the file, not from the page", () => {
-    const saved = parseSettings("?mem=256&msimode=table&net=none&diskro=1&append=quiet").settings;
+    const saved = parseSettings("?mem=256&msilayout=2020&net=none&diskro=1&append=quiet").settings;
     const boot = pageSavedBoot(saved, true);
     expect(boot).toEqual({ memoryMB: 256, msiMode: "table", append: "quiet", net: "none", diskReadOnly: true });
     const back = restoredSettings({ ...DEFAULT_SETTINGS, charts: false }, boot).settings;
     expect(back).toEqual({ ...saved, charts: false });
-    // The driver's choice and the line round-trip too; no disk records null.
+    // The default (v3, per-queue) and the line round-trip too; no disk records null.
     expect(restoredSettings(DEFAULT_SETTINGS, pageSavedBoot(DEFAULT_SETTINGS, false))).toEqual({ settings: DEFAULT_SETTINGS, notes: [] });
     const line = parseSettings("?msi=0").settings;
     expect(pageSavedBoot(line, false)).toMatchObject({ msiMode: "line", diskReadOnly: null });
-    expect(restoredSettings(DEFAULT_SETTINGS, pageSavedBoot(line, true)).settings).toMatchObject({ msi: false, msiMode: "auto" });
+    expect(restoredSettings(DEFAULT_SETTINGS, pageSavedBoot(line, true)).settings).toMatchObject({ msi: false, msiLayout: "v3" });
   });
 
   it("reads a file the guest command wrote", () => {
     const cli = { memoryMB: 128, msiMode: "queue" as const, append: null, net: "fetch", diskReadOnly: false };
-    expect(restoredSettings(DEFAULT_SETTINGS, cli).settings).toEqual({ ...DEFAULT_SETTINGS, msiMode: "queue" });
+    expect(restoredSettings(DEFAULT_SETTINGS, cli).settings).toEqual(DEFAULT_SETTINGS);
+    // Files from before the layouts recorded the driver's own choice as null: per-queue then.
+    expect(restoredSettings(DEFAULT_SETTINGS, { ...cli, msiMode: null }).settings).toEqual(DEFAULT_SETTINGS);
+    expect(restoredSettings(DEFAULT_SETTINGS, { ...cli, msiMode: "table" }).settings).toEqual({ ...DEFAULT_SETTINGS, msiLayout: "2020" });
   });
 
   it("refuses what the page cannot rebuild, saying why", () => {

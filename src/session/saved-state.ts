@@ -5,13 +5,13 @@
 import { parseNetworkChoice } from "../machine/network.ts";
 import type { SavedBoot } from "../machine/state-file.ts";
 import { memoryProblem } from "../platform/machine-limits.ts";
-import type { PageSettings } from "./settings.ts";
+import { pageInterrupts, withInterrupts, type PageSettings } from "./settings.ts";
 
 /** The boot options a state file records for a VM built with `s` (`hasDisk`: a disk is attached). */
 export function pageSavedBoot(s: PageSettings, hasDisk: boolean): SavedBoot {
   return {
     memoryMB: s.memoryMB,
-    msiMode: !s.msi ? "line" : s.msiMode === "auto" ? null : s.msiMode,
+    msiMode: pageInterrupts(s),
     append: s.append === "" ? null : s.append,
     net: s.net,
     diskReadOnly: hasDisk ? s.diskReadOnly : null,
@@ -48,11 +48,10 @@ export function restoredSettings(page: PageSettings, boot: SavedBoot): { setting
       net = instead;
     }
   }
-  const interrupts = boot.msiMode === "line" ? { msi: false, msiMode: "auto" as const } : { msi: true, msiMode: boot.msiMode ?? ("auto" as const) };
+  // Files from before the layouts say null for the driver's choice, which was per-queue.
   return {
     settings: {
-      ...page,
-      ...interrupts,
+      ...withInterrupts(page, boot.msiMode ?? "queue"),
       memoryMB: boot.memoryMB,
       append: boot.append ?? "",
       net,

@@ -23,7 +23,7 @@ describe("page settings", () => {
       append: "quiet loglevel=3",
       memoryMB: 256,
       msi: false,
-      msiMode: "auto",
+      msiLayout: "v3",
       net: "none",
       doh: "dns.example",
       charts: false,
@@ -33,42 +33,44 @@ describe("page settings", () => {
     expect(kernelCmdline(settings)).toBe("console=ttyS0 no_timer_check initcall_blacklist=piix_init virtio_mmio.msi=0 quiet loglevel=3");
   });
 
-  it("asks the driver for the MSI mode chosen, and leaves the choice to it by default", () => {
+  it("offers the layout chosen, v3 by default, and tells the driver only of the 2020 one", () => {
     const mode = (search: string) => {
       const { settings, warnings } = parseSettings(search);
       return { interrupts: pageInterrupts(settings), cmdline: kernelCmdline(settings).replace("console=ttyS0 no_timer_check initcall_blacklist=piix_init", "").trim(), msi: settings.msi, warnings };
     };
-    expect(mode("")).toEqual({ interrupts: "auto", cmdline: "", msi: true, warnings: [] });
-    expect(mode("?msimode=queue")).toEqual({ interrupts: "queue", cmdline: "virtio_mmio.msi_mode=queue", msi: true, warnings: [] });
-    expect(mode("?msimode=table")).toEqual({ interrupts: "table", cmdline: "virtio_mmio.msi_mode=table", msi: true, warnings: [] });
-    expect(mode("?msimode=auto")).toEqual({ interrupts: "auto", cmdline: "", msi: true, warnings: [] });
-    // The line two ways: msi=0 (as before the modes) and msimode=line.
+    expect(mode("")).toEqual({ interrupts: "queue", cmdline: "", msi: true, warnings: [] });
+    expect(mode("?msilayout=v3")).toEqual({ interrupts: "queue", cmdline: "", msi: true, warnings: [] });
+    expect(mode("?msilayout=2020")).toEqual({ interrupts: "table", cmdline: "virtio_mmio.msi_layout=2020", msi: true, warnings: [] });
     expect(mode("?msi=0")).toEqual({ interrupts: "line", cmdline: "virtio_mmio.msi=0", msi: false, warnings: [] });
+    // Links from before the layouts still say what they meant.
+    expect(mode("?msimode=table")).toEqual({ interrupts: "table", cmdline: "virtio_mmio.msi_layout=2020", msi: true, warnings: [] });
+    expect(mode("?msimode=queue")).toEqual({ interrupts: "queue", cmdline: "", msi: true, warnings: [] });
     expect(mode("?msimode=line")).toEqual({ interrupts: "line", cmdline: "virtio_mmio.msi=0", msi: false, warnings: [] });
   });
 
-  it("refuses an unknown MSI mode, and a mode with MSI off, with a warning", () => {
-    const unknown = parseSettings("?msimode=vectors");
-    expect(pageInterrupts(unknown.settings)).toBe("auto");
-    expect(unknown.warnings).toEqual(["msimode=vectors ignored: give auto, queue, table, line"]);
-    const contradiction = parseSettings("?msi=0&msimode=table");
+  it("refuses an unknown layout, and a layout with MSI off, with a warning", () => {
+    const unknown = parseSettings("?msilayout=v2");
+    expect(pageInterrupts(unknown.settings)).toBe("queue");
+    expect(unknown.warnings).toEqual(["msilayout=v2 ignored: give v3 or 2020"]);
+    const contradiction = parseSettings("?msi=0&msilayout=2020");
     expect(pageInterrupts(contradiction.settings)).toBe("line");
     expect(kernelCmdline(contradiction.settings)).toContain("virtio_mmio.msi=0");
-    expect(kernelCmdline(contradiction.settings)).not.toContain("msi_mode");
-    expect(contradiction.warnings).toEqual(["msimode=table ignored: msi=0 turns MSI off"]);
+    expect(kernelCmdline(contradiction.settings)).not.toContain("msi_layout");
+    expect(contradiction.warnings).toEqual(["msilayout=2020 ignored: msi=0 turns MSI off"]);
+    expect(parseSettings("?msimode=vectors").warnings).toEqual(["msimode=vectors ignored: give msilayout=v3 or 2020, or msi=0"]);
   });
 
   it("writes each interrupt choice as a link that reads back to it, the line as msi=0", () => {
     const queries = PAGE_INTERRUPTS.map((c) => settingsQuery(withInterrupts(DEFAULT_SETTINGS, c)));
-    expect(queries).toEqual(["", "?msimode=queue", "?msimode=table", "?msi=0"]);
+    expect(queries).toEqual(["", "?msilayout=2020", "?msi=0"]);
     for (const c of PAGE_INTERRUPTS) {
       const s = withInterrupts({ ...DEFAULT_SETTINGS, memoryMB: 256 }, c);
       expect(parseSettings(settingsQuery(s)).settings).toEqual(s);
       expect(pageInterrupts(s)).toBe(c);
     }
-    // Turning MSI off forgets the mode: turning it on again is the driver's choice.
+    // Turning MSI off forgets the layout: turning it on again gives the default.
     const off = withInterrupts(withInterrupts(DEFAULT_SETTINGS, "table"), "line");
-    expect(off.msiMode).toBe("auto");
+    expect(off.msiLayout).toBe("v3");
   });
 
   it("refuses an unknown network backend, with a warning", () => {

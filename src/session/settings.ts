@@ -3,7 +3,7 @@
 
 import { parseNetworkChoice, type NetworkChoice } from "../machine/network.ts";
 import { memoryProblem } from "../platform/machine-limits.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiModeCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, MSI_LAYOUTS, NO_IDE_CMDLINE, msiLayoutCmdline, msiModeOfLayout, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";
 
@@ -12,16 +12,12 @@ export function parsePageNetwork(text: string): PageNetwork {
 }
 
 /**
- * Which MSI design the guest's driver is asked for when MSI is on (docs/virtio-mmio-msi.md, "The
- * per-queue mode"): "auto" asks nothing, so the driver takes the per-queue mode when the device
- * offers it, then the vector table.
+ * The page's interrupt choice as one value: per-queue MSI (the devices offer the v3 layout),
+ * the vector table (the 2020 layout), or the line (msi=0).
  */
-export type PageMsiMode = "auto" | Exclude<MsiMode, "line">;
+export type PageInterrupts = MsiMode;
 
-/** The page's interrupt choice as one value: an MSI mode, or the line (msi=0). */
-export type PageInterrupts = PageMsiMode | "line";
-
-export const PAGE_INTERRUPTS: readonly PageInterrupts[] = ["auto", "queue", "table", "line"];
+export const PAGE_INTERRUPTS: readonly PageInterrupts[] = ["queue", "table", "line"];
 
 export interface PageSettings {
   /** Image URLs, relative to the page unless absolute. */
@@ -38,8 +34,11 @@ export interface PageSettings {
   memoryMB: number;
   /** Devices offer VIRTIO_F_MMIO_MSI and the guest driver uses it. */
   msi: boolean;
-  /** The MSI design asked of the driver while `msi` is on; "auto" (and ignored) when it is off. */
-  msiMode: PageMsiMode;
+  /**
+   * The MSI layout the devices offer while `msi` is on (docs/virtio-mmio-msi-v3.md): "v3",
+   * per-queue pairs beside RING_RESET, or "2020", the vector table; ignored when it is off.
+   */
+  msiLayout: MsiLayout;
   /**
    * Behind our virtio-net: one of v86's adapters (fetch, inbrowser, a wisp relay), none, or
    * "switch": two VMs side by side on a VirtualSwitch in this page.
@@ -74,7 +73,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   append: "",
   memoryMB: 128,
   msi: true,
-  msiMode: "auto",
+  msiLayout: "v3",
   net: "fetch",
   doh: null,
   charts: true,
@@ -104,17 +103,22 @@ export function parseSettings(search: string): { settings: PageSettings; warning
   s.diskLazy = flag(q.get("lazy"), s.diskLazy);
   s.append = q.get("append") ?? q.get("cmdline") ?? s.append;
   s.msi = flag(q.get("msi"), s.msi);
-  const mode = q.get("msimode");
-  if (mode !== null && mode !== "") {
-    if (!(PAGE_INTERRUPTS as readonly string[]).includes(mode)) {
-      warnings.push(`msimode=${mode} ignored: give ${PAGE_INTERRUPTS.join(", ")}`);
-    } else if (mode === "line") {
-      s.msi = false;
+  const layout = q.get("msilayout");
+  if (layout !== null && layout !== "") {
+    if (!(MSI_LAYOUTS as readonly string[]).includes(layout)) {
+      warnings.push(`msilayout=${layout} ignored: give ${MSI_LAYOUTS.join(" or ")}`);
     } else if (!s.msi) {
-      warnings.push(`msimode=${mode} ignored: msi=0 turns MSI off`);
+      warnings.push(`msilayout=${layout} ignored: msi=0 turns MSI off`);
     } else {
-      s.msiMode = mode as PageMsiMode;
+      s.msiLayout = layout as MsiLayout;
     }
+  }
+  // Links from before the layouts: msimode=queue|table|line (the driver's choice then).
+  const mode = q.get("msimode");
+  if (mode !== null && mode !== "" && layout === null) {
+    if (mode === "line") s.msi = false;
+    else if (mode === "table" && s.msi) s.msiLayout = "2020";
+    else if (mode !== "queue" && mode !== "auto") warnings.push(`msimode=${mode} ignored: give msilayout=${MSI_LAYOUTS.join(" or ")}, or msi=0`);
   }
   s.charts = flag(q.get("charts"), s.charts);
   s.channelYield = flag(q.get("channelyield"), s.channelYield);
@@ -154,7 +158,7 @@ export function settingsQuery(s: PageSettings): string {
   if (s.append !== d.append) q.set("append", s.append);
   if (s.memoryMB !== d.memoryMB) q.set("mem", String(s.memoryMB));
   if (s.msi !== d.msi) q.set("msi", s.msi ? "1" : "0");
-  if (s.msi && s.msiMode !== d.msiMode) q.set("msimode", s.msiMode);
+  if (s.msi && s.msiLayout !== d.msiLayout) q.set("msilayout", s.msiLayout);
   if (s.net !== d.net) q.set("net", s.net);
   if (s.doh !== d.doh) q.set("doh", s.doh ?? "");
   if (s.charts !== d.charts) q.set("charts", s.charts ? "1" : "0");
@@ -166,20 +170,21 @@ export function settingsQuery(s: PageSettings): string {
 
 /** The interrupt choice `s` makes, as the page's mode control shows it. */
 export function pageInterrupts(s: PageSettings): PageInterrupts {
-  return s.msi ? s.msiMode : "line";
+  return s.msi ? msiModeOfLayout(s.msiLayout) : "line";
 }
 
-/** `s` with the interrupt choice `choice`: MSI off for the line, else on in that mode. */
+/** `s` with the interrupt choice `choice`: MSI off for the line, else on with that mode's layout. */
 export function withInterrupts(s: PageSettings, choice: PageInterrupts): PageSettings {
-  return choice === "line" ? { ...s, msi: false, msiMode: "auto" } : { ...s, msi: true, msiMode: choice };
+  if (choice === "line") return { ...s, msi: false, msiLayout: DEFAULT_SETTINGS.msiLayout };
+  return { ...s, msi: true, msiLayout: choice === "table" ? "2020" : "v3" };
 }
 
 /**
- * The kernel command line a VM boots with: console, the MSI switch or the MSI mode asked for, its static address where
+ * The kernel command line a VM boots with: console, the MSI switch or the layout's argument, its static address where
  * nobody answers DHCP (`guest.ip`, read by the guest's init), the user's additions.
  */
 export function kernelCmdline(s: PageSettings, guestIp: string | null = null): string {
-  const msi = !s.msi ? "virtio_mmio.msi=0" : s.msiMode === "auto" ? "" : msiModeCmdline(s.msiMode);
+  const msi = !s.msi ? "virtio_mmio.msi=0" : msiLayoutCmdline(s.msiLayout);
   return [GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msi, guestIp ? `guest.ip=${guestIp}` : "", s.append]
     .filter(Boolean)
     .join(" ");

@@ -18,7 +18,7 @@ import { watchMachine } from "./machine-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-disk.ts";
 import { RunClock, type MachineState } from "./run-clock.ts";
 import { pageSavedBoot, restoredSettings } from "./saved-state.ts";
-import { kernelCmdline, type PageSettings } from "./settings.ts";
+import { kernelCmdline, pageInterrupts, type PageSettings } from "./settings.ts";
 import type { DebugVm } from "./snapshot.ts";
 
 /** Something that stops the VM, for the error panel: what happened, and what to do next. */
@@ -468,7 +468,7 @@ export class VmSession implements DebugVm {
         cmdline: kernelCmdline(s, this.guestIp),
         devices,
         // Devices offer both MSI modes; the kernel argument (kernelCmdline) tells the driver which.
-        msi: s.msi ? {} : false,
+        msi: s.msi ? { layout: s.msiLayout } : false,
         channelYield: s.channelYield,
         ...(this.#network ? { v86Options: this.#network.v86Options } : {}),
         ...(restore ? { restore: restoreFrom(restore.saved) } : {}),
@@ -501,7 +501,7 @@ export class VmSession implements DebugVm {
   #wire(m: Machine): void {
     this.#wiring = new AbortController();
     watchMachine(m, {
-      asked: this.#built.msi ? this.#built.msiMode : "line",
+      asked: pageInterrupts(this.#built),
       ...(this.disk?.lazy ? { lazy: this.disk.lazy } : {}),
       signal: this.#wiring.signal,
       serial: (chunk) => this.#view?.serial(chunk),

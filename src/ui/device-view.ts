@@ -166,7 +166,7 @@ export class DeviceView {
       `<table aria-label="${esc(this.#d.device.name)} MSI targets"><thead><tr><th>target</th><th>address/data</th><th>state</th>` +
       `<th>sent</th><th>/s</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
       `<p class="dim" data-testid="pq-summary">${IRQ_MODE_LABEL.queue}: ${msi.rows.length} targets, ${used.length} on` +
-      `${shared ? ", all sharing one address/data pair" : ""}; the device asks for ${msi.pairsHint} distinct pair${msi.pairsHint === 1 ? "" : "s"} (MsiPqHint)</p>`
+      `${shared ? ", all sharing one address/data pair" : ""}; the device asks for ${msi.pairsHint} distinct message${msi.pairsHint === 1 ? "" : "s"} (MsiVectorHint)</p>`
     );
   }
 

@@ -27,7 +27,7 @@ export function setUpSettingsBar(s: PageSettings): void {
 
   const msi = $<HTMLButtonElement>("msi-toggle");
   msi.textContent = s.msi ? "Restart with MSI off" : "Restart with MSI on";
-  msi.addEventListener("click", () => go(withInterrupts(s, s.msi ? "line" : "auto")));
+  msi.addEventListener("click", () => go(withInterrupts(s, s.msi ? "line" : "queue")));
 
   // The interrupt mode: a choice, then a restart (a select that reloaded the page as soon as
   // it changed would restart it while someone moves through the options with the arrow keys).

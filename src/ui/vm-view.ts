@@ -148,7 +148,7 @@ export class VmView implements VmSessionView {
     const built = s.built;
     this.#part('[data-testid="progress"]').hidden = true;
     const asked = pageInterrupts(built);
-    this.#status.begin(built.memoryMB, asked === "auto" ? "MSI" : IRQ_MODE_LABEL[asked], s.guestIp);
+    this.#status.begin(built.memoryMB, IRQ_MODE_LABEL[asked], s.guestIp);
 
     this.#panel = new DevicePanel(this.#part('[data-testid="devices"]'), m, s.disk, s.settings.charts);
     if (s.settings.charts) this.#panel.start();

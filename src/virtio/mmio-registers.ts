@@ -41,6 +41,14 @@ function wordMap(skip: ReadonlySet<RegisterName>): (RegisterName | undefined)[] 
 const WORDS_V3 = wordMap(MSI_2020_REGS);
 const WORDS_2020 = wordMap(new Set<RegisterName>([...MSI_V3_REGS, "QueueReset"]));
 
+/**
+ * The name of the register at `offset` (below the config space) in `layout`'s map, or undefined;
+ * nothing checked or counted: for tools that label accesses (a register trace).
+ */
+export function registerNameAt(offset: number, layout: "v3" | "2020"): RegisterName | undefined {
+  return (layout === "2020" ? WORDS_2020 : WORDS_V3)[offset >>> 2];
+}
+
 /** The guest errors counted here (the transport's error counters, counted in place). */
 export interface RegisterAccessErrors {
   badWidth: number;

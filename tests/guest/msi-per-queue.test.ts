@@ -1,26 +1,24 @@
-// The per-queue MSI mode (docs/virtio-mmio-msi.md, "The per-queue mode") under our patched
-// virtio_mmio driver, with a disk (virtio0, one queue) and a NIC (virtio1: input, output and the
-// polled control queue) on every machine:
-// - a device asking for one pair per target (MsiPqHint = 1 + queues, the default): one
-//   interrupt per queue with a callback plus one for configuration changes, on the
-//   virtio-mmio-MSI-PQ chip; a target masked from the host holds its completion until UNMASK;
-// - a device asking for one pair (pairsHint 1): one shared interrupt per device, written into
-//   every target in use; configuration changes still arrive (the handler watches
-//   ConfigGeneration);
-// - virtio_mmio.msi_mode=table on a device offering both: the table, the per-queue registers
-//   never touched;
-// - a device without the per-queue mode, with msi_mode=queue: the table, and the log says why;
-// - a device whose enable commands do not take: per-queue -> table -> line;
-// - virtio_mmio.msi=0: the line.
+// The v3 MSI layout (docs/virtio-mmio-msi-v3.md), the devices' default, under our patched
+// virtio_mmio driver (guest/patches/, the series' per-virtqueue MSI and ring reset), with a disk
+// (virtio0, one queue) and a NIC (virtio1: input, output and the polled control queue) on every
+// machine:
+// - the default device (MsiVectorHint = 1 + queues): VIRTIO_F_MMIO_MSI (49) and RING_RESET (40)
+//   negotiated; one interrupt per queue with a callback plus one for configuration changes; a
+//   target masked from the host holds its completion until it is unmasked; `ethtool -G`
+//   (ringparam) resizes the NIC's rings through QueueReset with traffic before and after;
+// - a device asking for one message (MsiVectorHint 1): configuration changes apart, one shared
+//   interrupt for the queues;
+// - a device whose MSI_ENABLE does not take: the driver says so and uses the line;
+// - virtio_mmio.msi=0: the line, no MSI register touched, RING_RESET still negotiated.
 // Every case round-trips data on the disk past the page cache.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import { createDevices } from "../../src/node/devices.ts";
 import type { AttachedDevice, Machine, MachineMsiOptions } from "../../src/platform/machine.ts";
-import { MSI_CMD, REG } from "../../src/virtio/constants.ts";
+import { createDevices } from "../../src/node/devices.ts";
+import { REG } from "../../src/virtio/constants.ts";
 import type { MmioTransport } from "../../src/virtio/mmio-transport.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
 import { hostMaskQueue } from "./host-mask.ts";
@@ -29,8 +27,8 @@ import { countOf, interrupts, ofDevice, type IrqLine } from "./proc-interrupts.t
 import { guestRuns } from "./guest-progress.ts";
 import { sh } from "./shell.ts";
 
-const PQ_CHIP = "virtio-mmio-MSI-PQ";
-const TABLE_CHIP = "virtio-mmio-MSI";
+/** The irq chip of the driver's device MSI domain, as /proc/interrupts names it (one per device). */
+const V3_CHIP = /^virtio-mmio-virtio-mmio\.\d+$/;
 
 /** 256 KiB served by the fetch adapter's HTTP, checked by its sha256 in the guest. */
 const BLOB = Buffer.from(Array.from({ length: 256 * 1024 }, (_, i) => (i * 13 + (i >> 8)) & 0xff));
@@ -40,12 +38,6 @@ const BLOB_SHA256 = createHash("sha256").update(BLOB).digest("hex");
 const DD = "echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/vda of=/dev/null bs=64k 2>&1";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/**
- * Guest instructions a masked event must stay pending for while the guest runs. The guest is
- * mostly halted then (its dd waits for the interrupt): this is its timer ticks and scheduler at
- * work, about what 1.5 s gave on a fast host, and a slow host takes longer, never less.
- */
-const HELD_FOR = 3_000_000;
 
 interface Rig {
   guest: BootedGuest;
@@ -63,7 +55,7 @@ interface BootExtras {
   onMachine?: (machine: Machine) => void;
 }
 
-async function boot(msiOptions: MachineMsiOptions, o: BootExtras = {}): Promise<Rig> {
+async function boot(msiOptions: Omit<MachineMsiOptions, "layout">, o: BootExtras = {}): Promise<Rig> {
   const disk = (await createDevices({}))[0] as BlockDevice;
   const network =
     o.nic === false
@@ -76,6 +68,7 @@ async function boot(msiOptions: MachineMsiOptions, o: BootExtras = {}): Promise<
         });
   const guest = await bootGuest({
     devices: network ? [disk, network.device] : [disk],
+    msiLayout: "v3",
     msiOptions,
     ...(o.append ? { append: o.append } : {}),
     ...(network ? { v86Options: network.v86Options } : {}),
@@ -90,7 +83,20 @@ async function boot(msiOptions: MachineMsiOptions, o: BootExtras = {}): Promise<
 
 const dmesg = (guest: BootedGuest, pattern: string) => sh(guest, `dmesg | grep -E '${pattern}' || true`);
 
-const names = (irqs: readonly IrqLine[], dev: string) => ofDevice(irqs, dev).map((l) => [l.name, l.chip]);
+const names = (irqs: readonly IrqLine[], dev: string) => ofDevice(irqs, dev).map((l) => l.name);
+
+/** Every interrupt of `dev` comes from the v3 chip. */
+function onV3Chip(irqs: readonly IrqLine[], dev: string): void {
+  const rows = ofDevice(irqs, dev);
+  expect(rows.length).toBeGreaterThan(0);
+  for (const l of rows) expect(l.chip, `${l.name}'s chip`).toMatch(V3_CHIP);
+}
+
+/** Feature bit `bit` as the driver negotiated it (sysfs lists bits 0.. as '0'/'1'). */
+async function negotiated(guest: BootedGuest, dev: string, bit: number): Promise<boolean> {
+  const bits = (await sh(guest, `cat /sys/bus/virtio/devices/${dev}/features`)).trim();
+  return bits[bit] === "1";
+}
 
 async function netRoundTrip(r: Rig): Promise<void> {
   expect(await sh(r.guest, "cat /tmp/udhcpc.eth0.log")).toMatch(/lease of 192\.168\.86\.100 obtained/);
@@ -120,28 +126,23 @@ function noLine(r: Rig, devs: AttachedDevice[]): void {
   expect(r.disk.counters.errors).toBe(0);
 }
 
-/** The table's registers were never written: the per-queue mode needs none of them. */
-function tableUntouched(t: MmioTransport): void {
-  for (const reg of ["MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"] as const) expect(t.counters.writes[reg], reg).toBe(0);
-  expect(t.msi!.state().vectors.every((v) => v.addrLow === 0 && v.data === 0)).toBe(true);
-}
-
-/** The per-queue registers were never read or written (virtio_mmio.msi_mode=table, msi=0). */
-function perQueueUntouched(t: MmioTransport): void {
-  for (const reg of ["MsiPqHint", "MsiPqStatus"] as const) expect(t.counters.reads[reg], reg).toBe(0);
-  for (const reg of ["MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd"] as const) {
-    expect(t.counters.writes[reg], reg).toBe(0);
-  }
-  const pq = t.msiPerQueue!;
-  expect(pq.counters.commands).toBe(0);
-  expect(pq.state().targets.every((x) => !x.enabled && x.addrLow === 0)).toBe(true);
+/** The v3 registers were never read or written (R3: a driver that did not take MSI; msi=0). */
+function v3Untouched(t: MmioTransport): void {
+  const regs = [
+    "QueueMsiAddrLow", "QueueMsiAddrHigh", "QueueMsiData", "QueueMsiControl",
+    "ConfigMsiAddrLow", "ConfigMsiAddrHigh", "ConfigMsiData", "ConfigMsiControl", "MsiControl",
+  ] as const;
+  for (const reg of regs) expect(t.counters.writes[reg], reg).toBe(0);
+  for (const reg of [...regs, "MsiVectorHint"] as const) expect(t.counters.reads[reg], reg).toBe(0);
+  expect(t.msiPerQueue!.state().targets.every((x) => !x.enabled && x.addrLow === 0)).toBe(true);
 }
 
 /**
- * MASK on the disk's queue target from the host, as a driver would (MsiPqSel, then MsiPqCmd):
- * the guest's next read completes on the device, but its event waits in the target's pending
- * bit and the guest's dd cannot finish; UNMASK sends it and dd completes. `irq` is the guest
- * interrupt that carries the queue.
+ * MASK on the disk's queue target from the host, as a driver would (QueueSel, then
+ * QueueMsiControl): the guest's next read completes on the device, but its event waits in the
+ * target's pending bit and the guest's dd cannot finish while the guest runs on (at least 5 M
+ * guest instructions, its timer ticks while it waits: a 4 KiB read takes about 10 k); unmasking
+ * sends it and dd completes. `irq` is the guest interrupt that carries the queue.
  */
 async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
   const t = r.blk().transport;
@@ -168,11 +169,8 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
     const deadline = Date.now() + 30_000;
     while (tc.pendingWhileMasked === heldBefore && Date.now() < deadline) await sleep(20);
     expect(tc.pendingWhileMasked).toBeGreaterThan(heldBefore);
-    // The guest keeps running (at least HELD_FOR instructions, its idle ticks included):
-    // without the interrupt its dd cannot finish, and the event stays pending all along.
-    const t0 = Date.now();
-    const ran = await guestRuns(r.guest.machine, HELD_FOR, () => !settled && pq.state().targets[target]!.pending === true);
-    console.log(`held: the guest ran ${ran} instructions in ${Date.now() - t0} ms with the event pending and dd blocked`);
+    // The guest keeps running: without the interrupt its dd cannot finish.
+    const ran = await guestRuns(r.guest.machine, 5e6, () => !settled);
     expect(settled).toBe(false);
     expect(pq.state().targets[target]).toMatchObject({ masked: true, pending: true });
     expect(tc.delivered).toBe(deliveredBefore);
@@ -187,7 +185,7 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
     const irqsAfter = countOf(await interrupts(r.guest), irq);
     expect(irqsAfter).toBeGreaterThan(irqsBefore);
     console.log(
-      `per-queue mask (${irq}): ${held} event(s) held while the target was masked; after UNMASK dd finished, ` +
+      `v3 mask (${irq}): ${held} event(s) held while the target was masked, ${(ran / 1e6).toFixed(0)} M guest instructions run; after the unmask dd finished, ` +
         `guest ${irq} +${irqsAfter - irqsBefore}, target deliveries +${tc.delivered - deliveredBefore}`,
     );
   } finally {
@@ -195,32 +193,36 @@ async function maskHoldsCompletion(r: Rig, irq: string): Promise<void> {
   }
 }
 
-describe("per-queue mode, one pair per target (the default device): an interrupt per queue", () => {
+describe("v3 layout, the default device: an interrupt per queue", () => {
   let r: Rig;
   beforeAll(async () => {
     r = await boot({});
   });
   afterAll(() => r?.guest.shutdown());
 
-  it("lists config and each queue with a callback on the per-queue chip; the control queue's target stays disabled", async () => {
-    expect(await sh(r.guest, "cat /sys/module/virtio_mmio/parameters/msi_mode")).toBe("auto\n");
+  it("negotiates VIRTIO_F_MMIO_MSI (49) and RING_RESET (40), and says which mode it took", async () => {
+    for (const dev of ["virtio0", "virtio1"]) {
+      expect(await negotiated(r.guest, dev, 49), `${dev} bit 49`).toBe(true);
+      expect(await negotiated(r.guest, dev, 40), `${dev} bit 40`).toBe(true);
+    }
+    const log = await dmesg(r.guest, "virtio[01]: MSI");
+    expect(log).toContain("virtio0: MSI: one message per virtqueue (2 vectors)");
+    expect(log).toContain("virtio1: MSI: one message per virtqueue (3 vectors)");
+    for (const dev of [r.blk(), r.net()]) expect(dev.transport.state()).toMatchObject({ msiLayout: "v3", ringReset: true });
+  });
+
+  it("lists config and each queue with a callback on the v3 chip; the control queue's target stays disabled", async () => {
     const irqs = await interrupts(r.guest);
-    expect(names(irqs, "virtio0")).toEqual([
-      ["virtio0-config", PQ_CHIP],
-      ["virtio0-req.0", PQ_CHIP],
-    ]);
-    expect(names(irqs, "virtio1")).toEqual([
-      ["virtio1-config", PQ_CHIP],
-      ["virtio1-input.0", PQ_CHIP],
-      ["virtio1-output.0", PQ_CHIP],
-    ]);
+    expect(names(irqs, "virtio0")).toEqual(["virtio0-config", "virtio0-req.0"]);
+    expect(names(irqs, "virtio1")).toEqual(["virtio1-config", "virtio1-input.0", "virtio1-output.0"]);
+    onV3Chip(irqs, "virtio0");
+    onV3Chip(irqs, "virtio1");
     expect(irqs.filter((l) => l.chip === "IO-APIC" && /^virtio/.test(l.name))).toEqual([]);
     for (const dev of [r.blk(), r.net()]) {
       const st = dev.transport.state();
       expect(st).toMatchObject({ interruptMode: "msi", msiMode: "per-queue" });
-      expect(st.msi!.enabled).toBe(false);
+      expect(st.msi).toBeNull();
       expect(st.msiPerQueue!.enabled).toBe(true);
-      tableUntouched(dev.transport);
     }
     // Every target in use has its own message (distinct vectors); the NIC's control queue
     // (target 3, polled, no callback) was never enabled nor given an address.
@@ -241,7 +243,7 @@ describe("per-queue mode, one pair per target (the default device): an interrupt
     const after = await interrupts(r.guest);
     const rise = countOf(after, "virtio0-req.0") - countOf(before, "virtio0-req.0");
     const sent = pq.counters.targets.map((x, i) => x.delivered - sentBefore[i]!);
-    console.log(`per-queue disk: guest virtio0-req.0 +${rise}, device target deliveries +[${sent.join(", ")}]`);
+    console.log(`v3 disk: guest virtio0-req.0 +${rise}, device target deliveries +[${sent.join(", ")}]`);
     expect(rise).toBeGreaterThan(0);
     expect(sent[1]).toBeGreaterThanOrEqual(rise); // two messages may merge in the APIC's IRR
     expect(sent[0]).toBe(0);
@@ -255,7 +257,7 @@ describe("per-queue mode, one pair per target (the default device): an interrupt
     const after = await interrupts(r.guest);
     const rx = countOf(after, "virtio1-input.0") - countOf(before, "virtio1-input.0");
     const tx = countOf(after, "virtio1-output.0") - countOf(before, "virtio1-output.0");
-    console.log(`per-queue network: guest virtio1-input.0 +${rx}, virtio1-output.0 +${tx}`);
+    console.log(`v3 network: guest virtio1-input.0 +${rx}, virtio1-output.0 +${tx}`);
     expect(rx).toBeGreaterThan(0);
     expect(tx).toBeGreaterThan(0);
     // The control queue works (it is polled): the driver turned promiscuous mode off through it.
@@ -269,27 +271,64 @@ describe("per-queue mode, one pair per target (the default device): an interrupt
     expect(countOf(await interrupts(r.guest), "virtio1-config") - before).toBeGreaterThanOrEqual(2);
   });
 
-  it("a target masked from the host holds the completion pending and sends it on UNMASK", async () => {
+  it("a target masked from the host holds the completion pending and sends it when unmasked", async () => {
     await maskHoldsCompletion(r, "virtio0-req.0");
     noLine(r, [r.blk()]);
   });
 
+  it("resizes the NIC's rings live (ethtool -G: QueueReset), with traffic before and after on the queues' MSIs", async () => {
+    const ring = (text: string) => {
+      const m = /rx (\d+)\/(\d+) tx (\d+)\/(\d+)/.exec(text);
+      if (!m) throw new Error(`ringparam printed: ${text}`);
+      return { rx: Number(m[1]), rxMax: Number(m[2]), tx: Number(m[3]), txMax: Number(m[4]) };
+    };
+    const t = r.net().transport;
+    const before = ring(await sh(r.guest, "ringparam eth0"));
+    const resetsBefore = t.counters.queueResets;
+    await netRoundTrip(r);
+    const resized = ring(await sh(r.guest, `ringparam eth0 ${before.rxMax / 4} ${before.txMax / 4}`));
+    expect(resized).toEqual({ ...before, rx: before.rxMax / 4, tx: before.txMax / 4 });
+    // Both data queues were reset and set up again at the new size, each with its target rewritten.
+    expect(t.counters.queueResets - resetsBefore).toBeGreaterThanOrEqual(2);
+    const st = t.state();
+    expect(st.queues[0]!.size).toBe(before.rxMax / 4);
+    expect(st.queues[1]!.size).toBe(before.txMax / 4);
+    expect(st.msiPerQueue!.targets.slice(0, 3).map((x) => ({ enabled: x.enabled, masked: x.masked, fee: x.addrLow >>> 20 === 0xfee }))).toEqual(
+      Array(3).fill({ enabled: true, masked: false, fee: true }),
+    );
+    const irqsBefore = await interrupts(r.guest);
+    await netRoundTrip(r);
+    const irqsAfter = await interrupts(r.guest);
+    const rx = countOf(irqsAfter, "virtio1-input.0") - countOf(irqsBefore, "virtio1-input.0");
+    const tx = countOf(irqsAfter, "virtio1-output.0") - countOf(irqsBefore, "virtio1-output.0");
+    console.log(`v3 ring resize: rx ${before.rx} -> ${resized.rx}, tx ${before.tx} -> ${resized.tx}; ${t.counters.queueResets - resetsBefore} queue resets; after: input.0 +${rx}, output.0 +${tx}`);
+    expect(rx).toBeGreaterThan(0);
+    expect(tx).toBeGreaterThan(0);
+    // And back to the full size.
+    expect(ring(await sh(r.guest, `ringparam eth0 ${before.rxMax} ${before.txMax}`))).toEqual(before);
+    await netRoundTrip(r);
+    expect(t.counters.errors).toMatchObject({ badQueueReset: 0 });
+    noLine(r, [r.blk(), r.net()]);
+  });
+
   it("logged no virtio or block error", async () => {
-    expect(await dmesg(r.guest, "I/O error|blk_update|virtio.*(error|fail|MSI)|EXT2-fs error")).toBe("");
+    expect(await dmesg(r.guest, "I/O error|blk_update|virtio.*(error|fail)|MSI: (MsiControl|ConfigMsiControl|vector hint)|EXT2-fs error")).toBe("");
   });
 });
 
-describe("per-queue mode, one pair for all (pairsHint 1): one shared interrupt per device", () => {
+describe("v3 layout, a device asking for one message (MsiVectorHint 1): config apart, one shared queue interrupt", () => {
   let r: Rig;
   beforeAll(async () => {
-    r = await boot({ pairsHint: 1 });
+    r = await boot({ hint: 1 });
   });
   afterAll(() => r?.guest.shutdown());
 
-  it("lists virtio0-shared and virtio1-shared only; every target in use has the same message", async () => {
+  it("lists virtioN-config and virtioN-virtqueues; every queue target in use has the same message, config its own", async () => {
+    expect(await dmesg(r.guest, "virtio[01]: MSI")).toMatch(/virtio1: MSI: configuration and shared virtqueue messages \(2 vectors\)/);
     const irqs = await interrupts(r.guest);
-    expect(names(irqs, "virtio0")).toEqual([["virtio0-shared", PQ_CHIP]]);
-    expect(names(irqs, "virtio1")).toEqual([["virtio1-shared", PQ_CHIP]]);
+    expect(names(irqs, "virtio0")).toEqual(["virtio0-config", "virtio0-virtqueues"]);
+    expect(names(irqs, "virtio1")).toEqual(["virtio1-config", "virtio1-virtqueues"]);
+    onV3Chip(irqs, "virtio1");
     for (const [dev, inUse] of [
       [r.blk(), [true, true]],
       [r.net(), [true, true, true, false]],
@@ -298,171 +337,79 @@ describe("per-queue mode, one pair for all (pairsHint 1): one shared interrupt p
       expect(st.msiMode).toBe("per-queue");
       const targets = st.msiPerQueue!.targets;
       expect(targets.map((x) => x.enabled)).toEqual(inUse);
-      const used = targets.filter((x) => x.enabled);
-      expect(new Set(used.map((x) => `${x.addrLow}/${x.data}`)).size).toBe(1);
-      expect(used[0]!.addrLow >>> 20).toBe(0xfee);
-      tableUntouched(dev.transport);
+      const queues = targets.slice(1).filter((x) => x.enabled);
+      expect(new Set(queues.map((x) => `${x.addrLow}/${x.data}`)).size).toBe(1);
+      expect(targets[0]!.data).not.toBe(queues[0]!.data);
+      expect(queues[0]!.addrLow >>> 20).toBe(0xfee);
     }
   });
 
-  it("disk I/O raises virtio0-shared; data round-trips past the page cache", async () => {
+  it("disk I/O raises virtio0-virtqueues; data round-trips past the page cache", async () => {
     const before = await interrupts(r.guest);
     expect(await sh(r.guest, DD)).toMatch(/128\+0 records in/);
     await diskRoundTrip(r.guest, r.disk);
-    const rise = countOf(await interrupts(r.guest), "virtio0-shared") - countOf(before, "virtio0-shared");
-    console.log(`shared per-queue disk: guest virtio0-shared +${rise}`);
+    const rise = countOf(await interrupts(r.guest), "virtio0-virtqueues") - countOf(before, "virtio0-virtqueues");
+    console.log(`v3 shared disk: guest virtio0-virtqueues +${rise}`);
     expect(rise).toBeGreaterThan(0);
     noLine(r, [r.blk()]);
   });
 
-  it("the network works on virtio1-shared", async () => {
-    const before = countOf(await interrupts(r.guest), "virtio1-shared");
+  it("the network works on virtio1-virtqueues, and link changes arrive on virtio1-config", async () => {
+    const before = await interrupts(r.guest);
     await netRoundTrip(r);
-    const rise = countOf(await interrupts(r.guest), "virtio1-shared") - before;
-    console.log(`shared per-queue network: guest virtio1-shared +${rise}`);
-    expect(rise).toBeGreaterThan(0);
+    expect(countOf(await interrupts(r.guest), "virtio1-virtqueues")).toBeGreaterThan(countOf(before, "virtio1-virtqueues"));
+    const configSent = () => r.net().transport.msiPerQueue!.counters.targets[0]!.delivered;
+    const sent = configSent();
+    await linkToggles(r);
+    expect(configSent() - sent).toBe(2);
     noLine(r, [r.blk(), r.net()]);
   });
 
-  it("link down/up reaches the driver through the shared interrupt (ConfigGeneration moved)", async () => {
-    const configSent = () => r.net().transport.msiPerQueue!.counters.targets[0]!.delivered;
-    const before = configSent();
-    await linkToggles(r);
-    expect(configSent() - before).toBe(2);
-  });
-
-  it("a queue's target masked from the host holds the completion until UNMASK", async () => {
-    await maskHoldsCompletion(r, "virtio0-shared");
+  it("a queue's target masked from the host holds the completion until unmasked", async () => {
+    await maskHoldsCompletion(r, "virtio0-virtqueues");
     noLine(r, [r.blk()]);
   });
 });
 
-/**
- * A device that ignores the given MsiCmd values (its MsiState does not change): an enable
- * command that does not take, which the driver must notice and fall back from. Returns every
- * MsiCmd value the driver wrote, in order.
- */
-function ignoreMsiCommands(t: MmioTransport, ignored: readonly number[]): number[] {
+/** A device whose MsiControl ignores every write (MSI_ENABLE never takes); returns the values written. */
+function ignoreMsiControl(t: MmioTransport): number[] {
   const seen: number[] = [];
   const write = t.write.bind(t);
   t.write = (offset, width, value) => {
-    if (offset === REG.MsiCmd) {
+    if (offset === REG.MsiControl) {
       seen.push(value >>> 0);
-      if (ignored.includes(value >>> 0)) return;
+      return;
     }
     write(offset, width, value);
   };
   return seen;
 }
 
-describe("fallbacks: per-queue -> table -> line, each with MSI disabled before the next", () => {
+describe("a device whose MSI_ENABLE does not take: the line", () => {
   let r: Rig;
-  let diskCmds: number[] = [];
-  let nicCmds: number[] = [];
+  let written: number[] = [];
   beforeAll(async () => {
-    r = await boot(
-      {},
-      {
-        onMachine: (machine) => {
-          // The disk refuses ENABLE_PER_QUEUE; the NIC refuses it and the table's ENABLE too.
-          diskCmds = ignoreMsiCommands(machine.devices[0]!.transport, [MSI_CMD.ENABLE_PER_QUEUE]);
-          nicCmds = ignoreMsiCommands(machine.devices[1]!.transport, [MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.ENABLE]);
-        },
-      },
-    );
+    r = await boot({}, { nic: false, onMachine: (machine) => (written = ignoreMsiControl(machine.devices[0]!.transport)) });
   });
   afterAll(() => r?.guest.shutdown());
 
-  it("says what failed; the disk ends on the table, the NIC on its line, and both work", async () => {
-    const log = await dmesg(r.guest, "virtio[01]: MSI");
-    console.log(`fallbacks:\n${log}`);
-    for (const dev of ["virtio0", "virtio1"]) {
-      expect(log).toContain(`${dev}: MSI: per-queue mode: enabling the per-queue mode failed (-5); trying the vector table`);
-    }
-    expect(log).toContain("virtio1: MSI: enabling MSI failed (-5); using the interrupt line");
-    // The mode commands among the driver's MsiCmd writes: DISABLE after each enable that did
-    // not take.
-    const { ENABLE_PER_QUEUE, DISABLE, ENABLE } = MSI_CMD;
-    const modes = (cmds: number[]) => cmds.filter((c) => c === ENABLE_PER_QUEUE || c === DISABLE || c === ENABLE);
-    expect(modes(diskCmds)).toEqual([ENABLE_PER_QUEUE, DISABLE, ENABLE]);
-    expect(modes(nicCmds)).toEqual([ENABLE_PER_QUEUE, DISABLE, ENABLE, DISABLE]);
+  it("says what it read, tears its interrupts down and runs on the IO-APIC line; data round-trips", async () => {
+    expect(await dmesg(r.guest, "virtio0: MSI")).toMatch(/virtio0: MSI: MsiControl reads 0x0/);
+    expect(written).toContain(1);
     const irqs = await interrupts(r.guest);
-    expect(names(irqs, "virtio0")).toEqual([
-      ["virtio0-config", TABLE_CHIP],
-      ["virtio0-req.0", TABLE_CHIP],
-    ]);
-    expect(names(irqs, "virtio1")).toEqual([["virtio1", "IO-APIC"]]);
-    expect(r.blk().transport.state()).toMatchObject({ interruptMode: "msi", msiMode: "table" });
-    expect(r.net().transport.state()).toMatchObject({ interruptMode: "line", msiMode: null });
-    // What the failed attempts left: every per-queue target deconfigured (address 0) and masked
-    // by the interrupts' teardown, so none can send even if the mode came back on.
-    for (const dev of [r.blk(), r.net()]) {
-      const used = dev.transport.state().msiPerQueue!.targets.filter((x) => x.enabled);
-      expect(used.length).toBeGreaterThan(0);
-      expect(used.every((x) => x.addrLow === 0 && x.data === 0 && x.masked)).toBe(true);
-    }
-    expect(r.net().transport.state().msi!.vectors.every((v) => v.addrLow === 0)).toBe(true);
-
+    expect(ofDevice(irqs, "virtio0").map((l) => [l.name, l.chip])).toEqual([["virtio0", "IO-APIC"]]);
+    const t = r.blk().transport;
+    expect(t.state()).toMatchObject({ interruptMode: "line", msiMode: null });
+    // What the failed attempt left: no target can send (disabled, or without an address).
+    expect(t.state().msiPerQueue!.targets.every((x) => !x.enabled || x.addrLow === 0)).toBe(true);
     await diskRoundTrip(r.guest, r.disk);
-    await netRoundTrip(r);
-    expect(r.blk().line.counters.raised).toBe(0);
-    expect(r.net().line.counters.raised).toBeGreaterThan(0);
+    expect(r.blk().line.counters.raised).toBeGreaterThan(0);
     expect(r.guest.machine.msiRouter.counters.dropped).toBe(0);
     expect(r.guest.machine.faults).toEqual([]);
   });
 });
 
-describe("virtio_mmio.msi_mode=table on a device offering both modes: the table", () => {
-  let r: Rig;
-  beforeAll(async () => {
-    r = await boot({}, { append: "virtio_mmio.msi_mode=table", nic: false });
-  });
-  afterAll(() => r?.guest.shutdown());
-
-  it("uses one vector per queue from the table and never touches the per-queue registers; data round-trips", async () => {
-    expect(await sh(r.guest, "cat /sys/module/virtio_mmio/parameters/msi_mode")).toBe("table\n");
-    const before = await interrupts(r.guest);
-    expect(names(before, "virtio0")).toEqual([
-      ["virtio0-config", TABLE_CHIP],
-      ["virtio0-req.0", TABLE_CHIP],
-    ]);
-    await diskRoundTrip(r.guest, r.disk);
-    expect(countOf(await interrupts(r.guest), "virtio0-req.0")).toBeGreaterThan(countOf(before, "virtio0-req.0"));
-    const t = r.blk().transport;
-    expect(t.state()).toMatchObject({ interruptMode: "msi", msiMode: "table" });
-    expect(t.state().msi).toMatchObject({ enabled: true, configVector: 0, queueVectors: [1] });
-    perQueueUntouched(t);
-    expect(t.counters.errors.badOffset).toBe(0);
-    noLine(r, [r.blk()]);
-  });
-});
-
-describe("a device without the per-queue mode, with virtio_mmio.msi_mode=queue: the table", () => {
-  let r: Rig;
-  beforeAll(async () => {
-    r = await boot({ perQueue: false }, { append: "virtio_mmio.msi_mode=queue", nic: false });
-  });
-  afterAll(() => r?.guest.shutdown());
-
-  it("says so, uses the table and round-trips data", async () => {
-    expect(await dmesg(r.guest, "virtio0: MSI")).toMatch(/virtio0: MSI: no per-queue mode; using the vector table/);
-    const before = await interrupts(r.guest);
-    expect(names(before, "virtio0")).toEqual([
-      ["virtio0-config", TABLE_CHIP],
-      ["virtio0-req.0", TABLE_CHIP],
-    ]);
-    await diskRoundTrip(r.guest, r.disk);
-    expect(countOf(await interrupts(r.guest), "virtio0-req.0")).toBeGreaterThan(countOf(before, "virtio0-req.0"));
-    const t = r.blk().transport;
-    expect(t.msiPerQueue).toBeNull();
-    expect(t.state()).toMatchObject({ interruptMode: "msi", msiMode: "table" });
-    // The one look at MsiPqHint, an unknown register on this device (reads 0, counted).
-    expect(t.counters.errors.badOffset).toBe(1);
-    noLine(r, [r.blk()]);
-  });
-});
-
-describe("virtio_mmio.msi=0 on a device offering both modes: the line", () => {
+describe("virtio_mmio.msi=0 on a v3 device: the line, RING_RESET still taken", () => {
   let r: Rig;
   beforeAll(async () => {
     r = await boot({}, { append: "virtio_mmio.msi=0", nic: false });
@@ -470,16 +417,17 @@ describe("virtio_mmio.msi=0 on a device offering both modes: the line", () => {
   afterAll(() => r?.guest.shutdown());
 
   it("runs on the IO-APIC line, touches no MSI register, and round-trips data", async () => {
+    expect(await negotiated(r.guest, "virtio0", 49)).toBe(false);
+    expect(await negotiated(r.guest, "virtio0", 40)).toBe(true);
     const before = await interrupts(r.guest);
-    expect(before.filter((l) => /MSI/.test(l.chip))).toEqual([]);
-    expect(names(before, "virtio0")).toEqual([["virtio0", "IO-APIC"]]);
+    expect(before.filter((l) => /virtio-mmio/.test(l.chip))).toEqual([]);
+    expect(ofDevice(before, "virtio0").map((l) => [l.name, l.chip])).toEqual([["virtio0", "IO-APIC"]]);
     await diskRoundTrip(r.guest, r.disk);
     expect(countOf(await interrupts(r.guest), "virtio0")).toBeGreaterThan(countOf(before, "virtio0"));
     const dev = r.blk();
-    const t = dev.transport;
-    expect(t.state()).toMatchObject({ interruptMode: "line", msiMode: null });
+    expect(dev.transport.state()).toMatchObject({ interruptMode: "line", msiMode: null });
     expect(dev.line.counters.raised).toBeGreaterThan(0);
-    perQueueUntouched(t);
+    v3Untouched(dev.transport);
     expect(r.guest.machine.msiRouter.counters.messages).toBe(0);
     expect(r.disk.counters.errors).toBe(0);
   });

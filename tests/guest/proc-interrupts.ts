@@ -1,5 +1,5 @@
 // /proc/interrupts of a booted guest (one CPU), for tests that check which interrupt a driver
-// chose: "24:  5  virtio-mmio-MSI  1-edge  virtio0-req.0", "5:  12  IO-APIC  5-fasteoi  virtio0",
+// chose: "25:  5  virtio-mmio-virtio-mmio.0  1-edge  virtio0-req.0", "5:  12  IO-APIC  5-fasteoi  virtio0",
 // and with the local APIC off (8259 PIC) "5:  12  XT-PIC  virtio0".
 import type { BootedGuest } from "../../src/node/boot.ts";
 import { sh } from "./shell.ts";

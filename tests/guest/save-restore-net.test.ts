@@ -15,7 +15,7 @@ import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { restoreFrom, saveMachine, type MachineSnapshot } from "../../src/machine/save-machine.ts";
-import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
+import { bootGuest, bootInterrupts, type BootedGuest } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
 import type { MsiMode } from "../../src/platform/guest-cmdline.ts";
 import { interrupts, ofDevice, type IrqLine } from "./proc-interrupts.ts";
@@ -48,7 +48,7 @@ describe("save and restore two guests in the middle of network and disk I/O", ()
     const boot = (name: Name, list: (BlockDevice | NetDevice)[], restore?: MachineSnapshot) =>
       bootGuest({
         devices: list,
-        msiMode,
+        ...bootInterrupts(msiMode),
         append: `guest.ip=${STATION[name].ip}/24`,
         ...(restore ? { restore: restoreFrom({ v86State: restore.v86State, devices: JSON.parse(JSON.stringify(restore.devices)) as unknown }) } : {}),
       });

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { restoreFrom, saveMachine } from "../../src/machine/save-machine.ts";
-import { bootGuest } from "../../src/node/boot.ts";
+import { bootGuest, bootInterrupts } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
 import type { MsiMode } from "../../src/platform/guest-cmdline.ts";
 import { interrupts, ofDevice } from "./proc-interrupts.ts";
@@ -21,7 +21,7 @@ describe("save and restore a running guest", () => {
   it.each(["queue", "table", "line"] as MsiMode[])("%s: data and interrupts carry on in a fresh emulator", async (msiMode) => {
     const image = new Uint8Array(readFileSync(DEFAULT_GUEST.disk));
     const firstDisk = disk(image);
-    const first = await bootGuest({ devices: [firstDisk], msiMode });
+    const first = await bootGuest({ devices: [firstDisk], ...bootInterrupts(msiMode) });
     let restored: Awaited<ReturnType<typeof bootGuest>> | undefined;
     try {
       await sh(first, "dd if=/dev/urandom of=/tmp/a bs=1k count=512 2>/dev/null; dd if=/dev/urandom of=/tmp/b bs=1k count=2048 2>/dev/null; md5sum /tmp/a /tmp/b > /tmp/sums; cp /tmp/a /mnt/a; sync");
@@ -42,7 +42,7 @@ describe("save and restore a running guest", () => {
       const dev = disk(bytes);
       restored = await bootGuest({
         devices: [dev],
-        msiMode,
+        ...bootInterrupts(msiMode),
         restore: restoreFrom({ v86State, devices: JSON.parse(json) as unknown }),
       });
       const restoreMs = performance.now() - started;
