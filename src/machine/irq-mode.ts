@@ -5,7 +5,7 @@
 
 import type { AttachedDevice } from "../platform/machine.ts";
 import { STATUS } from "../virtio/constants.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import type { MsiMode } from "../firmware/guest-cmdline.ts";
 
 /** A device's interrupt mode in use; "none" until its driver has set it up (DRIVER_OK). */
 export type IrqModeInUse = MsiMode | "none";

@@ -13,7 +13,7 @@ import { memoryProblem } from "./machine-limits.ts";
 import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
 import type { LocalApicState } from "./local-apic.ts";
 import type { MmioBus } from "./mmio-bus.ts";
-import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "./mmio-placement.ts";
+import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "../firmware/mmio-placement.ts";
 import type { MsiRouter } from "./msi-router.ts";
 import type { TaskQueue } from "./task-queue.ts";
 import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "./v86/internals.ts";
@@ -28,9 +28,9 @@ const timers = globalThis as unknown as { setTimeout(fn: () => void, ms: number)
 export type MachineMsiOptions = AttachMsiOptions;
 export type MachineFault = AttachFault;
 
-/** Where our device windows live (mmio-placement.ts). */
+/** Where our device windows live (src/firmware/mmio-placement.ts). */
 export const DEVICE_BLOCK_BASE = DEFAULT_MMIO_BASE;
-/** IO-APIC inputs for our devices (mmio-placement.ts says why these). */
+/** IO-APIC inputs for our devices (src/firmware/mmio-placement.ts says why these). */
 export const DEVICE_IRQS = DEFAULT_MMIO_IRQS;
 
 export interface MachineImages {

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { V86 } from "v86";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import { GUEST_BASE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE } from "../../src/firmware/guest-cmdline.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 import { apicProbeOf, checkApicLayout, verifyApicLayout } from "../../src/platform/v86/apic-layout.ts";
