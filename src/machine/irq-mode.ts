@@ -3,7 +3,7 @@
 // falling back to the vector table, then to the line, when one fails). Pure, no DOM: the status
 // line, the device panel, window.v86msi and the `guest` command's --stats share it.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "./machine.ts";
 import { STATUS } from "../virtio/constants.ts";
 import type { MsiMode } from "../firmware/guest-cmdline.ts";
 

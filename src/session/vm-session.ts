@@ -11,7 +11,7 @@ import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { encodeSavedMachine, StateFileError, type SavedMachine } from "../machine/state-file.ts";
 import { packSavedMachine, stateFileSizeProblem, unpackSavedMachine } from "../machine/state-file-gzip.ts";
-import { Machine, type MachineImages } from "../platform/machine.ts";
+import { Machine, type MachineImages } from "../machine/machine.ts";
 import { diskSizeProblem } from "../platform/machine-limits.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { watchMachine } from "./machine-watch.ts";

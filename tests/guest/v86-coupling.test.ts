@@ -11,7 +11,7 @@ import { createDevices } from "../../src/node/devices.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 import { apicProbeOf, checkApicLayout, verifyApicLayout } from "../../src/platform/v86/apic-layout.ts";
 import { APIC_STRUCT_WORDS, APIC_WORD } from "../../src/platform/local-apic.ts";
-import { Machine } from "../../src/platform/machine.ts";
+import { Machine } from "../../src/machine/machine.ts";
 import { HOOK_SILENT_AFTER } from "../../src/platform/task-queue.ts";
 import { V86_VERSION, type V86Cpu, type V86Emulator } from "../../src/platform/v86/internals.ts";
 import { sh } from "./shell.ts";
