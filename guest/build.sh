@@ -50,6 +50,13 @@ die() { echo "build.sh: error: $*" >&2; exit 1; }
 log() { printf '[%4ss] %s\n' "$((SECONDS - START))" "$*"; }
 START=$SECONDS
 
+# The patches build.sh applies, in order: guest/patches/NNNN-*.patch from 0001 on. The
+# series' cover letter (0000-cover-letter.patch) is an input (it is in the manifest) but is
+# never applied.
+series_patches() {
+	find "$1" -maxdepth 1 -type f -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | sort
+}
+
 # Every file whose content goes into the outputs, relative to the repository, sorted.
 list_input_files() {
 	(
@@ -173,7 +180,7 @@ KSTAMP=$(
 	{
 		echo "$KERNEL_PKG $KVERSION_PKG $GCC_PKG $(pkg_version "$GCC_PKG") $SOURCE_DATE_EPOCH ${KMAKE[*]}${GUEST_STOCK_FROM:+ derived-stock}"
 		sha256sum "$GUEST/kernel.config"
-		find "$GUEST/patches" -maxdepth 1 -type f -name '*.patch' | sort | xargs -r sha256sum
+		series_patches "$GUEST/patches" | xargs -r sha256sum
 	} | sed "s|$GUEST/||" | sha256sum | cut -d' ' -f1
 )
 export KBUILD_BUILD_TIMESTAMP
@@ -224,9 +231,7 @@ else
 		[[ -f $KSRC/Makefile ]] || die "unexpected layout in $KERNEL_TARBALL"
 		echo "$KERNEL_PKG $KVERSION_PKG" >"$KSRC/.guest-source"
 
-		shopt -s nullglob
-		patches=("$GUEST"/patches/*.patch)
-		shopt -u nullglob
+		mapfile -t patches < <(series_patches "$GUEST/patches")
 		mkdir -p "$KSRC/.guest-patches"
 		for p in "${patches[@]}"; do
 			log "kernel: applying ${p#"$SNAP"/}"
