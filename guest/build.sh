@@ -63,7 +63,7 @@ list_input_files() {
 		cd "$REPO"
 		printf '%s\n' guest/build.sh guest/kernel.config guest/mke2fs.conf
 		find guest/patches -maxdepth 1 -type f -name '*.patch' 2>/dev/null
-		find guest/initramfs guest/disk -type f 2>/dev/null
+		find guest/initramfs guest/disk guest/tools -type f 2>/dev/null
 	) | sort
 }
 
@@ -302,6 +302,16 @@ install -m 0755 "$E2_BIN" "$ROOT/sbin/e2fsck"
 	install -m "$mode" "$GUEST/initramfs/$f" "$ROOT/$f"
 done
 [[ -x $ROOT/init ]] || die "guest/initramfs/init missing or not executable"
+# guest/tools/*.c: small freestanding helpers (no C library: raw i386 system calls), built
+# with the kernel's cross compiler into /usr/bin. ringparam is `ethtool -g/-G` for ring sizes.
+for src in "$GUEST"/tools/*.c; do
+	[[ -f $src ]] || continue
+	tool=$(basename "$src" .c)
+	i686-linux-gnu-gcc -Os -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -Wall -Wextra -Werror \
+		-o "$ROOT/usr/bin/$tool" "$src" || die "guest/tools/$tool.c does not build"
+	chmod 0755 "$ROOT/usr/bin/$tool"
+done
 # BusyBox's applet links, made here rather than by `busybox --install -s` in /init, which
 # cost ~5 M emulated instructions of every boot. The list comes from the binary itself (an
 # i386 static binary, which an x86-64 host runs), so it always matches the applets it has.

@@ -140,6 +140,28 @@ describe.runIf(present)("the patched kernel under QEMU microvm, on QEMU's own vi
     expect(await guest.run("ping -c 3 -W 5 10.0.2.2")).toMatch(/3 packets received/);
   });
 
+  it("resizes the virtio-net rings (ethtool -G through virtqueue reset) with traffic before and after", async () => {
+    // ringparam (guest/tools/ringparam.c) is `ethtool -g` / `ethtool -G eth0 rx RX tx TX`.
+    const ring = (text: string) => {
+      const m = /rx (\d+)\/(\d+) tx (\d+)\/(\d+)/.exec(text);
+      if (!m) throw new Error(`ringparam printed: ${text}`);
+      return { rx: Number(m[1]), rxMax: Number(m[2]), tx: Number(m[3]), txMax: Number(m[4]) };
+    };
+    const before = ring(await guest.run("ringparam eth0"));
+    expect(before.rx).toBe(before.rxMax);
+    const rx = before.rxMax / 2;
+    const tx = before.txMax / 2;
+    expect(await guest.run("ping -c 2 -W 5 10.0.2.2")).toMatch(/2 packets received/);
+    const after = ring(await guest.run(`ringparam eth0 ${rx} ${tx}`));
+    console.log(`QEMU virtio-net rings: rx ${before.rx} -> ${after.rx}, tx ${before.tx} -> ${after.tx} (max ${before.rxMax}/${before.txMax})`);
+    expect(after).toEqual({ ...before, rx, tx });
+    expect(await guest.run("ping -c 3 -W 5 10.0.2.2")).toMatch(/3 packets received/);
+    // And back to the full size.
+    expect(ring(await guest.run(`ringparam eth0 ${before.rxMax} ${before.txMax}`))).toEqual(before);
+    expect(await guest.run("ping -c 2 -W 5 10.0.2.2")).toMatch(/2 packets received/);
+    expect((await guest.run("dmesg")).split("\n").filter((l) => /msi/i.test(l))).toEqual([]);
+  });
+
   it("disk content round-trips by sha256: host -> guest, guest -> host", async () => {
     const sums = (text: string) => [...text.matchAll(/^([0-9a-f]{64})\s/gm)].map((m) => m[1]);
     const read = sums(await guest.run("echo 3 > /proc/sys/vm/drop_caches; sha256sum /dev/vda"));
