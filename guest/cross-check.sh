@@ -111,13 +111,18 @@ check_arch() {
 	done
 }
 
+# Symbols exported through macros that paste their names (EXPORT_SYMBOL(_dev_##level) in
+# drivers/base/core.c, EXPORT_SYMBOL(param_ops_##name) in kernel/params.c), and the compiler's
+# and the architecture's own, which a grep for EXPORT_SYMBOL(name) cannot find.
+MACRO_EXPORTS='^(_dev_(emerg|alert|crit|err|warn|notice|info)|param_ops_[a-z]+|param_(get|set)_[a-z]+|__fentry__|__x86_.*|__stack_chk_.*|__ref_stack_chk_guard|_GLOBAL_OFFSET_TABLE_|__this_module|__tracepoint_.*|__SCK__.*|__SCT__.*)$'
+
 # Exported symbols of the patched tree, for the module's undefined symbols.
 check_module_symbols() {
 	local name=$1 obj=$2 missing
 	[[ -f $obj ]] || return 0
 	log "$name: symbols $(basename "$obj") needs are exported"
 	missing=$(comm -23 \
-		<(nm -u "$obj" | awk '{print $2}' | grep -vE '^(__fentry__|__x86_|__stack_chk_|_GLOBAL_OFFSET_TABLE_|__this_module|__tracepoint_|__SCK__|__SCT__|__ref_stack_chk_guard|__stack_chk_guard)' | sort -u) \
+		<(nm -u "$obj" | awk '{print $2}' | grep -vE "$MACRO_EXPORTS" | sort -u) \
 		<(grep -rhoE --include='*.c' --include='*.S' --include='*.h' 'EXPORT_SYMBOL(_GPL|_NS|_NS_GPL)?\([A-Za-z0-9_]+' "$KSRC/kernel" "$KSRC/lib" "$KSRC/mm" "$KSRC/drivers/base" "$KSRC/drivers/virtio" "$KSRC/arch/x86" "$KSRC/fs" "$KSRC/init" | sed 's/.*(//' | sort -u))
 	if [[ -n $missing ]]; then
 		echo "$missing"
