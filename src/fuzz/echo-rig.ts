@@ -74,6 +74,11 @@ export class EchoRig extends Rig {
     this.completions0 = 0;
   }
 
+  /** Queue 0 set up again after a queue reset starts its ring indices at 0. */
+  protected override afterQueueReset(q: number): void {
+    if (q === 0) this.completions0 = 0;
+  }
+
   protected async step(rng: Prng): Promise<StepResult> {
     if (this.batchOnly || rng.chance(0.1)) return this.#batch(rng);
     if (rng.chance(0.1)) {

@@ -3,12 +3,13 @@
 // counters), messages it put on the bus, the driver's InterruptACK writes and resets. From it,
 // the invariant of docs/virtio-mmio-msi.md ("Undelivered events"), checked after every
 // operation: every event that happened has been delivered (a message went out on a vector it
-// was mapped to), or the driver acknowledged it (InterruptACK of its bit, or a reset), or it is
-// visible to the driver now: its InterruptStatus bit with the line high, or the pending bit of
-// its vector, or in the per-queue mode the pending bit of its own target (disabled targets
-// included: TARGET_DISABLE keeps the event, pending). The one exception is the driver's own
-// choice: with the table on, an event whose source it mapped to NO_VECTOR waits unseen until it
-// maps it or leaves the table.
+// was mapped to), or the driver acknowledged it (InterruptACK of its bit, or a reset), or a
+// queue reset discarded it (docs/virtio-mmio-msi-v3.md, D10: the reset queue's events are
+// legitimately gone), or it is visible to the driver now: its InterruptStatus bit with the line
+// high, or the pending bit of its vector, or with the v3 targets the pending bit of its own
+// target (disabled targets included: a clear ENABLE keeps the event, pending). The one
+// exception is the driver's own choice: with the table on, an event whose source it mapped to
+// NO_VECTOR waits unseen until it maps it or leaves the table.
 
 import { INTERRUPT, NO_VECTOR, REG } from "../virtio/constants.ts";
 import type { MmioTransport } from "../virtio/mmio-transport.ts";
@@ -30,7 +31,7 @@ export class EventLedger {
 
   /**
    * A message went out on the bus: it covers the sources mapped to every vector that could send
-   * it, or in the per-queue mode the sources of every target that could.
+   * it, or with the v3 targets the sources of every target that could.
    */
   busWrite(addr: number, data: number): void {
     const pq = this.#t.msiPerQueue;
@@ -54,13 +55,19 @@ export class EventLedger {
     });
   }
 
-  /** Call around every register write: the driver's ACKs and resets acknowledge events. */
+  /** Call around every register write: the driver's ACKs, resets and queue resets account for events. */
   write(offset: number, width: number, value: number, doWrite: () => void): void {
     const t = this.#t;
     const acked = offset === REG.InterruptACK && width === 4 && !t.msiOn ? (value >>> 0) & t.interruptStatus : 0;
     const reset = offset === REG.Status && width === 4 && value >>> 0 === 0;
+    const queueResets = t.counters.queueResets;
     doWrite();
     const counts = this.#counts();
+    // A queue reset the transport accepted (it counts exactly those) discards that queue's event.
+    if (t.counters.queueResets !== queueResets) {
+      const s = 1 + t.queueSel;
+      if (s < counts.length) this.#covered[s] = counts[s]!;
+    }
     if (reset || acked & INTERRUPT.CONFIG_CHANGE) this.#covered[0] = counts[0]!;
     if (reset || acked & INTERRUPT.USED_BUFFER) for (let s = 1; s < counts.length; s++) this.#covered[s] = counts[s]!;
   }
@@ -82,7 +89,7 @@ export class EventLedger {
     for (const src of owed) {
       const name = src === 0 ? "config" : `queue ${src - 1}`;
       if (pq !== null) {
-        if (!pq.targets[src]?.pending) return `lost event: ${name} undelivered, per-queue mode on, but its target is not pending`;
+        if (!pq.targets[src]?.pending) return `lost event: ${name} undelivered, MSI_ENABLE set, but its target is not pending`;
         continue;
       }
       if (msi !== null) {

@@ -1,36 +1,48 @@
 // What a hostile driver does, one operation at a time: register accesses anywhere in the window
 // (unaligned, 8- and 16-bit, as the platform may deliver them), status transitions in any order,
-// MSI commands with wild vectors, addresses and data, per-queue target commands with wild
-// targets, switches between the line, the table and the per-queue mode, queue layouts that do
-// not fit, scribbles over the rings, malformed chains and requests. Each returns the faults whose counting is
-// certain in the state it found, so the fuzzer can check that they were counted.
+// 2020-layout MSI commands with wild vectors, addresses and data, v3 target registers with
+// wild values and queue selections, MSI_ENABLE switches, QueueReset at any time with any value
+// (checked against D10 of docs/virtio-mmio-msi-v3.md when it is accepted), queue layouts that
+// do not fit, scribbles over the rings, malformed chains and requests. Each returns the faults
+// whose counting is certain in the state it found, so the fuzzer can check that they were
+// counted, or why the device broke a rule.
 
-import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, NO_VECTOR, REG, STATUS, type RegisterName } from "../virtio/constants.ts";
+import { FEATURE, MSI_CMD, MSI_CONTROL, MSI_TARGET_CONTROL, NO_VECTOR, REG, STATUS, type RegisterName } from "../virtio/constants.ts";
 import { checkLayout } from "../virtio/split-queue.ts";
 import { sendEvilChain } from "./evil-chains.ts";
 import { MIN_MSI_VECTOR, MSI_WINDOW_BASE, MSI_WINDOW_END } from "./msi-sink.ts";
 import type { Prng } from "../testing/prng.ts";
 import { rawQueue } from "./raw-queue.ts";
-import { expectRise, type Expectation, type Rig } from "./rig.ts";
+import { expectRise, type Expectation, type Rig, type StepResult } from "./rig.ts";
 
-type Op = (rig: Rig, rng: Prng) => Expectation[];
+/** The faults an operation is sure to have caused, or (a string) the rule the device broke. */
+type Op = (rig: Rig, rng: Prng) => Expectation[] | StepResult;
 
-const names = (...n: RegisterName[]): Set<number> => new Set(n.map((x) => REG[x]));
-const REGISTER_OFFSETS = new Set<number>(Object.values(REG).filter((o) => o < REG.Config));
-const OFFSETS = [...Object.values(REG)];
-const READ_ONLY = names(
+const OFFSETS = [...new Set(Object.values(REG))];
+const READ_ONLY = new Set<RegisterName>([
   "MagicValue", "Version", "DeviceID", "VendorID", "DeviceFeatures", "QueueNumMax", "InterruptStatus", "ConfigGeneration",
-  "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh", "MsiVecNum", "MsiState", "MsiPqHint", "MsiPqStatus",
-);
-const WRITE_ONLY = names(
+  "SHMLenLow", "SHMLenHigh", "SHMBaseLow", "SHMBaseHigh", "MsiVecNum", "MsiState", "MsiVectorHint",
+  "MsiReserved0", "MsiReserved1", "MsiReserved2", "MsiReserved3",
+]);
+const WRITE_ONLY = new Set<RegisterName>([
   "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueNotify", "InterruptACK",
   "QueueDescLow", "QueueDescHigh", "QueueDriverLow", "QueueDriverHigh", "QueueDeviceLow", "QueueDeviceHigh", "SHMSel",
-  "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData",
-  "MsiPqCmd",
-);
-const MSI_OFFSETS = names("MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData");
-/** The per-queue mode's registers: no register at all on a device that does not offer it. */
-const PQ_OFFSETS = names("MsiPqHint", "MsiPqSel", "MsiPqAddrLow", "MsiPqAddrHigh", "MsiPqData", "MsiPqCmd", "MsiPqStatus");
+  "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData",
+]);
+const MSI_2020 = new Set<RegisterName>(["MsiVecNum", "MsiState", "MsiCmd", "MsiVecSel", "MsiAddrLow", "MsiAddrHigh", "MsiData"]);
+const MSI_V3 = new Set<RegisterName>([
+  "QueueMsiAddrLow", "QueueMsiAddrHigh", "QueueMsiData", "QueueMsiControl", "ConfigMsiAddrLow", "ConfigMsiAddrHigh",
+  "ConfigMsiData", "ConfigMsiControl", "MsiControl", "MsiVectorHint", "MsiReserved0", "MsiReserved1", "MsiReserved2", "MsiReserved3",
+]);
+/** The register at each offset below the config space, in each layout (the fuzzer's own map, not the transport's). */
+const NAMES_V3 = new Map<number, RegisterName>();
+const NAMES_2020 = new Map<number, RegisterName>();
+for (const [name, off] of Object.entries(REG) as [RegisterName, number][]) {
+  if (off >= REG.Config) continue;
+  if (!MSI_2020.has(name)) NAMES_V3.set(off, name);
+  if (!MSI_V3.has(name) && name !== "QueueReset") NAMES_2020.set(off, name);
+}
+const is2020 = (rig: Rig): boolean => rig.msiLayout !== false && rig.msiLayout.layout === "2020";
 const { ACKNOWLEDGE: ACK, DRIVER, FEATURES_OK, DRIVER_OK, FAILED, DEVICE_NEEDS_RESET } = STATUS;
 const STATUSES = [
   0, ACK, ACK | DRIVER, ACK | DRIVER | FEATURES_OK, ACK | DRIVER | FEATURES_OK | DRIVER_OK, FAILED, DRIVER, DRIVER_OK,
@@ -60,10 +72,11 @@ function accessFault(rig: Rig, off: number, w: 1 | 2 | 4, write: boolean): Expec
     return c % w !== 0 || c + w > rig.device.configSize ? rise("badConfigAccess") : null;
   }
   if (w !== 4 || off % 4 !== 0) return rise("badWidth");
-  if (!REGISTER_OFFSETS.has(off) || (PQ_OFFSETS.has(off) && rig.transport.msiPerQueue === null)) return rise("badOffset");
-  if (rig.msiLayout === false && MSI_OFFSETS.has(off)) return rise("noMsi");
-  if (write && READ_ONLY.has(off)) return rise("writeReadOnly");
-  if (!write && WRITE_ONLY.has(off)) return rise("readWriteOnly");
+  const name = (is2020(rig) ? NAMES_2020 : NAMES_V3).get(off);
+  if (name === undefined || (name === "QueueReset" && !rig.transport.state().ringReset)) return rise("badOffset");
+  if (rig.msiLayout === false && (MSI_2020.has(name) || MSI_V3.has(name))) return rise("noMsi");
+  if (write && READ_ONLY.has(name)) return rise("writeReadOnly");
+  if (!write && WRITE_ONLY.has(name)) return rise("readWriteOnly");
   return null;
 }
 
@@ -90,6 +103,8 @@ const statusWrite: Op = (rig, rng) => {
 
 /** Stages a wild vector and runs a wild MsiCmd. */
 const msiCommand: Op = (rig, rng) => {
+  // On the other layouts these offsets are v3 registers (or none): their own op drives them.
+  if (!is2020(rig)) return targetWrite(rig, rng);
   const d = rig.driver;
   const s = rig.transport.state();
   const n = s.msi?.vectors.length ?? 0;
@@ -100,8 +115,7 @@ const msiCommand: Op = (rig, rng) => {
   d.write32("MsiData", rng.chance(0.5) ? rng.int(MIN_MSI_VECTOR) : rng.u32());
   const queueSel = rng.chance(0.8) ? rng.int(rig.device.queueMaxSizes.length) : rng.u32();
   d.write32("QueueSel", queueSel);
-  const pq = rig.transport.msiPerQueue !== null;
-  const cmd = rng.chance(0.85) ? rng.range(1, pq ? 8 : 7) : rng.pick([0, 8, 9, 0x100, rng.u32()]);
+  const cmd = rng.chance(0.85) ? rng.range(1, 7) : rng.pick([0, 8, 9, 0x100, rng.u32()]);
   const e = rig.transport.counters.errors;
   const out: Expectation[] = [];
   const m = rig.transport.msi;
@@ -111,41 +125,89 @@ const msiCommand: Op = (rig, rng) => {
     const c = m.counters;
     const rise = (k: "badCommand" | "badVector" | "badQueue" | "mapInFixedMode") => out.push(expectRise(`msi.${k}`, () => c[k]));
     const isMap = cmd === MSI_CMD.MAP_CONFIG || cmd === MSI_CMD.MAP_QUEUE;
-    const enables = cmd === MSI_CMD.ENABLE || (pq && cmd === MSI_CMD.ENABLE_PER_QUEUE);
+    const enables = cmd === MSI_CMD.ENABLE;
     if ((cmd < MSI_CMD.ENABLE || cmd > MSI_CMD.MAP_QUEUE) && !enables) rise("badCommand");
     else if ((cmd === MSI_CMD.CONFIGURE || cmd === MSI_CMD.MASK || cmd === MSI_CMD.UNMASK) && vec >= n) rise("badVector");
     else if (isMap && !m.sharing) rise("mapInFixedMode");
     else if (isMap && vec !== NO_VECTOR && vec >= n) rise("badVector");
     else if (cmd === MSI_CMD.MAP_QUEUE && vec !== NO_VECTOR && queueSel >= rig.device.queueMaxSizes.length) rise("badQueue");
-    const negotiated = (s.status & FEATURES_OK) !== 0 && (s.driverFeatures & FEATURE.MMIO_MSI) !== 0n;
+    const negotiated = (s.status & FEATURES_OK) !== 0 && (s.driverFeatures & FEATURE.MMIO_MSI_2020) !== 0n;
     if (enables && !negotiated) out.push(expectRise("transport.msiWithoutFeature", () => e.msiWithoutFeature));
   }
   d.write32("MsiCmd", cmd);
   return out;
 };
 
-/** Selects a wild target, stages a wild message and runs a wild MsiPqCmd. */
-const pqCommand: Op = (rig, rng) => {
+/**
+ * A v3 register with a wild value: a queue's target (QueueSel often past the last queue), the
+ * configuration target, or MsiControl; a pair written in any order, half pairs, control words
+ * with reserved bits (docs/virtio-mmio-msi-v3.md, D3, D7, D11).
+ */
+const targetWrite: Op = (rig, rng) => {
   const d = rig.driver;
   const nq = rig.device.queueMaxSizes.length;
-  const sel = rng.pick([rng.int(nq), MSI_PQ_TARGET_CONFIG, nq + rng.int(4), MSI_PQ_TARGET_CONFIG - 1, rng.u32()]);
-  const cmd = rng.chance(0.85) ? rng.range(MSI_PQ_CMD.SET_MESSAGE, MSI_PQ_CMD.UNMASK) : rng.pick([0, 6, 8, 0x100, rng.u32()]);
   const pq = rig.transport.msiPerQueue;
+  const e = rig.transport.counters.errors;
   const out: Expectation[] = [];
+  if (is2020(rig)) return [];
+  const sel = rng.chance(0.8) ? rng.int(nq) : rng.pick([nq, nq + 1, 0xffff, 0xffffffff, rng.u32()]);
+  d.write32("QueueSel", sel);
+  const reg = rng.pick<RegisterName>([
+    "QueueMsiAddrLow", "QueueMsiAddrHigh", "QueueMsiData", "QueueMsiControl", "ConfigMsiAddrLow", "ConfigMsiAddrHigh",
+    "ConfigMsiData", "ConfigMsiControl", "MsiControl",
+  ]);
+  const control = reg.endsWith("Control");
+  const v = reg === "MsiControl"
+    ? rng.chance(0.8) ? rng.int(2) : rng.pick([2, 3, 0x80000001, rng.u32()])
+    : control ? (rng.chance(0.8) ? rng.int(8) : rng.pick([8, 9, 0x10, rng.u32()]))
+      : reg.endsWith("AddrLow") ? wildMsiAddress(rig, rng)
+        : reg.endsWith("AddrHigh") ? (rng.chance(0.8) ? 0 : rng.u32())
+          : rng.chance(0.5) ? rng.int(MIN_MSI_VECTOR) : rng.u32();
   if (pq === null) {
-    const e = rig.transport.counters.errors;
-    out.push(expectRise("transport.badOffset", () => e.badOffset));
-  } else if (cmd < MSI_PQ_CMD.SET_MESSAGE || cmd > MSI_PQ_CMD.UNMASK) {
-    out.push(expectRise("msiPq.badCommand", () => pq.counters.badCommand));
-  } else if (sel !== MSI_PQ_TARGET_CONFIG && sel >= nq) {
-    out.push(expectRise("msiPq.badTarget", () => pq.counters.badTarget));
+    out.push(expectRise("transport.noMsi", () => e.noMsi));
+  } else if (reg.startsWith("QueueMsi") && sel >= nq) {
+    out.push(expectRise("transport.badQueueSel", () => e.badQueueSel));
+  } else if (reg === "MsiControl" && (v & ~MSI_CONTROL.MSI_ENABLE) !== 0) {
+    out.push(expectRise("transport.badMsiControl", () => e.badMsiControl));
+  } else if (reg === "MsiControl" && v === MSI_CONTROL.MSI_ENABLE && (rig.transport.state().negotiatedFeatures & FEATURE.MMIO_MSI) === 0n) {
+    out.push(expectRise("transport.msiWithoutFeature", () => e.msiWithoutFeature));
+  } else if (control && reg !== "MsiControl" && (v & ~(MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK | MSI_TARGET_CONTROL.PENDING)) !== 0) {
+    out.push(expectRise("msiPq.badControl", () => pq.counters.badControl));
   }
-  d.write32("MsiPqSel", sel);
-  d.write32("MsiPqAddrLow", wildMsiAddress(rig, rng));
-  d.write32("MsiPqAddrHigh", rng.chance(0.1) ? rng.u32() : 0);
-  d.write32("MsiPqData", rng.chance(0.5) ? rng.int(MIN_MSI_VECTOR) : rng.u32());
-  d.write32("MsiPqCmd", cmd);
+  d.write32(reg, v);
   return out;
+};
+
+/**
+ * QueueReset with any value, on any queue, in any state. Refused unless it is 1, RING_RESET
+ * was negotiated and the queue is enabled (counted, nothing changes); accepted, it must do what
+ * D10 says (Rig.resetQueue checks it through the registers), and now and then the driver sets
+ * the queue up again.
+ */
+const queueReset: Op = (rig, rng) => {
+  const d = rig.driver;
+  const t = rig.transport;
+  const nq = rig.device.queueMaxSizes.length;
+  const s = t.state();
+  if (!s.ringReset) return [];
+  const q = rng.chance(0.9) ? rng.int(nq) : rng.pick([nq, 0xffff, rng.u32()]);
+  const value = rng.chance(0.8) ? 1 : rng.pick([0, 2, 0xffffffff, rng.u32()]);
+  const negotiated = (s.status & FEATURES_OK) !== 0 && (s.driverFeatures & FEATURE.RING_RESET) !== 0n;
+  const ready = s.queues[q]?.ready ?? false;
+  const e = t.counters.errors;
+  if (q >= nq) {
+    const x = expectRise("transport.badQueueSel", () => e.badQueueSel);
+    d.write32("QueueSel", q);
+    d.write32("QueueReset", value);
+    return [x];
+  }
+  if (value !== 1 || !negotiated || !ready) {
+    const x = expectRise("transport.badQueueReset", () => e.badQueueReset);
+    d.write32("QueueSel", q);
+    d.write32("QueueReset", value);
+    return [x];
+  }
+  return rig.resetQueue(q, rng.chance(0.6) && (s.status & DRIVER_OK) !== 0);
 };
 
 function wildMsiAddress(rig: Rig, rng: Prng): number {
@@ -294,13 +356,13 @@ const probe: Op = (rig, rng) => {
 };
 
 const OPS: readonly [Op, number][] = [
-  [regWrite, 18], [regRead, 10], [statusWrite, 5], [msiCommand, 10], [pqCommand, 5], [msiToWrongPlace, 3], [queueSetup, 5],
+  [regWrite, 18], [regRead, 10], [statusWrite, 5], [msiCommand, 10], [targetWrite, 5], [queueReset, 4], [msiToWrongPlace, 3], [queueSetup, 5],
   [scribble, 10], [evilChain, 12], [badRequest, 10], [notify, 6], [service, 6], [probe, 2],
 ];
 const TOTAL = OPS.reduce((n, [, w]) => n + w, 0);
 
 /** One hostile operation; returns its name and the faults it is sure to have caused. */
-export function hostileOp(rig: Rig, rng: Prng): { name: string; run: () => Expectation[] } {
+export function hostileOp(rig: Rig, rng: Prng): { name: string; run: () => Expectation[] | StepResult } {
   let r = rng.int(TOTAL);
   for (const [op, w] of OPS) {
     if (r < w) return { name: op.name, run: () => op(rig, rng) };

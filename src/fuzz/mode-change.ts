@@ -1,14 +1,15 @@
 // Episodes of interrupt-mode changes on the echo rigs (docs/virtio-mmio-msi.md, "Undelivered
-// events" and "The per-queue mode"): MASK / UNMASK / DISABLE / ENABLE / MAP_* / re-CONFIGURE
-// interleaved with completions and config changes, all through the registers; per-queue
-// episodes add ENABLE_PER_QUEUE and the target commands, and switch between the line, the
-// table and the per-queue mode in any order. Each action is one fuzzer operation, so the
+// events", and docs/virtio-mmio-msi-v3.md, "Events" and D5, D10): on the 2020 layout MASK /
+// UNMASK / DISABLE / ENABLE / MAP_* / re-CONFIGURE interleaved with completions and config
+// changes, all through the registers; on the v3 layout ("per-queue" episodes) MSI_ENABLE on
+// and off, the targets' control words and pairs, and queue resets with events held on the
+// reset queue and on others. Each action is one fuzzer operation, so the
 // rig's invariants (the no-lost-event ledger among them) are checked after every one; at the end
 // the driver restores its set-up and services the line, and every event must then have reached it.
 // MODE_SCRIPTS are fixed sequences (the seeds of issue 14) that every run plays first;
 // randomModeActions makes new interleavings for later episodes.
 
-import { MSI_CMD, MSI_PQ_CMD, NO_VECTOR } from "../virtio/constants.ts";
+import { FEATURE, MSI_CMD, MSI_CONTROL, MSI_TARGET_CONTROL, NO_VECTOR } from "../virtio/constants.ts";
 import { TEST_MSI_ADDR, testMsiData, testPqData } from "../testing/test-driver.ts";
 import type { EchoRig } from "./echo-rig.ts";
 import type { Prng } from "../testing/prng.ts";
@@ -22,18 +23,20 @@ export type ModeAction =
   | { readonly do: "mapConfig"; readonly vector: number }
   /** CONFIGURE the vector with address 0 (Linux's teardown) or with the driver's message. */
   | { readonly do: "address"; readonly vector: number; readonly zero: boolean }
-  /** MsiPqCmd on a per-queue target (0 = config, 1 + q = queue q). */
+  /** A v3 target's control word (0 = config, 1 + q = queue q): MASK set or clear, ENABLE set or clear. */
   | { readonly do: "pqMask" | "pqUnmask" | "pqOff" | "pqOn"; readonly target: number }
-  /** SET_MESSAGE of the target with address 0 (Linux's teardown) or with the driver's message. */
+  /** The target's pair with address 0 (Linux's teardown) or with the driver's message. */
   | { readonly do: "pqAddress"; readonly target: number; readonly zero: boolean }
+  /** QueueReset of the queue, then set up again with its target written (R5) as the driver does (D10). */
+  | { readonly do: "queueReset"; readonly queue: number }
   /** Exactly these vectors' and targets' messages went out since the last expectation (any order). */
   | { readonly do: "expectSent"; readonly vectors: readonly number[]; readonly targets?: readonly number[] };
 
 /**
- * How the episode's probe sets the device up. echo-fixed: config on 0, queue q on 1 + q.
- * echo-shared: config on 0, both queues on 1. per-queue (on echo-fixed, which offers both
- * modes): one target each, config 0 and queue q 1 + q; the table's vectors are left for the
- * actions to configure.
+ * How the episode's probe sets the device up. echo-fixed (2020 layout): config on 0, queue q
+ * on 1 + q. echo-shared (2020): config on 0, both queues on 1. per-queue (echo-v3, the v3
+ * layout): one target each, config 0 and queue q 1 + q. On the v3 layout, "disable" and
+ * "enable" are MSI_ENABLE cleared and set.
  */
 export type ModeMapping = "fixed" | "shared" | "per-queue";
 
@@ -45,7 +48,7 @@ export interface ModeScript {
 
 /** The echo rig an episode of `mapping` runs on. */
 export function modeRigName(mapping: ModeMapping): string {
-  return mapping === "shared" ? "echo-shared" : "echo-fixed";
+  return mapping === "shared" ? "echo-shared" : mapping === "per-queue" ? "echo-v3" : "echo-fixed";
 }
 
 const mask = (vector: number): ModeAction => ({ do: "mask", vector });
@@ -54,6 +57,7 @@ const complete = (queue: number): ModeAction => ({ do: "complete", queue });
 const sent = (...vectors: number[]): ModeAction => ({ do: "expectSent", vectors });
 const sentPq = (...targets: number[]): ModeAction => ({ do: "expectSent", vectors: [], targets });
 const pq = (what: "pqMask" | "pqUnmask" | "pqOff" | "pqOn", target: number): ModeAction => ({ do: what, target });
+const reset = (queue: number): ModeAction => ({ do: "queueReset", queue });
 const DISABLE: ModeAction = { do: "disable" };
 const ENABLE: ModeAction = { do: "enable" };
 const ENABLE_PQ: ModeAction = { do: "enablePq" };
@@ -77,19 +81,20 @@ export const MODE_SCRIPTS: readonly ModeScript[] = [
   // A pending event follows its source to another vector.
   { name: "remap-pending", mapping: "shared", actions: [mask(0), CONFIG, { do: "mapConfig", vector: 1 }, sent(1), unmask(0), sent()] },
   { name: "shared-mask-two-queues", mapping: "shared", actions: [mask(1), complete(0), complete(1), DISABLE, { do: "mapQueue", queue: 1, vector: NO_VECTOR }, ENABLE, unmask(1), sent(1), { do: "mapQueue", queue: 1, vector: 1 }, sent(1)] },
-  // Issue 14's sequence in the per-queue mode: exactly one message, on the target.
+  // Issue 14's sequence on the v3 targets: exactly one message, on the target (D5).
   { name: "pq-mask-disable-enable-unmask", mapping: "per-queue", actions: [pq("pqMask", 1), complete(0), DISABLE, ENABLE_PQ, sent(), pq("pqUnmask", 1), sentPq(1)] },
-  // A disabled target keeps its event until it is enabled.
+  // A disabled target keeps its event until it is enabled (D8).
   { name: "pq-target-disable", mapping: "per-queue", actions: [pq("pqOff", 2), complete(1), sent(), pq("pqOn", 2), sentPq(2)] },
-  // Held on a masked target, the event goes out on its vector when the driver switches to the table.
-  { name: "pq-to-table", mapping: "per-queue", actions: [pq("pqMask", 1), complete(0), { do: "address", vector: 1, zero: false }, sent(), ENABLE, sent(1), pq("pqUnmask", 1), sent()] },
-  // Held on a masked vector, the event goes out on its target when the driver switches to per-queue.
-  { name: "table-to-pq", mapping: "per-queue", actions: [{ do: "address", vector: 2, zero: false }, ENABLE, mask(2), complete(1), sent(), ENABLE_PQ, sentPq(2), unmask(2), sent()] },
   { name: "pq-zero-address", mapping: "per-queue", actions: [pq("pqMask", 1), { do: "pqAddress", target: 1, zero: true }, complete(0), pq("pqUnmask", 1), sent(), { do: "pqAddress", target: 1, zero: false }, sentPq(1)] },
   { name: "line-then-pq", mapping: "per-queue", actions: [DISABLE, complete(0), CONFIG, complete(1), ENABLE_PQ, sentPq(0, 1, 2)] },
   { name: "pq-disable-ack-enable", mapping: "per-queue", actions: [pq("pqMask", 0), CONFIG, DISABLE, sent(), ACK, ENABLE_PQ, pq("pqUnmask", 0), sent()] },
-  // Both modes hold the event in turn; the line finally shows it.
-  { name: "pq-table-pq-line", mapping: "per-queue", actions: [pq("pqOff", 1), mask(1), complete(0), ENABLE, ENABLE_PQ, ENABLE, sent(), DISABLE, ACK, ENABLE_PQ, pq("pqOn", 1), sent()] },
+  // D10: the event held on the reset queue goes to neither its old pair nor its new one.
+  { name: "queue-reset-held", mapping: "per-queue", actions: [pq("pqMask", 1), complete(0), reset(0), sent(), complete(0), sentPq(1)] },
+  // D10: another queue's held event survives the reset and is delivered.
+  { name: "queue-reset-other-survives", mapping: "per-queue", actions: [pq("pqMask", 1), pq("pqMask", 2), complete(0), complete(1), reset(1), sent(), pq("pqUnmask", 1), sentPq(1), pq("pqUnmask", 2), sent()] },
+  // On the line: the reset queue's bit is gone, the other queue's event moves to its target.
+  { name: "queue-reset-on-line", mapping: "per-queue", actions: [DISABLE, complete(0), complete(1), reset(0), ENABLE_PQ, sentPq(2)] },
+  { name: "queue-reset-disabled-target", mapping: "per-queue", actions: [pq("pqOff", 2), complete(1), reset(0), sent(), pq("pqOn", 2), sentPq(2)] },
 ];
 
 /** A random interleaving of mode changes, masks, remaps, completions and config changes. */
@@ -98,7 +103,7 @@ export function randomModeActions(rng: Prng, mapping: ModeMapping, n: number): M
   const out: ModeAction[] = [];
   for (let i = 0; i < n; i++) {
     const v = rng.int(vectors);
-    if (mapping === "per-queue" && rng.chance(0.5)) {
+    if (mapping === "per-queue") {
       out.push(randomPqAction(rng));
       continue;
     }
@@ -114,12 +119,12 @@ export function randomModeActions(rng: Prng, mapping: ModeMapping, n: number): M
   return out;
 }
 
-/** A per-queue action: the mode switch, or a target command (echo has three targets). */
+/** A v3 action: MSI_ENABLE, a target's control word or pair, or a queue reset (echo has three targets). */
 function randomPqAction(rng: Prng): ModeAction {
   const t = rng.int(3);
   const choices: ModeAction[] = [
-    ENABLE_PQ, ENABLE_PQ, pq("pqMask", t), pq("pqUnmask", t), pq("pqUnmask", t), pq("pqOff", t), pq("pqOn", t), pq("pqOn", t),
-    { do: "pqAddress", target: t, zero: rng.chance(0.4) },
+    ENABLE_PQ, ENABLE_PQ, DISABLE, pq("pqMask", t), pq("pqUnmask", t), pq("pqUnmask", t), pq("pqOff", t), pq("pqOn", t), pq("pqOn", t),
+    { do: "pqAddress", target: t, zero: rng.chance(0.4) }, complete(rng.int(2)), complete(rng.int(2)), CONFIG, ACK, reset(rng.int(2)),
   ];
   return rng.pick(choices);
 }
@@ -127,17 +132,29 @@ function randomPqAction(rng: Prng): ModeAction {
 /** One action through the registers; null when it went as it should. */
 export function applyModeAction(rig: EchoRig, a: ModeAction): StepResult {
   const d = rig.driver;
+  const v3 = rig.transport.msiPerQueue !== null;
+  /** Sets or clears one bit of target t's control word, keeping the other (a read-modify-write, as a driver does). */
+  const control = (t: number, bit: number, on: boolean) => {
+    const now = d.readTargetControl(t) & (MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
+    d.targetControl(t, on ? now | bit : now & ~bit);
+  };
   switch (a.do) {
     case "mask": d.msiCommand(MSI_CMD.MASK, a.vector); return null;
     case "unmask": d.msiCommand(MSI_CMD.UNMASK, a.vector); return null;
-    case "disable": d.msiCommand(MSI_CMD.DISABLE); return null;
-    case "enable": d.msiCommand(MSI_CMD.ENABLE); return null;
-    case "enablePq": d.msiCommand(MSI_CMD.ENABLE_PER_QUEUE); return null;
-    case "pqMask": d.pqCommand(MSI_PQ_CMD.MASK, a.target); return null;
-    case "pqUnmask": d.pqCommand(MSI_PQ_CMD.UNMASK, a.target); return null;
-    case "pqOff": d.pqCommand(MSI_PQ_CMD.TARGET_DISABLE, a.target); return null;
-    case "pqOn": d.pqCommand(MSI_PQ_CMD.TARGET_ENABLE, a.target); return null;
+    case "disable":
+      if (v3) d.write32("MsiControl", 0);
+      else d.msiCommand(MSI_CMD.DISABLE);
+      return null;
+    case "enable": case "enablePq":
+      if (v3) d.write32("MsiControl", MSI_CONTROL.MSI_ENABLE);
+      else d.msiCommand(MSI_CMD.ENABLE);
+      return null;
+    case "pqMask": control(a.target, MSI_TARGET_CONTROL.MASK, true); return null;
+    case "pqUnmask": control(a.target, MSI_TARGET_CONTROL.MASK, false); return null;
+    case "pqOff": control(a.target, MSI_TARGET_CONTROL.ENABLE, false); return null;
+    case "pqOn": control(a.target, MSI_TARGET_CONTROL.ENABLE, true); return null;
     case "pqAddress": d.setTarget(a.target, a.zero ? 0 : TEST_MSI_ADDR, testPqData(a.target)); return null;
+    case "queueReset": return rig.negotiated(FEATURE.RING_RESET) ? rig.resetQueue(a.queue, true) : "queue reset in an episode without RING_RESET";
     case "config": rig.triggerConfig(); return null;
     case "ack":
       if (d.lineHigh) d.handleLineInterrupt();
@@ -161,21 +178,20 @@ export function applyModeAction(rig: EchoRig, a: ModeAction): StepResult {
 
 /**
  * The driver puts its MSI set-up back (every vector configured and unmasked, the mapping as its
- * probe made it; on a device with the per-queue mode, every target set, enabled and unmasked
+ * probe made it; on a device with the v3 layout, every target set, enabled and unmasked
  * too) and services the line; then every event must have reached it, in whichever mode is on.
  */
 export function settleModeEpisode(rig: EchoRig, mapping: ModeMapping): StepResult {
   const d = rig.driver;
   const vectors = mapping === "shared" ? 2 : 3;
-  for (let v = 0; v < vectors; v++) {
+  for (let v = 0; v < vectors && rig.transport.msi !== null; v++) {
     d.configureVector(v, TEST_MSI_ADDR, testMsiData(v));
     d.msiCommand(MSI_CMD.UNMASK, v);
   }
   if (rig.transport.msiPerQueue !== null) {
     for (let t = 0; t < 3; t++) {
       d.setTarget(t, TEST_MSI_ADDR, testPqData(t));
-      d.pqCommand(MSI_PQ_CMD.UNMASK);
-      d.pqCommand(MSI_PQ_CMD.TARGET_ENABLE);
+      d.targetControl(t, MSI_TARGET_CONTROL.ENABLE);
     }
   }
   if (mapping === "shared") {

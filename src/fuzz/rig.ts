@@ -5,19 +5,19 @@
 
 import { concatBytes } from "../virtio/bytes.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
-import { FEATURE, INTERRUPT, MSI_CMD, MSI_PQ_CMD, STATUS } from "../virtio/constants.ts";
+import { FEATURE, INTERRUPT, MSI_CMD, MSI_TARGET_CONTROL, STATUS } from "../virtio/constants.ts";
 import type { MmioMsiOptions, MmioTransport } from "../virtio/mmio-transport.ts";
 import type { SplitQueueCounters, SplitQueueErrors } from "../virtio/split-queue.ts";
-import { TestDriver, testMsiData, testPqData, type AddedChain } from "../testing/test-driver.ts";
+import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData, type AddedChain } from "../testing/test-driver.ts";
 import { EventLedger } from "./event-ledger.ts";
 import { GuardedRam, WatchedMemory } from "./guarded-memory.ts";
 import { MsiSink } from "./msi-sink.ts";
 import type { Prng } from "../testing/prng.ts";
 
-export type MsiLayout = MmioMsiOptions | false;
+export type MsiLayout = MmioMsiOptions;
 /**
- * The line, the table with a fixed or shared mapping, or the per-queue mode with one pair per
- * target or one pair in every target (what a device with MsiPqHint 1 gets from our driver).
+ * The line, the 2020 table with a fixed or shared mapping, or the v3 targets with one pair per
+ * target or one pair in every target (what a device with MsiVectorHint 1 gets from our driver).
  */
 export type IrqMode = "none" | "fixed" | "shared" | "per-queue" | "per-queue-shared";
 
@@ -207,14 +207,18 @@ export abstract class Rig {
   /** Reset and the Linux-like probe with random (or the given) interrupt mode and features; verified. */
   init(rng: Prng, mode?: IrqMode): StepResult {
     const m = this.msiLayout;
-    const pq = m !== false && m.pairsHint === 1 ? "per-queue-shared" : "per-queue";
-    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.perQueue && rng.chance(0.5) ? pq : m.sharing ? "shared" : "fixed");
+    const pq = m !== false && m.layout === "v3" && (m.hint === 1 || rng.chance(0.25)) ? "per-queue-shared" : "per-queue";
+    this.mode = mode ?? (m === false || rng.chance(0.25) ? "none" : m.layout === "v3" ? pq : m.sharing ? "shared" : "fixed");
     this.#inFlight.clear();
     const chosen = this.mode;
     let decline = 0n;
     for (let b = 0n; b < 64n; b++) if (this.optionalFeatures & (1n << b) && rng.chance(0.3)) decline |= 1n << b;
-    // With the line, the driver may still accept MMIO_MSI and just never enable it.
-    if (chosen === "none" && rng.chance(0.7)) decline |= FEATURE.MMIO_MSI;
+    // With the line, the driver may still accept the MSI bit and just never enable it (on the
+    // 2020 layout that bit is 40; on the others bit 40 is RING_RESET, declined now and then).
+    const msiBit = m !== false && m.layout === "2020" ? FEATURE.MMIO_MSI_2020 : FEATURE.MMIO_MSI;
+    if (chosen === "none" && rng.chance(0.7)) decline |= msiBit;
+    // (Mode-change episodes, which ask for a mode, keep it: their scripts reset queues.)
+    if (msiBit !== FEATURE.RING_RESET && mode === undefined && rng.chance(0.2)) decline |= FEATURE.RING_RESET;
     this.harvestQueues();
     this.beforeInit();
     const r = this.driver.init({
@@ -253,14 +257,15 @@ export abstract class Rig {
     this.sink.delivered.length = 0;
     this.#wantQueues.clear();
     this.#wantConfig = false;
+    // The driver's extras first: a queue reset writes the queue's target afresh (unmasked).
+    const extra = this.#driverExtras(rng);
+    if (extra !== null) return extra;
     let masked: number | null = null;
     if (this.mode !== "none" && rng.chance(0.1)) {
-      // With one shared interrupt there is one thing to mask (every target, in the per-queue mode).
+      // With one shared interrupt there is one thing to mask (every target, with the v3 layout).
       masked = this.mode === "per-queue-shared" ? 1 : rng.int(this.mode === "shared" ? 2 : this.device.queueMaxSizes.length + 1);
       this.#mask(masked, true);
     }
-    const extra = this.#driverExtras(rng);
-    if (extra !== null) return extra;
     // Now and then the driver asks for no used-buffer interrupts during a step.
     this.#quiet = rng.chance(0.05);
     if (this.#quiet) this.#setQuiet(true);
@@ -317,13 +322,80 @@ export abstract class Rig {
       if (d.read32("ConfigGeneration") !== gen) return "ConfigGeneration moved without a config change";
     }
     if (this.mode !== "none" && rng.chance(0.01)) {
-      d.msiCommand(MSI_CMD.DISABLE);
+      if (this.#perQueue) {
+        d.write32("MsiControl", 0);
+        if (d.read32("MsiControl") !== 0) return "MsiControl still says enabled after clearing MSI_ENABLE";
+      } else {
+        d.msiCommand(MSI_CMD.DISABLE);
+        if (d.read32("MsiState") >>> 31 !== 0) return "MsiState still says enabled after DISABLE";
+      }
       this.mode = "none";
-      if (d.read32("MsiState") >>> 31 !== 0) return "MsiState still says enabled after DISABLE";
       if (this.transport.state().interruptMode !== "line") return "still in MSI mode after DISABLE";
+    }
+    // With RING_RESET, now and then the driver resets a queue and sets it up again (ethtool -G).
+    // (On the 2020 layout bit 40 is the MSI bit, never RING_RESET.)
+    if (this.transport.state().ringReset && this.negotiated(FEATURE.RING_RESET) && rng.chance(0.02)) {
+      const live = this.transport.state().queues.filter((q) => q.ready && this.resettableQueue(q.index));
+      if (live.length > 0) return this.resetQueue(rng.pick(live).index, true);
     }
     return null;
   }
+
+  /** Queues a well-behaved driver may reset mid-episode (a device may keep some out). */
+  protected resettableQueue(_index: number): boolean {
+    return true;
+  }
+
+  /**
+   * QueueReset of queue q as a driver does it (virtio 1.4 §2.6.1), checked against D10 of
+   * docs/virtio-mmio-msi-v3.md through the registers: QueueReset reads 0 and QueueReady 0 at
+   * once, the queue's target reads power-on, no message went out, the other targets and
+   * MSI_ENABLE did not change. With `reenable`, the driver then sets the queue up on fresh rings
+   * and, in a v3 mode, writes its target again (R5). The chains the driver had on the old ring
+   * are its own again; their buffers are no longer the device's to write.
+   */
+  resetQueue(q: number, reenable: boolean): StepResult {
+    const d = this.driver;
+    const t = this.transport;
+    const pq = t.msiPerQueue;
+    const before = pq?.state() ?? null;
+    const msiControl = pq ? d.read32("MsiControl") : 0;
+    const sentBefore = d.msiWrites.length;
+    const size = t.state().queues[q]?.size ?? 0;
+    const resets = t.counters.queueResets;
+    if (d.queueReset(q) !== 0) return `queue ${q}: QueueReset does not read 0 after the reset`;
+    if (t.counters.queueResets !== resets + 1) return `queue ${q}: the reset was refused`;
+    this.#inFlight.delete(q);
+    d.write32("QueueSel", q);
+    if (d.read32("QueueReady") !== 0) return `queue ${q}: QueueReady reads 1 after the reset`;
+    if (d.msiWrites.length !== sentBefore) return `queue ${q}: the reset sent a message`;
+    if (pq !== null && before !== null) {
+      const regs = ["QueueMsiAddrLow", "QueueMsiAddrHigh", "QueueMsiData", "QueueMsiControl"] as const;
+      for (const r of regs) if (d.read32(r) !== 0) return `queue ${q}: ${r} reads ${d.read32(r)} after the reset, not its power-on 0 (D10)`;
+      if (d.read32("MsiControl") !== msiControl) return `queue ${q}: MSI_ENABLE changed with the reset (D10)`;
+      const after = pq.state();
+      for (let x = 0; x < after.targets.length; x++) {
+        if (x === 1 + q) continue;
+        if (JSON.stringify(after.targets[x]) !== JSON.stringify(before.targets[x])) return `queue ${q}: the reset changed target ${x} (D10)`;
+      }
+    }
+    this.harvestQueues();
+    if (!reenable) return null;
+    if (size > 0) d.reenableQueue(q, size);
+    if (d.read32("QueueReady") !== 1) return `queue ${q}: could not be set up again after the reset`;
+    if (pq !== null) {
+      const data = this.mode === "per-queue-shared" ? testPqData(1) : testPqData(1 + q);
+      d.setTarget(1 + q, TEST_MSI_ADDR, data);
+      d.targetControl(1 + q, MSI_TARGET_CONTROL.ENABLE);
+    }
+    if (d.msiWrites.length !== sentBefore) return `queue ${q}: a message went out for the reset queue's discarded event (D10)`;
+    this.harvestQueues();
+    this.afterQueueReset(q);
+    return null;
+  }
+
+  /** After a queue reset and its new set-up: the device rig's own bookkeeping of the queue. */
+  protected afterQueueReset(_q: number): void {}
 
   protected wantConfig(): void {
     this.#wantConfig = true;
@@ -345,9 +417,9 @@ export abstract class Rig {
 
   /** MASK / UNMASK of vector or target `v` (every target with one shared pair), in the current mode. */
   #mask(v: number, on: boolean): void {
-    const cmd = on ? MSI_PQ_CMD.MASK : MSI_PQ_CMD.UNMASK;
-    if (this.mode === "per-queue-shared") for (let t = 0; t <= this.device.queueMaxSizes.length; t++) this.driver.pqCommand(cmd, t);
-    else if (this.mode === "per-queue") this.driver.pqCommand(cmd, v);
+    const control = MSI_TARGET_CONTROL.ENABLE | (on ? MSI_TARGET_CONTROL.MASK : 0);
+    if (this.mode === "per-queue-shared") for (let t = 0; t <= this.device.queueMaxSizes.length; t++) this.driver.targetControl(t, control);
+    else if (this.mode === "per-queue") this.driver.targetControl(v, control);
     else this.driver.msiCommand(on ? MSI_CMD.MASK : MSI_CMD.UNMASK, v);
   }
 
@@ -502,7 +574,6 @@ export abstract class Rig {
     }
     // At most one MSI mode; an unmasked (and, per queue, enabled) vector or target with a usable
     // address holds nothing: whatever made it sendable sent it.
-    if ((t.msi?.enabled ?? false) && (t.msiPerQueue?.enabled ?? false)) return "the table and the per-queue mode are both on";
     if (on) {
       const pq = t.msiPerQueue?.enabled ? t.msiPerQueue.state().targets : null;
       const list = pq ?? t.msi!.state().vectors.map((v) => ({ ...v, enabled: true }));
@@ -511,7 +582,7 @@ export abstract class Rig {
     }
     const lost = this.ledger.check(this.#lineHigh);
     if (lost !== null) return lost;
-    if (t.counters.writes.Status !== this.#statusWritesSeen) this.harvestQueues();
+    if (this.#queueWrites() !== this.#statusWritesSeen) this.harvestQueues();
     // push() with a bad length or a foreign chain is the device's bug, never the guest's.
     for (const c of this.#liveCounters) if (c.badPush !== 0) return `the device pushed a bad used element (badPush ${c.badPush})`;
     return null;
@@ -519,7 +590,7 @@ export abstract class Rig {
 
   /**
    * A delivered message must come from the MSI mode that is on and match an unmasked vector of
-   * the table, or an enabled, unmasked target of the per-queue mode.
+   * the table, or an enabled, unmasked target of the v3 layout.
    */
   #checkMsi(addr: number, data: number): string | null {
     const t = this.transport;
@@ -536,13 +607,20 @@ export abstract class Rig {
 
   /**
    * Folds the counters of queues that a reset ended into the totals and picks up the new ones.
-   * Queues only appear at DRIVER_OK and vanish at reset, both Status writes.
+   * Queues appear at DRIVER_OK and after a queue reset's QueueReady, and vanish at a reset or
+   * a queue reset.
    */
   harvestQueues(): void {
-    this.#statusWritesSeen = this.transport.counters.writes.Status;
+    this.#statusWritesSeen = this.#queueWrites();
     const now = this.transport.state().queues.flatMap((q) => (q.live ? [q.live.counters] : []));
     for (const old of this.#liveCounters) if (!now.includes(old)) this.#fold(old);
     this.#liveCounters = now;
+  }
+
+  /** Writes that can start or end a running queue: Status, QueueReset and QueueReady (after a queue reset). */
+  #queueWrites(): number {
+    const w = this.transport.counters.writes;
+    return w.Status + w.QueueReset + w.QueueReady;
   }
 
   #fold(c: SplitQueueCounters): void {
@@ -567,7 +645,7 @@ export abstract class Rig {
     const m = this.transport.msi?.counters;
     if (m) n += m.badCommand + m.badVector + m.badQueue + m.mapInFixedMode + m.addrHighNonZero;
     const pq = this.transport.msiPerQueue?.counters;
-    if (pq) n += pq.badCommand + pq.badTarget + pq.addrHighNonZero;
+    if (pq) n += pq.badControl + pq.addrHighNonZero;
     for (const q of this.transport.state().queues) {
       if (q.live === null) continue;
       for (const v of Object.values(q.live.counters.errors as SplitQueueErrors)) n += v;

@@ -16,7 +16,7 @@ const MUST_CHECK = [
   "transport.readWriteOnly", "transport.noMsi", "transport.msiWithoutFeature", "transport.badNotify",
   "transport.queueBroken", "transport.badQueueNum", "transport.ringAlign", "transport.ringOutOfRange",
   "msi.badCommand", "msi.badVector", "msi.badQueue", "msi.mapInFixedMode", "msi.dropped",
-  "msiPq.badCommand", "msiPq.badTarget", "msiPq.dropped",
+  "msiPq.badControl", "msiPq.dropped", "transport.badMsiControl", "transport.badQueueReset", "transport.badQueueSel",
   "platform.msiOutsideWindow", "platform.msiIllegalVector", "memory.msiIntoRam",
   "queue.loop", "queue.outOfRange", "queue.nextRange", "queue.headRange", "queue.availIdx", "queue.order",
   "queue.nestedIndirect", "queue.indirectLen", "queue.indirectWithNext", "queue.indirectNotNegotiated", "queue.zeroLength",

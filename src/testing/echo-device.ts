@@ -18,7 +18,7 @@ export class EchoDevice implements VirtioDevice {
   readonly features: bigint;
   readonly queueMaxSizes: readonly number[];
   readonly configSize = 8;
-  readonly counters = { activations: 0, resets: 0, notifies: 0, chains: 0 };
+  readonly counters = { activations: 0, resets: 0, notifies: 0, chains: 0, queueResets: 0 };
   readonly config = new Uint8Array(8);
   ctx: ActivationContext | null = null;
   readonly #failActivate: string | undefined;
@@ -43,12 +43,26 @@ export class EchoDevice implements VirtioDevice {
   activate(ctx: ActivationContext): string | null {
     if (this.#failActivate) return this.#failActivate;
     this.ctx = ctx;
+    this.#queues.clear();
+    for (const q of ctx.queues) this.#queues.set(q.index, q);
     this.counters.activations++;
     return null;
   }
 
+  /** Queues by index: the activation's, replaced or dropped by queue resets. */
+  readonly #queues = new Map<number, Virtqueue>();
+
   queue(index: number): Virtqueue | undefined {
-    return this.ctx?.queues.find((q) => q.index === index);
+    return this.#queues.get(index);
+  }
+
+  resetQueue(index: number): void {
+    this.counters.queueResets++;
+    this.#queues.delete(index);
+  }
+
+  enableQueue(queue: Virtqueue): void {
+    if (this.ctx) this.#queues.set(queue.index, queue);
   }
 
   get interrupts(): Interrupts | undefined {
@@ -77,6 +91,7 @@ export class EchoDevice implements VirtioDevice {
 
   reset(): void {
     this.ctx = null;
+    this.#queues.clear();
     this.counters.resets++;
   }
 }

@@ -14,7 +14,7 @@
 // number of bytes in flight well under the RAM size.
 
 import type { GuestMemory, InterruptLine, VirtioDevice } from "../virtio/interfaces.ts";
-import { FEATURE, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../virtio/constants.ts";
+import { FEATURE, MSI_CMD, MSI_CONTROL, MSI_TARGET_CONTROL, REG, STATUS, VIRTQ_DESC_F, type RegisterName } from "../virtio/constants.ts";
 import { MmioTransport, type MmioMsiOptions } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
 
@@ -22,8 +22,8 @@ export const TEST_MSI_ADDR = 0xfee00000;
 /** MSI data of vector v in the driver's setup: vector number 0x40 + v, fixed, edge. */
 export const testMsiData = (v: number): number => 0x40 + v;
 /**
- * MSI data of per-queue target t (0 = config, 1 + q = queue q): vector number 0x60 + t, apart
- * from the table's, so a message tells which mode sent it.
+ * MSI data of v3 target t (0 = config, 1 + q = queue q): vector number 0x60 + t, apart from
+ * the 2020 table's, so a message tells which layout sent it.
  */
 export const testPqData = (t: number): number => 0x60 + t;
 
@@ -33,8 +33,10 @@ export interface TestDriverOptions {
   readonly ramSize?: number;
   /** Use this array as guest RAM instead (for example a subarray with a guard after it). */
   readonly ram?: Uint8Array;
-  /** The transport's MSI extension (default: none). */
-  readonly msi?: MmioMsiOptions | false;
+  /** The transport's MSI layout (default: false, none; the transport's own default is v3). */
+  readonly msi?: MmioMsiOptions;
+  /** The transport's ringReset option (default: the transport's). */
+  readonly ringReset?: boolean;
   /** What the bus does with a non-RAM write; default: accept 0xFEExxxxx. */
   readonly busWrite?: (addr: number, value: number) => boolean;
   /** What the transport sees as guest memory, built on the driver's RAM (the fuzzer instruments it). */
@@ -42,14 +44,14 @@ export interface TestDriverOptions {
 }
 
 export interface InitOptions {
-  /** Features to accept; default: everything offered, minus MMIO_MSI unless `msi` is used. */
+  /** Features to accept; default: everything offered, minus the MSI bit (49, or 40 with the 2020 layout) unless `msi` is used. */
   readonly features?: bigint | ((offered: bigint) => bigint);
   /** Queue sizes to set up (default: each queue's max, capped at 256); 0 skips a queue. */
   readonly queueSizes?: readonly number[];
   /**
-   * MSI setup as the 2020 driver does: one vector per event, or two shared ones; or the
-   * per-queue mode with one pair per target (target t gets data testPqData(t)), or with one
-   * pair written into every target (data testPqData(1)), as a driver sharing one interrupt does.
+   * MSI setup as the 2020 driver does: one vector per event, or two shared ones; or the v3
+   * layout with one pair per target (target t gets data testPqData(t)), or with one pair
+   * written into every target (data testPqData(1)), as a driver sharing one interrupt does.
    */
   readonly msi?: "fixed" | "shared" | "per-queue" | "per-queue-shared" | "none";
   /** Stop before DRIVER_OK (default true = write DRIVER_OK). */
@@ -139,6 +141,7 @@ export class TestDriver {
       line,
       schedule: (fn) => this.tasks.push(fn),
       msi: o.msi ?? false,
+      ...(o.ringReset === undefined ? {} : { ringReset: o.ringReset }),
     });
   }
 
@@ -212,7 +215,8 @@ export class TestDriver {
     this.addStatus(STATUS.ACKNOWLEDGE);
     this.addStatus(STATUS.DRIVER);
     const offered = this.offeredFeatures();
-    const dflt = msi === "none" ? offered & ~FEATURE.MMIO_MSI : offered;
+    const msiBit = this.transport.state().msiLayout === "2020" ? FEATURE.MMIO_MSI_2020 : FEATURE.MMIO_MSI;
+    const dflt = msi === "none" ? offered & ~msiBit : offered;
     const features = typeof o.features === "function" ? o.features(offered) : (o.features ?? dflt);
     this.writeDriverFeatures(features);
     if (!(this.addStatus(STATUS.FEATURES_OK) & STATUS.FEATURES_OK)) {
@@ -231,10 +235,10 @@ export class TestDriver {
   }
 
   /** Lays out queue `index` with `size` entries in RAM and makes it ready. */
-  setupQueue(index: number, size: number): DriverQueue {
-    const desc = this.alloc(16 * size, 4096);
-    const avail = this.alloc(6 + 2 * size, 4096);
-    const used = this.alloc(6 + 8 * size, 4096);
+  setupQueue(index: number, size: number, at?: { desc: number; avail: number; used: number }): DriverQueue {
+    const desc = at?.desc ?? this.alloc(16 * size, 4096);
+    const avail = at?.avail ?? this.alloc(6 + 2 * size, 4096);
+    const used = at?.used ?? this.alloc(6 + 8 * size, 4096);
     // Fresh rings are zeroed, as Linux allocates them: stale flags or event indices from an
     // earlier life of this RAM would suppress interrupts or fake available chains.
     this.ram.fill(0, desc, desc + 16 * size);
@@ -285,37 +289,58 @@ export class TestDriver {
     this.write32("MsiCmd", cmd);
   }
 
-  /** MsiPqSel value of target t (0 = configuration changes, 1 + q = queue q). */
-  static pqSel(target: number): number {
-    return target === 0 ? MSI_PQ_TARGET_CONFIG : target - 1;
-  }
-
   /**
-   * The per-queue mode: every target gets its own pair (data testPqData(t)), or with `shared`
-   * all the same one (testPqData(1)), is enabled, then ENABLE_PER_QUEUE.
+   * The v3 layout (docs/virtio-mmio-msi-v3.md): every target gets its own pair (data
+   * testPqData(t)), or with `shared` all the same one (testPqData(1)), and ENABLE; then MSI_ENABLE.
    */
   setupPerQueue(shared = false): void {
     const targets = 1 + this.device.queueMaxSizes.length;
     for (let t = 0; t < targets; t++) {
       this.setTarget(t, TEST_MSI_ADDR, testPqData(shared ? 1 : t));
-      this.pqCommand(MSI_PQ_CMD.TARGET_ENABLE);
+      this.targetControl(t, MSI_TARGET_CONTROL.ENABLE);
     }
-    this.write32("MsiCmd", MSI_CMD.ENABLE_PER_QUEUE);
+    this.write32("MsiControl", MSI_CONTROL.MSI_ENABLE);
   }
 
-  /** Selects target t and gives it a message (SET_MESSAGE). */
+  /** Target t's pair (0 = configuration, 1 + q = queue q, selected with QueueSel): address words, then Data (R2). */
   setTarget(t: number, addr: number, data: number, addrHigh = 0): void {
-    this.write32("MsiPqSel", TestDriver.pqSel(t));
-    this.write32("MsiPqAddrLow", addr);
-    this.write32("MsiPqAddrHigh", addrHigh);
-    this.write32("MsiPqData", data);
-    this.pqCommand(MSI_PQ_CMD.SET_MESSAGE);
+    const p = this.#targetRegs(t);
+    this.write32(p.addrLow, addr);
+    this.write32(p.addrHigh, addrHigh);
+    this.write32(p.data, data);
   }
 
-  /** An MsiPqCmd, on target t when given (else on the one selected). */
-  pqCommand(cmd: number, t?: number): void {
-    if (t !== undefined) this.write32("MsiPqSel", TestDriver.pqSel(t));
-    this.write32("MsiPqCmd", cmd);
+  /** Writes target t's control word (ENABLE, MASK). */
+  targetControl(t: number, value: number): void {
+    this.write32(this.#targetRegs(t).control, value);
+  }
+
+  /** Reads target t's control word (ENABLE, MASK, PENDING). */
+  readTargetControl(t: number): number {
+    return this.read32(this.#targetRegs(t).control);
+  }
+
+  /** QueueReset of queue q (virtio 1.4 §2.6.1); returns what QueueReset reads after it. */
+  queueReset(q: number): number {
+    this.write32("QueueSel", q);
+    this.write32("QueueReset", 1);
+    return this.read32("QueueReset");
+  }
+
+  /**
+   * After queueReset(q): lays the queue out afresh (zeroed rings, indices 0) and writes
+   * QueueReady 1, as Linux's enable_vq_after_reset does; the old rings' memory is reused when
+   * the new size fits in it. The driver's in-flight heads of the old ring are gone.
+   */
+  reenableQueue(q: number, size: number): DriverQueue {
+    const old = this.queues[q];
+    return this.setupQueue(q, size, old && size <= old.size ? old : undefined);
+  }
+
+  #targetRegs(t: number): { addrLow: RegisterName; addrHigh: RegisterName; data: RegisterName; control: RegisterName } {
+    if (t === 0) return { addrLow: "ConfigMsiAddrLow", addrHigh: "ConfigMsiAddrHigh", data: "ConfigMsiData", control: "ConfigMsiControl" };
+    this.write32("QueueSel", t - 1);
+    return { addrLow: "QueueMsiAddrLow", addrHigh: "QueueMsiAddrHigh", data: "QueueMsiData", control: "QueueMsiControl" };
   }
 
   // ---- RAM ----

@@ -1,5 +1,6 @@
-// Numbers from the virtio 1.x specification (virtio-mmio, version 2 register layout) and from
-// our MSI extension (docs/virtio-mmio-msi.md). Data only, no behaviour.
+// Numbers from the virtio 1.x specification (virtio-mmio, version 2 register layout, and
+// QueueReset of virtio 1.4), from our default MSI layout (docs/virtio-mmio-msi-v3.md) and from
+// the 2020 layout kept as an option (docs/virtio-mmio-msi.md). Data only, no behaviour.
 
 /** "virt" in little-endian ASCII: what a driver expects at MagicValue. */
 export const MMIO_MAGIC = 0x74726976;
@@ -40,7 +41,24 @@ export const REG = {
   SHMLenHigh: 0x0b4,
   SHMBaseLow: 0x0b8,
   SHMBaseHigh: 0x0bc,
-  // MSI extension (offset 0x0c0 is QueueReset in virtio 1.2; we never offer RING_RESET).
+  // The v3 layout (docs/virtio-mmio-msi-v3.md, "Registers"): QueueReset is virtio 1.4's.
+  QueueReset: 0x0c0,
+  QueueMsiAddrLow: 0x0c4,
+  QueueMsiAddrHigh: 0x0c8,
+  QueueMsiData: 0x0cc,
+  QueueMsiControl: 0x0d0,
+  ConfigMsiAddrLow: 0x0d4,
+  ConfigMsiAddrHigh: 0x0d8,
+  ConfigMsiData: 0x0dc,
+  ConfigMsiControl: 0x0e0,
+  MsiControl: 0x0e4,
+  MsiVectorHint: 0x0e8,
+  MsiReserved0: 0x0ec,
+  MsiReserved1: 0x0f0,
+  MsiReserved2: 0x0f4,
+  MsiReserved3: 0x0f8,
+  // The 2020 layout (docs/virtio-mmio-msi.md), only on a device built with it: the same offsets
+  // as QueueReset and the first v3 registers, so a window has one layout or the other.
   MsiVecNum: 0x0c0,
   MsiState: 0x0c4,
   MsiCmd: 0x0c8,
@@ -48,14 +66,6 @@ export const REG = {
   MsiAddrLow: 0x0d4,
   MsiAddrHigh: 0x0d8,
   MsiData: 0x0dc,
-  // The per-queue mode of the MSI extension (docs/virtio-mmio-msi.md, "The per-queue mode").
-  MsiPqHint: 0x0e0,
-  MsiPqSel: 0x0e4,
-  MsiPqAddrLow: 0x0e8,
-  MsiPqAddrHigh: 0x0ec,
-  MsiPqData: 0x0f0,
-  MsiPqCmd: 0x0f4,
-  MsiPqStatus: 0x0f8,
   ConfigGeneration: 0x0fc,
   Config: 0x100,
 } as const;
@@ -86,8 +96,12 @@ export const FEATURE = {
   ACCESS_PLATFORM: 1n << 33n,
   RING_PACKED: 1n << 34n,
   MMIO_NOTIFICATION: 1n << 39n,
-  /** Ours (the 2020 proposal); virtio 1.2 gave bit 40 to RING_RESET, which we never offer. */
-  MMIO_MSI: 1n << 40n,
+  /** virtio 1.2+: QueueReset resets one virtqueue (docs/virtio-mmio-msi-v3.md, "Queue reset"). */
+  RING_RESET: 1n << 40n,
+  /** The 2020 layout's meaning of bit 40 (docs/virtio-mmio-msi.md), offered only with that layout, never with RING_RESET. */
+  MMIO_MSI_2020: 1n << 40n,
+  /** provisional, awaiting assignment, docs/virtio-mmio-msi-v3.md */
+  MMIO_MSI: 1n << 49n,
 } as const;
 
 /** InterruptStatus / InterruptACK bits. */
@@ -105,27 +119,19 @@ export const MSI_CMD = {
   UNMASK: 5,
   MAP_CONFIG: 6,
   MAP_QUEUE: 7,
-  /** Only on devices that offer the per-queue mode. */
-  ENABLE_PER_QUEUE: 8,
 } as const;
 
-/** MsiPqCmd values: commands on the target MsiPqSel selects. */
-export const MSI_PQ_CMD = {
-  SET_MESSAGE: 1,
-  TARGET_ENABLE: 2,
-  TARGET_DISABLE: 3,
-  MASK: 4,
-  UNMASK: 5,
-} as const;
-
-/** MsiPqSel value that selects the configuration-change target. */
-export const MSI_PQ_TARGET_CONFIG = 0xffffffff;
-
-/** MsiPqStatus bits (of the selected target). */
-export const MSI_PQ_STATUS = {
-  ENABLED: 1 << 0,
-  MASKED: 1 << 1,
+/** QueueMsiControl / ConfigMsiControl bits (docs/virtio-mmio-msi-v3.md, "Registers"). */
+export const MSI_TARGET_CONTROL = {
+  ENABLE: 1 << 0,
+  MASK: 1 << 1,
+  /** Read-only. */
   PENDING: 1 << 2,
+} as const;
+
+/** MsiControl bits. */
+export const MSI_CONTROL = {
+  MSI_ENABLE: 1 << 0,
 } as const;
 
 /** MsiVecSel value meaning "no vector" for MAP_CONFIG / MAP_QUEUE. */
@@ -135,8 +141,6 @@ export const NO_VECTOR = 0xffffffff;
 export const MSI_STATE = {
   ENABLED: 1 << 31,
   SHARING: 1 << 30,
-  /** The per-queue mode is on (with ENABLED). */
-  PER_QUEUE: 1 << 29,
 } as const;
 
 /** Split-ring descriptor flags (virtio 1.x §2.7.5). */

@@ -106,6 +106,12 @@ export interface ActivationContext {
   readonly queues: readonly Virtqueue[];
   /** Valid until the next reset; calls made through it after a reset are ignored. */
   readonly interrupts: Interrupts;
+  /**
+   * Queues reset (QueueReset) and not yet set up again: only when a saved state is restored in
+   * the middle of a queue reset. The device treats them as set up and reset (no Virtqueue
+   * yet); `enableQueue` brings each back. Absent or empty at an ordinary DRIVER_OK.
+   */
+  readonly reopened?: readonly number[];
 }
 
 /** A virtio device, independent of the transport that carries it. */
@@ -136,6 +142,16 @@ export interface VirtioDevice {
   notify(index: number): void;
   /** Back to the state before activation; drop everything that refers to guest memory. */
   reset(): void;
+  /**
+   * Queue reset (VIRTIO_F_RING_RESET; docs/virtio-mmio-msi-v3.md, "Queue reset", D10): forget
+   * queue `index` and every piece of work taken from it; work still under way for it must not
+   * write guest memory, its used ring or raise its interrupt when it completes. Other queues
+   * keep running. The transport has already closed the queue's Virtqueue. A device without
+   * this hook and `enableQueue` is not offered RING_RESET.
+   */
+  resetQueue?(index: number): void;
+  /** A queue reset earlier is set up again (QueueReady 1 after DRIVER_OK): use `queue` from now on. */
+  enableQueue?(queue: Virtqueue): void;
   /** The device's counters, plain numbers, cheap to read. */
   readonly counters: Readonly<Record<string, number>>;
 }

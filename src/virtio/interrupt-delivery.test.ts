@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INTERRUPT, MSI_CMD, MSI_PQ_CMD, MSI_PQ_TARGET_CONFIG } from "./constants.ts";
+import { INTERRUPT, MSI_CMD, MSI_TARGET_CONTROL } from "./constants.ts";
 import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
 import { InterruptDelivery, type InterruptCounters } from "./interrupt-delivery.ts";
 import { MsiPerQueue } from "./msi-per-queue.ts";
@@ -15,7 +15,7 @@ function rig(o: { msi?: boolean; perQueue?: boolean } = {}) {
     busWrite: (addr, data) => (writes.push({ addr, data }), true),
   });
   const record = new EventRecord(1);
-  const msi = o.msi || o.perQueue ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }) : null;
+  const msi = o.msi ? new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }) : null;
   const pq = o.perQueue ? new MsiPerQueue({ queues: 1, pairsHint: 2, memory, record }) : null;
   const counters: InterruptCounters = { lineRaised: 0, usedBuffer: 0, perQueue: [0], config: 0, msi: 0 };
   const errors = { ackWhileMsi: 0 };
@@ -33,18 +33,19 @@ function rig(o: { msi?: boolean; perQueue?: boolean } = {}) {
     msi!.stage("data", data);
     cmd(MSI_CMD.CONFIGURE, vector);
   };
-  /** Target 0 is config (MsiPqSel 0xffffffff), target 1 queue 0 (MsiPqSel 0). */
-  const pqCmd = (c: number, target: number) => {
-    pq!.select(target === 0 ? MSI_PQ_TARGET_CONFIG : target - 1);
-    irq.perQueueCommand(c);
+  /** Target 0 is config, target 1 queue 0: a control-word write, as the register does it. */
+  const control = (t: number, value: number) => {
+    pq!.writeControl(t, value);
+    irq.targetsChanged();
   };
   const target = (t: number, addr: number, data: number) => {
-    pq!.stage("addrLow", addr);
-    pq!.stage("data", data);
-    pqCmd(MSI_PQ_CMD.SET_MESSAGE, t);
-    pqCmd(MSI_PQ_CMD.TARGET_ENABLE, t);
+    pq!.writeAddrLow(t, addr);
+    pq!.writeAddrHigh(t, 0);
+    pq!.writeData(t, data);
+    irq.targetsChanged();
+    control(t, MSI_TARGET_CONTROL.ENABLE);
   };
-  return { irq, edges, writes, msi, pq, counters, errors, q0, record, cmd, configure, pqCmd, target };
+  return { irq, edges, writes, msi, pq, counters, errors, q0, record, cmd, configure, control, target };
 }
 
 describe("InterruptDelivery on the line", () => {
@@ -146,82 +147,111 @@ describe("InterruptDelivery with MSI", () => {
   });
 });
 
-describe("InterruptDelivery with the per-queue mode", () => {
-  it("switches line -> table -> per-queue -> line -> per-queue -> table, one mode at a time", () => {
+describe("InterruptDelivery with the v3 targets (docs/virtio-mmio-msi-v3.md)", () => {
+  it("MSI_ENABLE switches line -> per-queue -> line (D5)", () => {
     const r = rig({ perQueue: true });
     const seen: string[] = [r.irq.mode];
-    for (const c of [MSI_CMD.ENABLE, MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.DISABLE, MSI_CMD.ENABLE_PER_QUEUE, MSI_CMD.ENABLE]) {
-      r.cmd(c);
-      seen.push(r.irq.mode);
-      expect(r.msi!.enabled && r.pq!.enabled).toBe(false);
-    }
-    expect(seen).toEqual(["line", "table", "per-queue", "line", "per-queue", "table"]);
-    expect(r.msi!.counters.badCommand).toBe(0);
+    r.irq.setMsiEnable(true);
+    seen.push(r.irq.mode);
+    r.irq.setMsiEnable(false);
+    seen.push(r.irq.mode);
+    expect(seen).toEqual(["line", "per-queue", "line"]);
   });
 
-  it("an event goes to the mode that is on: the line, a vector, or its own target", () => {
+  it("refuses to be built with both layouts", () => {
+    const memory = new RamMemory(new Uint8Array(64));
+    const record = new EventRecord(1);
+    expect(() => new InterruptDelivery({
+      line: { raise() {}, lower() {} },
+      msi: new MsiTable({ vectors: 2, sharing: false, queues: 1, memory, record }),
+      perQueue: new MsiPerQueue({ queues: 1, pairsHint: 2, memory, record }),
+      record, counters: { lineRaised: 0, usedBuffer: 0, perQueue: [0], config: 0, msi: 0 }, errors: { ackWhileMsi: 0 },
+    })).toThrow();
+  });
+
+  it("an event goes to the line, or to its own target (D4)", () => {
     const r = rig({ perQueue: true });
-    r.configure(1, ADDR, 0x41);
     r.target(1, ADDR, 0x61);
     r.irq.event(r.q0);
     expect(r.edges).toEqual(["raise"]);
     r.irq.ack(INTERRUPT.USED_BUFFER);
-    r.cmd(MSI_CMD.ENABLE);
+    r.irq.setMsiEnable(true);
     r.irq.event(r.q0);
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
-    r.irq.event(r.q0);
-    expect(r.writes.map((w) => w.data)).toEqual([0x41, 0x61]);
-    expect(r.counters.msi).toBe(2);
+    expect(r.writes.map((w) => w.data)).toEqual([0x61]);
+    expect(r.counters.msi).toBe(1);
     expect(r.irq.interruptStatus).toBe(0);
   });
 
-  it("MASK target, event, DISABLE, ENABLE_PER_QUEUE, UNMASK: exactly one message", () => {
+  it("MASK, event, MSI_ENABLE off, on, UNMASK: exactly one message (D5, D8)", () => {
     const r = rig({ perQueue: true });
     r.target(1, ADDR, 0x61);
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
-    r.pqCmd(MSI_PQ_CMD.MASK, 1);
+    r.irq.setMsiEnable(true);
+    r.control(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
     r.irq.event(r.q0);
-    r.cmd(MSI_CMD.DISABLE);
+    expect(r.pq!.readControl(1)).toBe(MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK | MSI_TARGET_CONTROL.PENDING);
+    r.irq.setMsiEnable(false);
     expect(r.irq.interruptStatus).toBe(INTERRUPT.USED_BUFFER);
     expect(r.edges).toEqual(["raise"]);
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.irq.setMsiEnable(true);
     expect(r.edges).toEqual(["raise", "lower"]);
     expect(r.writes).toEqual([]);
-    r.pqCmd(MSI_PQ_CMD.UNMASK, 1);
+    r.control(1, MSI_TARGET_CONTROL.ENABLE);
     expect(r.writes).toEqual([{ addr: ADDR, data: 0x61 }]);
-    r.pqCmd(MSI_PQ_CMD.UNMASK, 1);
-    r.cmd(MSI_CMD.ENABLE);
-    r.cmd(MSI_CMD.DISABLE);
+    r.control(1, MSI_TARGET_CONTROL.ENABLE);
+    r.irq.setMsiEnable(false);
     expect(r.writes).toHaveLength(1);
     expect(r.edges).toEqual(["raise", "lower"]);
     expect(r.record.size).toBe(0);
   });
 
-  it("a target command while the table is on changes the target and sends nothing", () => {
+  it("a target written while the line is on sends nothing until MSI_ENABLE (D5)", () => {
     const r = rig({ perQueue: true });
-    r.cmd(MSI_CMD.ENABLE);
-    r.cmd(MSI_CMD.MASK, 0);
     r.irq.event(CONFIG_CHANGE);
     r.target(0, ADDR, 0x60);
     expect(r.writes).toEqual([]);
     expect(r.pq!.state().targets[0]).toMatchObject({ enabled: true, pending: false });
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.irq.setMsiEnable(true);
     expect(r.writes).toEqual([{ addr: ADDR, data: 0x60 }]);
   });
 
-  it("without the per-queue mode, MsiCmd 8 is the table's unknown command and MsiPqCmd does nothing", () => {
-    const r = rig({ msi: true });
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
-    expect(r.msi!.counters.badCommand).toBe(1);
-    expect(r.irq.mode).toBe("line");
-    r.irq.perQueueCommand(MSI_PQ_CMD.TARGET_ENABLE);
-    expect(r.irq.mode).toBe("line");
+  it("queue reset discards the queue's event and returns its target to power-on, nothing else (D10)", () => {
+    const r = rig({ perQueue: true });
+    r.target(0, ADDR, 0x60);
+    r.target(1, ADDR, 0x61);
+    r.irq.setMsiEnable(true);
+    r.control(0, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
+    r.control(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
+    r.irq.event(r.q0);
+    r.irq.event(CONFIG_CHANGE);
+    r.irq.queueReset(0, r.q0);
+    expect(r.pq!.state().targets[1]).toMatchObject({ enabled: false, masked: false, addrLow: 0, data: 0, pending: false, staged: { addrLow: 0, addrHigh: 0 } });
+    expect(r.pq!.state().targets[0]).toMatchObject({ enabled: true, masked: true, addrLow: ADDR, pending: true });
+    expect(r.irq.mode).toBe("per-queue");
+    // A new pair on the reset queue sends nothing for the discarded event.
+    r.target(1, ADDR, 0x71);
+    expect(r.writes).toEqual([]);
+    r.control(0, MSI_TARGET_CONTROL.ENABLE);
+    expect(r.writes).toEqual([{ addr: ADDR, data: 0x60 }]);
   });
 
-  it("reset turns the per-queue mode off with the rest", () => {
+  it("queue reset on the line drops the line only when nothing else is shown", () => {
+    const r = rig({ perQueue: true });
+    r.irq.event(r.q0);
+    r.irq.event(CONFIG_CHANGE);
+    r.irq.queueReset(0, r.q0);
+    expect(r.irq.interruptStatus).toBe(INTERRUPT.CONFIG_CHANGE);
+    expect(r.edges).toEqual(["raise"]);
+    r.irq.ack(INTERRUPT.CONFIG_CHANGE);
+    r.irq.event(r.q0);
+    r.irq.queueReset(0, r.q0);
+    expect(r.irq.interruptStatus).toBe(0);
+    expect(r.edges).toEqual(["raise", "lower", "raise", "lower"]);
+  });
+
+  it("reset turns MSI_ENABLE off and every target back to power-on (D2)", () => {
     const r = rig({ perQueue: true });
     r.target(1, ADDR, 0x61);
-    r.cmd(MSI_CMD.ENABLE_PER_QUEUE);
+    r.irq.setMsiEnable(true);
     r.irq.reset();
     expect(r.irq.mode).toBe("line");
     expect(r.pq!.state().targets[1]).toMatchObject({ enabled: false, addrLow: 0 });

@@ -1,13 +1,13 @@
-// How a device's events reach the driver: as messages through the MSI table or the per-queue
-// targets (when the driver enabled one of the extension's two modes) or on the classic
-// interrupt line with InterruptStatus and InterruptACK. All three show one EventRecord of
+// How a device's events reach the driver: as messages (the v3 layout's per-queue targets, or
+// the 2020 layout's vector table, whichever the device was built with) or on the classic
+// interrupt line with InterruptStatus and InterruptACK. All show one EventRecord of
 // undelivered events, so switching modes, in any order, moves and loses nothing
-// (docs/virtio-mmio-msi.md, "Undelivered events" and "The per-queue mode"):
+// (docs/virtio-mmio-msi-v3.md, "Events", D5; docs/virtio-mmio-msi.md, "Undelivered events"):
 //   line       InterruptStatus = the record's bits; the line is asserted exactly while it is non-zero
-//   table      InterruptStatus reads 0, the line is low; each recorded event is a pending bit on
-//              its vector until a message goes out for it
-//   per-queue  the same, with the pending bit on the event's own target
-// At most one of the table and the per-queue mode is on; this class owns the switch.
+//   per-queue  (v3, MsiControl.MSI_ENABLE) InterruptStatus reads 0, the line is low; each
+//              recorded event is the pending bit of its source's target until its message goes out
+//   table      (2020) the same, with the pending bit on the vector the source is mapped to
+// A device has at most one of the two MSI layouts; this class owns the switch.
 // Everything happens at once, inside the caller: when the CPU may take the resulting interrupt
 // is the platform's one rule (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
 // Nothing here throws on guest input.
@@ -35,9 +35,9 @@ export interface InterruptCounters {
 export interface InterruptDeliveryOptions {
   readonly line: InterruptLine;
   readonly msi: MsiTable | null;
-  /** The per-queue mode, on a device that offers it (only with the table). */
+  /** The v3 layout's targets, on a device built with it (never together with the table). */
   readonly perQueue?: MsiPerQueue | null;
-  /** The device's undelivered events; the MSI table and the per-queue targets share it. */
+  /** The device's undelivered events; the line and the MSI layout show it. */
   readonly record: EventRecord;
   /** Counted in place: the transport's counter objects, so readers see one set. */
   readonly counters: InterruptCounters;
@@ -56,7 +56,9 @@ export class InterruptDelivery {
   constructor(o: InterruptDeliveryOptions) {
     this.#line = o.line;
     this.#msi = o.msi;
-    this.#pq = o.msi === null ? null : (o.perQueue ?? null);
+    this.#pq = o.perQueue ?? null;
+    // Our own wiring error, not guest input: a window has one layout (mmio-registers.ts).
+    if (this.#msi !== null && this.#pq !== null) throw new Error("InterruptDelivery: both MSI layouts given");
     this.#record = o.record;
     this.#counters = o.counters;
     this.#errors = o.errors;
@@ -117,24 +119,14 @@ export class InterruptDelivery {
   }
 
   /**
-   * An MsiCmd the transport let through (ENABLE and ENABLE_PER_QUEUE only once the driver
+   * An MsiCmd of the 2020 layout the transport let through (ENABLE only once the driver
    * negotiated the feature). Needs the MSI table; the transport refuses MSI registers on a
-   * device without one. ENABLE_PER_QUEUE is a command only where the device offers the mode;
-   * elsewhere the table counts it as unknown.
+   * device without one.
    */
   msiCommand(cmd: number, queueSel: number): void {
     const msi = this.#msi;
     if (msi === null) return;
-    const pq = this.#pq;
-    if (cmd === MSI_CMD.ENABLE_PER_QUEUE && pq !== null) {
-      // Leaving the table is its DISABLE (counted as the one MsiCmd it is); the record stays.
-      msi.command(MSI_CMD.DISABLE, queueSel);
-      pq.setEnabled(true);
-    } else {
-      msi.command(cmd, queueSel);
-      // ENABLE switches from the per-queue mode to the table, DISABLE from either to the line.
-      if (cmd === MSI_CMD.ENABLE || cmd === MSI_CMD.DISABLE) pq?.setEnabled(false);
-    }
+    msi.command(cmd, queueSel);
     if (cmd === MSI_CMD.DISABLE) {
       // Undelivered events are InterruptStatus bits now: the driver must hear of them.
       this.#raiseLine();
@@ -142,21 +134,45 @@ export class InterruptDelivery {
     }
     if (!this.msiOn) return;
     // InterruptStatus reads 0 from now on.
-    if (cmd === MSI_CMD.ENABLE || cmd === MSI_CMD.ENABLE_PER_QUEUE) this.#lowerLine();
-    // Recorded events whose vector or target can send now (after ENABLE*, UNMASK, CONFIGURE, MAP) go out.
-    this.#flush();
+    if (cmd === MSI_CMD.ENABLE) this.#lowerLine();
+    // Recorded events whose vector can send now (after ENABLE, UNMASK, CONFIGURE, MAP) go out.
+    this.#msi?.flush();
   }
 
-  /** An MsiPqCmd (the transport has it only on devices that offer the per-queue mode). */
-  perQueueCommand(cmd: number): void {
+  /**
+   * MsiControl.MSI_ENABLE of the v3 layout (the transport checked the feature, D3). On: the
+   * line drops and every undelivered event becomes its target's pending event, sent where the
+   * target can send. Off: the undelivered events are InterruptStatus bits again (D5).
+   */
+  setMsiEnable(on: boolean): void {
     const pq = this.#pq;
-    if (pq === null) return;
-    pq.command(cmd);
-    // A target that is pending and can send now (after SET_MESSAGE, TARGET_ENABLE, UNMASK) sends.
-    pq.flush();
+    if (pq === null || pq.enabled === on) return;
+    pq.setEnabled(on);
+    if (on) {
+      this.#lowerLine();
+      pq.flush();
+    } else {
+      this.#raiseLine();
+    }
   }
 
-  /** Device reset: every event forgotten, line lowered, MSI table back to power-on. */
+  /** A v3 Data or control write: a pending target that can send now sends (D8). */
+  targetsChanged(): void {
+    if (this.#pq?.enabled) this.#pq.flush();
+  }
+
+  /**
+   * Queue `q` was reset (D10): its undelivered event is discarded, in any mode, and its v3
+   * target is back to power-on. Nothing else changes; with the line, it drops when the
+   * discarded event was the last one shown.
+   */
+  queueReset(q: number, e: InterruptEvent): void {
+    this.#record.delete(e);
+    if (this.#pq !== null) this.#pq.resetTarget(this.#pq.queueTarget(q));
+    if (this.#record.size === 0) this.#lowerLine();
+  }
+
+  /** Device reset (D2): every event forgotten, line lowered, the MSI layout back to power-on. */
   reset(): void {
     this.#record.clear();
     this.#lowerLine();
@@ -174,11 +190,6 @@ export class InterruptDelivery {
     // Not a new edge the device caused: the saved one, so lineRaised does not count it.
     this.#lineHigh = true;
     this.#line.raise();
-  }
-
-  #flush(): void {
-    if (this.#pq?.enabled) this.#pq.flush();
-    else this.#msi?.flush();
   }
 
   #raiseLine(): void {

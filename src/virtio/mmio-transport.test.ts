@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MmioTransport, type MmioTransportErrors } from "./mmio-transport.ts";
+import { MmioTransport, type MmioMsiOptions, type MmioTransportErrors } from "./mmio-transport.ts";
 import { RamMemory } from "./ram-memory.ts";
 import { FEATURE, INTERRUPT, MMIO_MAGIC, MSI_CMD, REG, STATUS } from "./constants.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
@@ -7,9 +7,9 @@ import { TEST_MSI_ADDR, TestDriver, testMsiData } from "../testing/test-driver.t
 import type { ActivationContext } from "./interfaces.ts";
 
 const { ACKNOWLEDGE: ACK, DRIVER, FEATURES_OK, DRIVER_OK, FAILED, DEVICE_NEEDS_RESET } = STATUS;
-const MSI2 = { vectors: 2, sharing: true } as const;
+const MSI2 = { layout: "2020" as const, vectors: 2, sharing: true } as const;
 
-function driver(o: { queues?: number[]; msi?: { vectors: number; sharing: boolean }; features?: bigint } = {}) {
+function driver(o: { queues?: number[]; msi?: MmioMsiOptions; features?: bigint } = {}) {
   const device = new EchoDevice({ queues: o.queues ?? [16], ...(o.features !== undefined ? { features: o.features } : {}) });
   const d = new TestDriver({ device, ramSize: 1 << 20, msi: o.msi ?? false });
   return { d, device, t: d.transport, e: d.transport.counters.errors };
@@ -27,12 +27,15 @@ describe("MmioTransport: identification and features", () => {
     expect(d.read32("SHMLenLow")).toBe(0xffffffff);
   });
 
-  it("offers the device's bits plus VERSION_1, and MMIO_MSI only with the extension", () => {
-    const f = FEATURE.EVENT_IDX | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI | 1n;
+  it("offers the device's bits plus VERSION_1 and RING_RESET, an MSI bit only with a layout (D1)", () => {
+    const f = FEATURE.EVENT_IDX | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI | FEATURE.RING_RESET | 1n;
     const { d } = driver({ features: f });
-    expect(d.offeredFeatures()).toBe(FEATURE.EVENT_IDX | FEATURE.VERSION_1 | 1n);
+    expect(d.offeredFeatures()).toBe(FEATURE.EVENT_IDX | FEATURE.VERSION_1 | FEATURE.RING_RESET | 1n);
+    const { d: v3 } = driver({ features: f, msi: { layout: "v3" } });
+    expect(v3.offeredFeatures()).toBe(FEATURE.EVENT_IDX | FEATURE.VERSION_1 | FEATURE.RING_RESET | FEATURE.MMIO_MSI | 1n);
+    // The 2020 layout: bit 40 is its MSI bit, so RING_RESET (the same bit) is not offered.
     const { d: m } = driver({ features: f, msi: MSI2 });
-    expect(m.offeredFeatures()).toBe(FEATURE.EVENT_IDX | FEATURE.VERSION_1 | FEATURE.MMIO_MSI | 1n);
+    expect(m.offeredFeatures()).toBe(FEATURE.EVENT_IDX | FEATURE.VERSION_1 | FEATURE.MMIO_MSI_2020 | 1n);
     m.write32("DeviceFeaturesSel", 2);
     expect(m.read32("DeviceFeatures")).toBe(0);
   });
@@ -275,7 +278,7 @@ describe("MmioTransport: hostile register accesses", () => {
     ["config read straddling the end", (d) => d.transport.read(REG.Config + 6, 4), "badConfigAccess"],
     ["misaligned config read", (d) => d.transport.read(REG.Config + 1, 2), "badConfigAccess"],
     ["config write of width 3", (d) => d.transport.write(REG.Config, 3 as 4, 0), "badConfigAccess"],
-    ["MSI register on a classic device", (d) => d.read32("MsiVecNum"), "noMsi"],
+    ["MSI register on a classic device", (d) => d.read32("MsiControl"), "noMsi"],
     ["notify before DRIVER_OK", (d) => d.notify(0), "badNotify"],
   ])("%s -> errors.%s, returns 0, throws nothing", (_n, act, kind) => {
     const { d, e, t } = driver();
@@ -383,7 +386,7 @@ describe("MmioTransport: a device whose notify throws", () => {
 
 describe("MmioTransport: reset", () => {
   it("clears status, features, queues, interrupts, MSI and pending work", () => {
-    const { d, t, device } = driver({ msi: { vectors: 2, sharing: false } });
+    const { d, t, device } = driver({ msi: { layout: "2020" as const, vectors: 2, sharing: false } });
     d.init();
     d.addChain(0, { readable: [bytes(1)], writable: [1] });
     d.kick(0);
@@ -416,7 +419,7 @@ describe("MmioTransport: reset", () => {
 
 describe("MmioTransport: MSI", () => {
   it("fixed mapping: queue i on vector 1 + i, config on vector 0, InterruptStatus untouched", () => {
-    const { d, t, e, device } = driver({ queues: [16, 16], msi: { vectors: 3, sharing: false } });
+    const { d, t, e, device } = driver({ queues: [16, 16], msi: { layout: "2020" as const, vectors: 3, sharing: false } });
     expect(d.read32("MsiVecNum")).toBe(3);
     expect(d.read32("MsiState")).toBe(0);
     expect(d.init({ msi: "fixed" }).ok).toBe(true);
@@ -519,8 +522,10 @@ describe("MmioTransport: MSI", () => {
     d.init({ msi: "shared" });
     const s = t.state();
     expect(s.msi!.vectors[0]).toEqual({ addrLow: TEST_MSI_ADDR, addrHigh: 0, data: 0x40, masked: false, pending: false });
-    expect(s.offeredFeatures & FEATURE.MMIO_MSI).toBe(FEATURE.MMIO_MSI);
-    expect(s.negotiatedFeatures & FEATURE.MMIO_MSI).toBe(FEATURE.MMIO_MSI);
+    expect(s.offeredFeatures & FEATURE.MMIO_MSI_2020).toBe(FEATURE.MMIO_MSI_2020);
+    expect(s.negotiatedFeatures & FEATURE.MMIO_MSI_2020).toBe(FEATURE.MMIO_MSI_2020);
+    expect(s.msiLayout).toBe("2020");
+    expect(s.ringReset).toBe(false);
   });
 
   it("refuses a fixed-mapping table too small for the queues at construction", () => {
@@ -528,7 +533,7 @@ describe("MmioTransport: MSI", () => {
     const memory = new RamMemory(new Uint8Array(64));
     const line = { raise() {}, lower() {} };
     expect(
-      () => new MmioTransport({ device, memory, line, schedule: () => {}, msi: { vectors: 2, sharing: false } }),
+      () => new MmioTransport({ device, memory, line, schedule: () => {}, msi: { layout: "2020" as const, vectors: 2, sharing: false } }),
     ).toThrow(RangeError);
   });
 });
@@ -536,7 +541,7 @@ describe("MmioTransport: MSI", () => {
 describe("MmioTransport: no event lost across MASK / DISABLE / ENABLE (docs/virtio-mmio-msi.md)", () => {
   // Everything through the registers, as the guest does it.
   const setup = () => {
-    const r = driver({ queues: [16, 16], msi: { vectors: 3, sharing: false } });
+    const r = driver({ queues: [16, 16], msi: { layout: "2020" as const, vectors: 3, sharing: false } });
     expect(r.d.init({ msi: "fixed" }).ok).toBe(true);
     return r;
   };
@@ -619,7 +624,7 @@ describe("MmioTransport: no event lost across MASK / DISABLE / ENABLE (docs/virt
   });
 
   it("every command but ENABLE works before bit 40 is negotiated", () => {
-    const { d, t, e } = driver({ queues: [16, 16], msi: { vectors: 3, sharing: false } });
+    const { d, t, e } = driver({ queues: [16, 16], msi: { layout: "2020" as const, vectors: 3, sharing: false } });
     d.reset();
     d.addStatus(ACK | DRIVER);
     d.configureVector(2, TEST_MSI_ADDR, 0x52);
@@ -657,7 +662,7 @@ describe("MmioTransport: random operations", () => {
     const busWrites: number[] = [];
     const device = new EchoDevice({ queues: [8, 4] });
     const sharing = seed % 2 === 0;
-    const d = new TestDriver({ device, ram, msi: { vectors: 3, sharing }, busWrite: (a) => (busWrites.push(a), a >= 0xfee00000) });
+    const d = new TestDriver({ device, ram, msi: { layout: "2020" as const, vectors: 3, sharing }, busWrite: (a) => (busWrites.push(a), a >= 0xfee00000) });
     const t = d.transport;
     const regs = Object.values(REG);
     const values = [0, 1, 2, 3, 4, 7, 8, 0x10, 0x40, 0x80, 0x1000, 0x2000, 0x3000, 0xfee00000, 0xffffffff, 0x7fffffff];

@@ -1,16 +1,19 @@
-// One virtio-mmio device window (version 2 layout, 0x200 bytes) with our MSI extension. The
+// One virtio-mmio device window (version 2 layout, 0x200 bytes) with virtio 1.4's QueueReset
+// and our MSI extension: the v3 layout by default (docs/virtio-mmio-msi-v3.md), the 2020 layout
+// (docs/virtio-mmio-msi.md) when asked. The
 // platform calls read()/write() for every guest access; the guest is untrusted, so every
 // access is checked, every violation counted, and nothing throws out of read()/write().
 // A QueueNotify is processed from a `schedule`d task after the access has returned. Interrupts
 // leave at once, wherever they are raised (even inside an access: a command like UNMASK or
-// DISABLE delivers held events); the platform's one rule decides when the CPU may take them
+// a Data write delivers held events); the platform's one rule decides when the CPU may take them
 // (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
 //
 // The window's parts, each in its own file: the register map (mmio-registers.ts), Status and
 // the feature negotiation (device-status.ts), the queue configuration registers
 // (queue-config.ts), the MSI registers (msi-registers.ts), how events leave
 // (interrupt-delivery.ts) and what is counted (transport-counters.ts). This file dispatches
-// accesses to them and owns the device's life: activation at DRIVER_OK, reset, notifies.
+// accesses to them and owns the device's life: activation at DRIVER_OK, reset, queue reset,
+// notifies.
 
 import type { ActivationContext, GuestMemory, InterruptLine, Interrupts, VirtioDevice } from "./interfaces.ts";
 import {
@@ -38,22 +41,26 @@ export interface MmioTransportOptions {
   readonly line: InterruptLine;
   /** Runs a function after the current MMIO access has returned (the platform's task queue). */
   readonly schedule: (fn: () => void) => void;
-  /** The MSI extension: table size and mapping mode; false or absent = classic device. */
-  readonly msi?: MmioMsiOptions | false;
+  /**
+   * The MSI layout. Absent: the v3 layout (docs/virtio-mmio-msi-v3.md) with its default hint.
+   * false: no MSI (the line only). `hint`: MsiVectorHint, 1..1 + queues, default 1 + queues.
+   * "2020": the vector table of docs/virtio-mmio-msi.md (MsiVecNum `vectors`, msi_sharing
+   * `sharing`; `allowShortFixedTable` for tests only, see MsiTableOptions).
+   */
+  readonly msi?: MmioMsiOptions;
+  /**
+   * Offer VIRTIO_F_RING_RESET with QueueReset. Default: true unless msi.layout is "2020" (bit
+   * 40 is the 2020 layout's MSI bit there); true with layout "2020" is a configuration error
+   * and throws. Needs the device's resetQueue and enableQueue: with a device that lacks them
+   * the default is false and an explicit true throws.
+   */
+  readonly ringReset?: boolean;
 }
 
-export interface MmioMsiOptions {
-  /** MsiVecNum. */
-  readonly vectors: number;
-  /** msi_sharing: the driver maps events to vectors itself. */
-  readonly sharing: boolean;
-  /** Tests only: a fixed mapping with too few vectors (MsiTableOptions.allowShortFixedTable). */
-  readonly allowShortFixedTable?: boolean;
-  /** The device also offers the per-queue mode (registers 0x0e0-0x0f8, MsiCmd 8). Default false. */
-  readonly perQueue?: boolean;
-  /** MsiPqHint with the per-queue mode: 1..1 + queues; default 1 + queues (one pair per target). */
-  readonly pairsHint?: number;
-}
+export type MmioMsiOptions =
+  | false
+  | { layout: "v3"; hint?: number }
+  | { layout: "2020"; vectors: number; sharing: boolean; allowShortFixedTable?: boolean };
 
 export interface MmioQueueState {
   readonly index: number;
@@ -70,6 +77,8 @@ export interface MmioQueueState {
     readonly usedIdx: number;
     readonly counters: SplitQueueCounters;
   } | null;
+  /** Reset (QueueReset) after DRIVER_OK and not ready again: the driver may set it up again. */
+  readonly reopened: boolean;
 }
 
 export interface MmioTransportState {
@@ -81,22 +90,28 @@ export interface MmioTransportState {
   /** The driver's features once FEATURES_OK stuck, else 0. */
   readonly negotiatedFeatures: bigint;
   readonly active: boolean;
-  /** "msi" in either MSI mode; `msiMode` says which. */
+  /** "msi" while events leave as messages; `msiMode` says how. */
   readonly interruptMode: "line" | "msi";
-  /** The MSI mode on: the vector table, the per-queue targets, or none (the line). */
+  /** The MSI mode on: the 2020 vector table, the v3 per-queue targets, or none (the line). */
   readonly msiMode: "table" | "per-queue" | null;
+  /** The MSI layout the device offers, or null without MSI. */
+  readonly msiLayout: "v3" | "2020" | null;
+  /** VIRTIO_F_RING_RESET offered (QueueReset at 0x0c0). */
+  readonly ringReset: boolean;
   readonly interruptStatus: number;
   readonly lineHigh: boolean;
   readonly configGeneration: number;
   readonly lastError: string | null;
   readonly queues: readonly MmioQueueState[];
+  /** The 2020 layout's vector table, on a device built with it. */
   readonly msi: MsiTableState | null;
-  /** The per-queue mode's targets, on a device that offers it. */
+  /** The v3 layout's targets (0 = configuration changes, 1 + q = queue q), on a device built with it. */
   readonly msiPerQueue: MsiPerQueueState | null;
 }
 
 /** Transport bits a device may not offer itself: we add what we implement. */
-const TRANSPORT_OWNED = FEATURE.VERSION_1 | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI;
+const TRANSPORT_OWNED =
+  FEATURE.VERSION_1 | FEATURE.RING_PACKED | FEATURE.MMIO_NOTIFICATION | FEATURE.MMIO_MSI | FEATURE.RING_RESET | FEATURE.MMIO_MSI_2020;
 
 export class MmioTransport {
   readonly counters: MmioTransportCounters;
@@ -108,6 +123,7 @@ export class MmioTransport {
   readonly #schedule: (fn: () => void) => void;
   readonly #msi: MsiTable | null;
   readonly #pq: MsiPerQueue | null;
+  readonly #ringReset: boolean;
   readonly #regs: RegisterSet;
   readonly #status: DeviceStatus;
   readonly #queueCfg: QueueConfigRegisters;
@@ -121,6 +137,8 @@ export class MmioTransport {
   /** Bumped by every reset: tasks and device handles from before a reset become inert. */
   #epoch = 0;
   #lastError: string | null = null;
+  /** The device's Interrupts of the current epoch (a queue enabled after a queue reset uses it too). */
+  #interrupts: Interrupts;
 
   constructor(o: MmioTransportOptions) {
     this.#device = o.device;
@@ -128,16 +146,23 @@ export class MmioTransport {
     this.#schedule = o.schedule;
     this.#queueCount = o.device.queueMaxSizes.length;
     this.#record = new EventRecord(this.#queueCount);
-    const msi = o.msi || null;
-    this.#msi = msi
+    const msi = o.msi === undefined ? { layout: "v3" as const } : o.msi;
+    this.#msi = msi && msi.layout === "2020"
       ? new MsiTable({ vectors: msi.vectors, sharing: msi.sharing, allowShortFixedTable: msi.allowShortFixedTable ?? false, queues: this.#queueCount, memory: o.memory, record: this.#record })
       : null;
-    this.#pq = msi?.perQueue
-      ? new MsiPerQueue({ queues: this.#queueCount, pairsHint: msi.pairsHint ?? 1 + this.#queueCount, memory: o.memory, record: this.#record })
+    this.#pq = msi && msi.layout === "v3"
+      ? new MsiPerQueue({ queues: this.#queueCount, pairsHint: msi.hint ?? 1 + this.#queueCount, memory: o.memory, record: this.#record })
       : null;
-    this.#regs = { msi: this.#msi !== null, perQueue: this.#pq !== null };
+    // Host configuration errors: fail loudly at construction (docs/virtio-mmio-msi-v3.md, D1).
+    if (msi && msi.layout !== "v3" && msi.layout !== "2020") throw new RangeError(`unknown MSI layout ${String((msi as { layout: unknown }).layout)}`);
+    const hooks = typeof o.device.resetQueue === "function" && typeof o.device.enableQueue === "function";
+    if (o.ringReset === true && this.#msi !== null) throw new RangeError("RING_RESET cannot be offered with the 2020 MSI layout: both are feature bit 40");
+    if (o.ringReset === true && !hooks) throw new RangeError(`RING_RESET needs ${o.device.name}'s resetQueue and enableQueue`);
+    this.#ringReset = o.ringReset ?? (this.#msi === null && hooks);
+    this.#regs = { layout: this.#msi ? "2020" : "v3", msi: this.#msi !== null || this.#pq !== null, ringReset: this.#ringReset };
     this.offeredFeatures =
-      (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 | (this.#msi ? FEATURE.MMIO_MSI : 0n);
+      (o.device.features & ~TRANSPORT_OWNED) | FEATURE.VERSION_1 |
+      (this.#msi ? FEATURE.MMIO_MSI_2020 : 0n) | (this.#pq ? FEATURE.MMIO_MSI : 0n) | (this.#ringReset ? FEATURE.RING_RESET : 0n);
     this.#queues = new Array(this.#queueCount).fill(null);
     this.#pendingNotify = new Uint8Array(this.#queueCount);
     this.counters = newTransportCounters(this.#queueCount);
@@ -152,6 +177,7 @@ export class MmioTransport {
       errors: this.counters.errors,
     });
     this.#msiRegs = new MsiRegisters({ msi: this.#msi, perQueue: this.#pq, irq: this.#irq, status: this.#status, errors: this.counters.errors });
+    this.#interrupts = this.#makeInterrupts();
   }
 
   /** The Status register (for tests and counters). */
@@ -164,19 +190,24 @@ export class MmioTransport {
     return this.#irq.interruptStatus;
   }
 
-  /** The MSI table (for tests and counters), or null on a classic device. */
+  /** The 2020 layout's MSI table (for tests and counters), or null. */
   get msi(): MsiTable | null {
     return this.#msi;
   }
 
-  /** Events leave as messages (either MSI mode is on), not on the line. */
+  /** Events leave as messages (MSI is on), not on the line. */
   get msiOn(): boolean {
     return this.#irq.msiOn;
   }
 
-  /** The per-queue mode (for tests and counters), or null on a device that does not offer it. */
+  /** The v3 layout's targets (for tests and counters), or null on a device without it. */
   get msiPerQueue(): MsiPerQueue | null {
     return this.#pq;
+  }
+
+  /** QueueSel as the driver wrote it (for the fuzzer's ledger: which queue a QueueReset names). */
+  get queueSel(): number {
+    return this.#queueCfg.selected;
   }
 
   /** A guest read of `width` bytes at `offset` in the window. Never throws. */
@@ -228,6 +259,7 @@ export class MmioTransport {
   /** A read-only snapshot for the UI. Allocates: call it per frame, not per access. */
   state(): MmioTransportState {
     const st = this.#status;
+    const reopened = this.#queueCfg.reopened;
     return {
       device: this.#device.name,
       deviceId: this.#device.deviceId,
@@ -238,6 +270,8 @@ export class MmioTransport {
       active: this.#active,
       interruptMode: this.#irq.msiOn ? "msi" : "line",
       msiMode: this.#irq.mode === "line" ? null : this.#irq.mode,
+      msiLayout: this.#msi ? "2020" : this.#pq ? "v3" : null,
+      ringReset: this.#ringReset,
       interruptStatus: this.#irq.interruptStatus,
       lineHigh: this.#irq.lineHigh,
       configGeneration: this.#generation(),
@@ -253,6 +287,7 @@ export class MmioTransport {
           driver: addr64(c.driver),
           device: addr64(c.device),
           live: q ? { broken: q.broken, lastAvailIdx: q.lastAvailIdx, usedIdx: q.usedIdx, counters: q.counters } : null,
+          reopened: reopened[index]!,
         };
       }),
       msi: this.#msi?.state() ?? null,
@@ -272,6 +307,7 @@ export class MmioTransport {
     const pq = this.#pq?.state() ?? null;
     const message = (m: { addrLow: number; addrHigh: number; data: number; masked: boolean }) =>
       ({ addrLow: m.addrLow, addrHigh: m.addrHigh, data: m.data, masked: m.masked });
+    const reopened = this.#queueCfg.reopened;
     return {
       kind: TRANSPORT_STATE_KIND,
       version: TRANSPORT_STATE_VERSION,
@@ -285,7 +321,7 @@ export class MmioTransport {
       queues: this.#queueCfg.configs.map((c, i) => {
         const q = this.#queues[i];
         return {
-          num: c.num, ready: c.ready, desc: [c.desc[0], c.desc[1]], driver: [c.driver[0], c.driver[1]], device: [c.device[0], c.device[1]],
+          num: c.num, ready: c.ready, reopened: reopened[i]!, desc: [c.desc[0], c.desc[1]], driver: [c.driver[0], c.driver[1]], device: [c.device[0], c.device[1]],
           live: q
             ? { lastAvailIdx: q.lastAvailIdx, usedIdx: q.usedIdx, signalledIdx: q.signalledIdx, broken: q.broken?.slice(0, MAX_STATE_TEXT) ?? null }
             : null,
@@ -298,9 +334,10 @@ export class MmioTransport {
         enabled: table.enabled, vecSel: table.vecSel, staged: { ...table.staged }, configVector: table.configVector,
         queueVectors: [...table.queueVectors], vectors: table.vectors.map(message),
       },
+      msiLayout: this.#msi ? "2020" : this.#pq ? "v3" : null,
       msiPerQueue: pq && {
-        enabled: pq.enabled, selected: pq.selected, staged: { ...pq.staged },
-        targets: pq.targets.map((t) => ({ ...message(t), enabled: t.enabled })),
+        enabled: pq.enabled,
+        targets: pq.targets.map((t) => ({ ...message(t), enabled: t.enabled, staged: { ...t.staged } })),
       },
     };
   }
@@ -316,7 +353,9 @@ export class MmioTransport {
       offeredFeatures: this.offeredFeatures,
       queueMaxSizes: this.#device.queueMaxSizes,
       ramSize: this.#memory.size,
-      msi: this.#msi && { vectors: this.#msi.vectorCount, sharing: this.#msi.sharing, perQueue: this.#pq !== null },
+      msi: this.#msi
+        ? { layout: "2020", vectors: this.#msi.vectorCount, sharing: this.#msi.sharing }
+        : this.#pq ? { layout: "v3" } : null,
     });
   }
 
@@ -376,8 +415,13 @@ export class MmioTransport {
       case "ConfigGeneration": return this.#generation();
       // No shared memory regions: a length of all ones means "no such region" (virtio 1.2 §4.2.2).
       case "SHMLenLow": case "SHMLenHigh": case "SHMBaseLow": case "SHMBaseHigh": return 0xffffffff;
-      case "MsiVecNum": case "MsiState": case "MsiPqHint": case "MsiPqStatus": return this.#msiRegs.read(name);
-      default: return 0;
+      // Ours completes at once (docs/virtio-mmio-msi-v3.md, "Queue reset"): never reads 1.
+      case "QueueReset": return 0;
+      case "MsiVecNum": case "MsiState": case "MsiControl": case "MsiVectorHint":
+      case "QueueMsiAddrLow": case "QueueMsiAddrHigh": case "QueueMsiData": case "QueueMsiControl":
+      case "ConfigMsiAddrLow": case "ConfigMsiAddrHigh": case "ConfigMsiData": case "ConfigMsiControl":
+        return this.#msiRegs.read(name, this.#queueCfg.selected);
+      default: return 0; // the reserved words 0x0ec-0x0f8 among them
     }
   }
 
@@ -388,7 +432,8 @@ export class MmioTransport {
       case "DriverFeatures": return this.#status.writeDriverFeatures(value);
       case "QueueSel": return this.#queueCfg.select(value);
       case "QueueNum": return this.#queueCfg.writeNum(value, this.#status.status);
-      case "QueueReady": return this.#queueCfg.writeReady(value, this.#status.status);
+      case "QueueReady": return this.#writeReady(value);
+      case "QueueReset": return this.#queueReset(value);
       case "QueueDescLow": case "QueueDescHigh": case "QueueDriverLow": case "QueueDriverHigh":
       case "QueueDeviceLow": case "QueueDeviceHigh":
         return this.#queueCfg.writeAddress(name, value, this.#status.status);
@@ -396,8 +441,9 @@ export class MmioTransport {
       case "InterruptACK": return this.#irq.ack(value);
       case "Status": return this.#writeStatus(value);
       case "SHMSel": return;
-      case "MsiCmd": case "MsiVecSel": case "MsiAddrLow": case "MsiAddrHigh": case "MsiData":
-      case "MsiPqSel": case "MsiPqAddrLow": case "MsiPqAddrHigh": case "MsiPqData": case "MsiPqCmd":
+      case "MsiCmd": case "MsiVecSel": case "MsiAddrLow": case "MsiAddrHigh": case "MsiData": case "MsiControl":
+      case "QueueMsiAddrLow": case "QueueMsiAddrHigh": case "QueueMsiData": case "QueueMsiControl":
+      case "ConfigMsiAddrLow": case "ConfigMsiAddrHigh": case "ConfigMsiData": case "ConfigMsiControl":
         return this.#msiRegs.write(name, value, this.#queueCfg.selected);
       default: return;
     }
@@ -448,10 +494,10 @@ export class MmioTransport {
     else if (next === "activate") this.#activate();
   }
 
-  #activate(): void {
-    const features = this.#status.driverFeatures;
+  /** The Interrupts a device gets at activation: inert once the epoch moves on (reset). */
+  #makeInterrupts(): Interrupts {
     const epoch = this.#epoch;
-    const interrupts: Interrupts = {
+    return {
       queue: (index) => {
         const e = this.#record.queue(index);
         if (epoch === this.#epoch && e !== undefined && this.#queues[index]) this.#irq.event(e);
@@ -462,25 +508,45 @@ export class MmioTransport {
         this.#irq.event(CONFIG_CHANGE);
       },
     };
+  }
+
+  /** The running queue for queue `index`'s registers (at DRIVER_OK, or re-enabled after a queue reset). */
+  #buildQueue(index: number): SplitQueue {
+    const c = this.#queueCfg.configs[index]!;
+    const features = this.#status.driverFeatures;
+    const epoch = this.#epoch;
+    const interrupts = this.#interrupts;
+    const q: SplitQueue = new SplitQueue({
+      index, ...queueLayout(c),
+      memory: this.#memory,
+      eventIdx: (features & FEATURE.EVENT_IDX) !== 0n,
+      indirect: (features & FEATURE.INDIRECT_DESC) !== 0n,
+      // Only while it is the queue's current ring: a queue reset replaces it (D10).
+      interrupt: () => {
+        if (this.#queues[index] === q) interrupts.queue(index);
+      },
+      onBroken: (reason) => {
+        if (epoch !== this.#epoch || this.#queues[index] !== q) return;
+        this.counters.errors.queueBroken++;
+        this.#needsReset(reason);
+      },
+    });
+    this.#queues[index] = q;
+    return q;
+  }
+
+  #activate(): void {
+    const features = this.#status.driverFeatures;
+    this.#interrupts = this.#makeInterrupts();
     const live: SplitQueue[] = [];
     this.#queueCfg.configs.forEach((c, index) => {
-      if (!c.ready) return;
-      const q = new SplitQueue({
-        index, ...queueLayout(c),
-        memory: this.#memory,
-        eventIdx: (features & FEATURE.EVENT_IDX) !== 0n,
-        indirect: (features & FEATURE.INDIRECT_DESC) !== 0n,
-        interrupt: () => interrupts.queue(index),
-        onBroken: (reason) => {
-          if (epoch !== this.#epoch) return;
-          this.counters.errors.queueBroken++;
-          this.#needsReset(reason);
-        },
-      });
-      this.#queues[index] = q;
-      live.push(q);
+      if (c.ready) live.push(this.#buildQueue(index));
     });
-    const ctx: ActivationContext = { memory: this.#memory, features, queues: live, interrupts };
+    // Only a restored state has queues in the middle of a reset at activation.
+    const reopened = this.#queueCfg.reopened.flatMap((r, i) => (r ? [i] : []));
+    const ctx: ActivationContext = {
+      memory: this.#memory, features, queues: live, interrupts: this.#interrupts, ...(reopened.length > 0 ? { reopened } : {}),
+    };
     let error: string | null;
     try {
       error = this.#device.activate(ctx);
@@ -494,6 +560,56 @@ export class MmioTransport {
     }
     this.counters.errors.activateFailed++;
     this.#needsReset(`activate: ${error}`);
+  }
+
+  // ---- queue reset (docs/virtio-mmio-msi-v3.md, "Queue reset") ----
+
+  /**
+   * QueueReset written. Resets the selected queue only when the value is 1, RING_RESET was
+   * negotiated and the queue is enabled (QueueReady 1); any other write changes nothing and is
+   * counted (badQueueReset; badQueueSel when QueueSel names no queue). The reset is complete
+   * when this returns: the device dropped the queue's work (resetQueue), the ring is closed,
+   * the registers are at power-on, its notify and undelivered event are gone and its v3 target
+   * is at power-on (D10). After DRIVER_OK the queue may then be set up again.
+   */
+  #queueReset(value: number): void {
+    const i = this.#queueCfg.selected;
+    const c = this.#queueCfg.configs[i];
+    if (c === undefined) {
+      this.counters.errors.badQueueSel++;
+      return;
+    }
+    if (value !== 1 || !this.#status.negotiated(FEATURE.RING_RESET) || !c.ready) {
+      this.counters.errors.badQueueReset++;
+      return;
+    }
+    this.counters.queueResets++;
+    const q = this.#queues[i];
+    this.#queues[i] = null;
+    if (q) {
+      q.close();
+      try {
+        this.#device.resetQueue?.(i);
+      } catch {
+        this.counters.deviceThrew++;
+      }
+    }
+    this.#pendingNotify[i] = 0;
+    this.#queueCfg.resetQueue(i, (this.#status.status & STATUS.DRIVER_OK) !== 0);
+    this.#irq.queueReset(i, this.#record.queue(i)!);
+  }
+
+  /** QueueReady written: a reset queue made ready again after DRIVER_OK runs at once. */
+  #writeReady(value: number): void {
+    const i = this.#queueCfg.selected;
+    const nowReady = this.#queueCfg.writeReady(value, this.#status.status);
+    if (!nowReady || !(this.#status.status & STATUS.DRIVER_OK) || !this.#active) return;
+    const q = this.#buildQueue(i);
+    try {
+      this.#device.enableQueue?.(q);
+    } catch {
+      this.counters.deviceThrew++;
+    }
   }
 
   /** The device cannot go on: tell the driver (DEVICE_NEEDS_RESET and a config interrupt). */

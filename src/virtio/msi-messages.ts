@@ -1,5 +1,5 @@
-// What the MSI table's vectors and the per-queue mode's targets have in common
-// (docs/virtio-mmio-msi.md): a row of address/data pairs with a mask each, the staged
+// What the 2020 layout's vector table (docs/virtio-mmio-msi.md) and the v3 layout's targets
+// (docs/virtio-mmio-msi-v3.md) have in common: a row of address/data pairs with a mask each, the staged
 // address/data that a command copies into one of them, and the rule of when one may send: only
 // unmasked and with a usable address (high word 0, low word non-zero; address 0 is RAM, and
 // Linux writes a zero message when it tears an interrupt down). Kept in one place so the two
@@ -25,7 +25,7 @@ export interface MsiStagedMessage {
   readonly data: number;
 }
 
-/** The staging registers (MsiAddrLow/High/Data, or the per-queue mode's MsiPqAddrLow/High/Data). */
+/** The 2020 layout's staging registers (MsiAddrLow/High/Data), shared by every vector. */
 export type MsiStagedRegister = keyof MsiStagedMessage;
 
 export interface MsiMessage extends MsiStagedMessage {
@@ -86,6 +86,19 @@ export class MsiMessages<C extends MsiMessageCounters> {
     this.#addrLow[i] = this.#stagedLow;
     this.#addrHigh[i] = this.#stagedHigh;
     this.#data[i] = this.#stagedData;
+  }
+
+  /** Sets message i's address and data in one step (a v3 Data write: "Writing a pair"). */
+  commit(i: number, addrLow: number, addrHigh: number, data: number): void {
+    this.#addrLow[i] = addrLow >>> 0;
+    this.#addrHigh[i] = addrHigh >>> 0;
+    this.#data[i] = data >>> 0;
+  }
+
+  /** Message i back to power-on: address and data 0, unmasked (a queue reset's target). */
+  resetOne(i: number): void {
+    this.commit(i, 0, 0, 0);
+    this.#masked[i] = 0;
   }
 
   setMasked(i: number, masked: boolean): void {

@@ -1,28 +1,29 @@
-// The per-queue mode of the MSI extension (docs/virtio-mmio-msi.md, "The per-queue mode"): one
-// target per event source (configuration changes, and each queue), each with its own
-// address/data pair, an enable flag and a mask, written through MsiPqSel, the staged
-// MsiPqAddrLow/High/Data and MsiPqCmd. No table, no mapping: target 0 carries configuration
-// changes and target 1 + q queue q, the order of the EventRecord's sources.
+// The v3 layout's MSI targets (docs/virtio-mmio-msi-v3.md, "Registers" and "Events"): one
+// target per event source (configuration changes, and each queue), each with a staged address,
+// an effective address/data pair, ENABLE and MASK. Target 0 carries configuration changes and
+// target 1 + q queue q, the order of the EventRecord's sources. The AddrLow/AddrHigh registers
+// write the staged address; the Data register commits staged address and data together
+// ("Writing a pair", D7). MsiControl.MSI_ENABLE turns the mode on; InterruptDelivery owns that
+// switch and calls flush() after every write that may let a pending target send (D8).
 //
-// As with the table, a target's pending bit is not stored: it is set while the mode is on and
-// its source has an undelivered event in the device's EventRecord, so it follows the record
-// through every mode change. A target sends only when enabled, unmasked and with a usable
-// address (MsiMessages). Every value comes from the guest: out-of-range input is counted and
-// changes nothing; nothing throws. Whether the mode is on is set by InterruptDelivery, which
-// owns the switch between the line, the table and this mode.
+// A target's pending bit is not stored: it is set while the mode is on and its source has an
+// undelivered event in the device's EventRecord, so it follows the record through every mode
+// change (D5). A target sends only when enabled, unmasked and with a usable address
+// (MsiMessages, D6). Every value comes from the guest: out-of-range input is counted and
+// changes nothing; nothing throws.
 
 import type { GuestMemory } from "./interfaces.ts";
-import { MSI_PQ_CMD, MSI_PQ_STATUS, MSI_PQ_TARGET_CONFIG } from "./constants.ts";
+import { MSI_TARGET_CONTROL } from "./constants.ts";
 import type { EventRecord, InterruptEvent } from "./event-record.ts";
-import { MsiMessages, type MsiMessage, type MsiMessageCounters, type MsiStagedMessage, type MsiStagedRegister } from "./msi-messages.ts";
+import { MsiMessages, type MsiMessage, type MsiMessageCounters } from "./msi-messages.ts";
 
 export interface MsiPerQueueOptions {
   /** Number of virtqueues of the device. */
   readonly queues: number;
-  /** MsiPqHint: how many distinct pairs the device would like (1..1 + queues). */
+  /** MsiVectorHint: how many distinct messages the device would like (1..1 + queues, D12). */
   readonly pairsHint: number;
   readonly memory: GuestMemory;
-  /** The device's undelivered events (shared with InterruptDelivery and the table). */
+  /** The device's undelivered events (shared with InterruptDelivery). */
   readonly record: EventRecord;
 }
 
@@ -32,44 +33,52 @@ export interface MsiTargetCounters extends MsiMessageCounters {
 }
 
 export interface MsiPerQueueCounters {
-  /** MsiPqCmd writes. */
-  commands: number;
-  badCommand: number;
-  /** MsiPqCmd while MsiPqSel names no target. */
-  badTarget: number;
+  /** Control-word writes with bits other than ENABLE, MASK and PENDING set: refused whole. */
+  badControl: number;
   /** Events held on a target whose address high word is non-zero (no bus above 4 GiB). */
   addrHighNonZero: number;
+  /** Targets returned to power-on by a queue reset (D10). */
+  queueResets: number;
   /** Per target: 0 = configuration changes, 1 + q = queue q. */
   targets: MsiTargetCounters[];
 }
 
-/** What restore() takes, checked by the caller (transport-state.ts). */
-export interface MsiPerQueueRestore {
+/** The staged address of one target (what AddrLow/AddrHigh wrote since the last Data write). */
+export interface MsiStagedAddress {
+  readonly addrLow: number;
+  readonly addrHigh: number;
+}
+
+/** One target as saved and restored (checked by the caller, transport-state.ts). */
+export interface MsiTargetRestore extends MsiMessage {
   readonly enabled: boolean;
-  readonly selected: number;
-  readonly staged: MsiStagedMessage;
-  readonly targets: readonly (MsiMessage & { readonly enabled: boolean })[];
+  readonly staged: MsiStagedAddress;
+}
+
+export interface MsiPerQueueRestore {
+  /** MsiControl.MSI_ENABLE. */
+  readonly enabled: boolean;
+  readonly targets: readonly MsiTargetRestore[];
 }
 
 export interface MsiTargetState extends MsiMessage {
   readonly enabled: boolean;
   readonly pending: boolean;
+  readonly staged: MsiStagedAddress;
 }
 
 export interface MsiPerQueueState {
-  /** The mode is on (MsiState bit 29). */
+  /** The mode is on (MsiControl.MSI_ENABLE). */
   readonly enabled: boolean;
+  /** MsiVectorHint. */
   readonly pairsHint: number;
-  /** MsiPqSel as written (MSI_PQ_TARGET_CONFIG for configuration changes). */
-  readonly selected: number;
-  readonly staged: MsiStagedMessage;
   /** 0 = configuration changes, 1 + q = queue q. */
   readonly targets: readonly MsiTargetState[];
 }
 
 /** Slot of the configuration-change target (the EventRecord's order). */
-const CONFIG_TARGET = 0;
-const COMMANDS = new Set<number>(Object.values(MSI_PQ_CMD));
+export const CONFIG_TARGET = 0;
+const CONTROL_BITS = MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK | MSI_TARGET_CONTROL.PENDING;
 
 export class MsiPerQueue {
   readonly queueCount: number;
@@ -78,25 +87,28 @@ export class MsiPerQueue {
   readonly #record: EventRecord;
   readonly #targets: MsiMessages<MsiTargetCounters>;
   readonly #targetEnabled: Uint8Array;
+  readonly #stagedLow: Uint32Array;
+  readonly #stagedHigh: Uint32Array;
   #enabled = false;
-  #sel = 0;
 
   constructor(o: MsiPerQueueOptions) {
     // Host configuration errors, not guest input: fail loudly at construction.
     if (!Number.isInteger(o.queues) || o.queues < 0) throw new RangeError(`queues must be >= 0, got ${o.queues}`);
     if (!Number.isInteger(o.pairsHint) || o.pairsHint < 1 || o.pairsHint > 1 + o.queues) {
-      throw new RangeError(`MsiPqHint must be 1..${1 + o.queues}, got ${o.pairsHint}`);
+      throw new RangeError(`MsiVectorHint must be 1..${1 + o.queues}, got ${o.pairsHint}`);
     }
     this.queueCount = o.queues;
     this.pairsHint = o.pairsHint;
     this.#record = o.record;
     const n = 1 + o.queues;
     this.counters = {
-      commands: 0, badCommand: 0, badTarget: 0, addrHighNonZero: 0,
+      badControl: 0, addrHighNonZero: 0, queueResets: 0,
       targets: Array.from({ length: n }, () => ({ sent: 0, delivered: 0, dropped: 0, pendingWhileMasked: 0, heldNoAddress: 0, heldDisabled: 0 })),
     };
     this.#targets = new MsiMessages(n, o.memory, this.counters.targets, this.counters);
     this.#targetEnabled = new Uint8Array(n);
+    this.#stagedLow = new Uint32Array(n);
+    this.#stagedHigh = new Uint32Array(n);
     this.reset();
   }
 
@@ -105,60 +117,80 @@ export class MsiPerQueue {
     return this.#enabled;
   }
 
-  /** InterruptDelivery turns the mode on (ENABLE_PER_QUEUE) and off (DISABLE, ENABLE). */
+  /** InterruptDelivery turns the mode on and off (MsiControl.MSI_ENABLE). */
   setEnabled(on: boolean): void {
     this.#enabled = on;
   }
 
-  /** Power-on: mode off, every target disabled, unmasked, address and data 0, selector and staging 0. */
+  /** Power-on (D2): mode off, every target disabled, unmasked, address and data 0, staged and effective. */
   reset(): void {
     this.#enabled = false;
     this.#targets.reset();
     this.#targetEnabled.fill(0);
-    this.#sel = 0;
+    this.#stagedLow.fill(0);
+    this.#stagedHigh.fill(0);
   }
 
-  // Register writes. Values are kept as u32; the target is checked when a command uses it.
-  select(value: number): void {
-    this.#sel = value >>> 0;
-  }
-  stage(register: MsiStagedRegister, value: number): void {
-    this.#targets.stage(register, value);
+  /** Target t (1 + queue) back to power-on, the mode untouched (a queue reset, D10). */
+  resetTarget(t: number): void {
+    if (!this.#valid(t)) return;
+    this.counters.queueResets++;
+    this.#targets.resetOne(t);
+    this.#targetEnabled[t] = 0;
+    this.#stagedLow[t] = 0;
+    this.#stagedHigh[t] = 0;
   }
 
-  /** The MsiPqStatus register: the selected target's bits, 0 when MsiPqSel names none. */
-  get statusRegister(): number {
-    const t = this.#selectedTarget();
-    if (t < 0) return 0;
+  /** The target of queue `q`, or -1 when the device has no such queue. */
+  queueTarget(q: number): number {
+    return Number.isInteger(q) && q >= 0 && q < this.queueCount ? 1 + q : -1;
+  }
+
+  // ---- registers of target t (the caller picked t: CONFIG_TARGET, or queueTarget(QueueSel)) ----
+
+  /** AddrLow / AddrHigh / Data read the effective pair. */
+  readAddrLow(t: number): number {
+    return this.#valid(t) ? this.#targets.message(t).addrLow : 0;
+  }
+  readAddrHigh(t: number): number {
+    return this.#valid(t) ? this.#targets.message(t).addrHigh : 0;
+  }
+  readData(t: number): number {
+    return this.#valid(t) ? this.#targets.message(t).data : 0;
+  }
+  /** The control word: ENABLE, MASK, and PENDING while the mode is on and the source has an event. */
+  readControl(t: number): number {
+    if (!this.#valid(t)) return 0;
     return (
-      (this.#targetEnabled[t] ? MSI_PQ_STATUS.ENABLED : 0) |
-      (this.#targets.message(t).masked ? MSI_PQ_STATUS.MASKED : 0) |
-      (this.pending(t) ? MSI_PQ_STATUS.PENDING : 0)
+      (this.#targetEnabled[t] ? MSI_TARGET_CONTROL.ENABLE : 0) |
+      (this.#targets.message(t).masked ? MSI_TARGET_CONTROL.MASK : 0) |
+      (this.pending(t) ? MSI_TARGET_CONTROL.PENDING : 0)
     );
   }
 
+  writeAddrLow(t: number, value: number): void {
+    if (this.#valid(t)) this.#stagedLow[t] = value >>> 0;
+  }
+  writeAddrHigh(t: number, value: number): void {
+    if (this.#valid(t)) this.#stagedHigh[t] = value >>> 0;
+  }
+  /** Commits the staged address with this data (D7); the caller then flushes (D8). */
+  writeData(t: number, value: number): void {
+    if (this.#valid(t)) this.#targets.commit(t, this.#stagedLow[t]!, this.#stagedHigh[t]!, value);
+  }
   /**
-   * Runs an MsiPqCmd on the selected target. The caller (InterruptDelivery) then sends what
-   * can go now with `flush()` while the mode is on.
+   * ENABLE and MASK as written. PENDING is read-only: a driver writing back what it read is
+   * not an error, so the bit is ignored. Any other bit set makes the write out of range: it
+   * changes nothing and is counted (D11; docs/virtio-mmio-msi-v3.md, "Registers").
    */
-  command(cmd: number): void {
-    this.counters.commands++;
-    if (!COMMANDS.has(cmd)) {
-      this.counters.badCommand++;
+  writeControl(t: number, value: number): void {
+    if (!this.#valid(t)) return;
+    if ((value & ~CONTROL_BITS) !== 0) {
+      this.counters.badControl++;
       return;
     }
-    const t = this.#selectedTarget();
-    if (t < 0) {
-      this.counters.badTarget++;
-      return;
-    }
-    switch (cmd) {
-      case MSI_PQ_CMD.SET_MESSAGE: this.#targets.latch(t); return;
-      case MSI_PQ_CMD.TARGET_ENABLE: this.#targetEnabled[t] = 1; return;
-      case MSI_PQ_CMD.TARGET_DISABLE: this.#targetEnabled[t] = 0; return;
-      case MSI_PQ_CMD.MASK: this.#targets.setMasked(t, true); return;
-      case MSI_PQ_CMD.UNMASK: this.#targets.setMasked(t, false); return;
-    }
+    this.#targetEnabled[t] = value & MSI_TARGET_CONTROL.ENABLE ? 1 : 0;
+    this.#targets.setMasked(t, (value & MSI_TARGET_CONTROL.MASK) !== 0);
   }
 
   /** The target of `e`: 0 for configuration changes, 1 + q for queue q. */
@@ -172,7 +204,7 @@ export class MsiPerQueue {
    */
   signal(e: InterruptEvent): void {
     const t = this.targetOf(e);
-    if (t > this.queueCount) return; // no such queue: the record refused it already
+    if (!this.#valid(t)) return; // no such queue: the record refused it already
     if (!this.#targetEnabled[t]) {
       this.counters.targets[t]!.heldDisabled++;
       return;
@@ -180,7 +212,7 @@ export class MsiPerQueue {
     if (!this.#targets.held(t)) this.#send(t);
   }
 
-  /** Sends every target that is pending and may send now (after ENABLE_PER_QUEUE and MsiPqCmd). */
+  /** Sends every target that is pending and may send now (D5, D8). */
   flush(): void {
     if (!this.#enabled || this.#record.size === 0) return;
     const sources = this.#record.sources;
@@ -198,26 +230,27 @@ export class MsiPerQueue {
   state(): MsiPerQueueState {
     const targets: MsiTargetState[] = [];
     for (let t = 0; t <= this.queueCount; t++) {
-      targets.push({ ...this.#targets.message(t), enabled: this.#targetEnabled[t] === 1, pending: this.pending(t) });
+      targets.push({
+        ...this.#targets.message(t), enabled: this.#targetEnabled[t] === 1, pending: this.pending(t),
+        staged: { addrLow: this.#stagedLow[t]!, addrHigh: this.#stagedHigh[t]! },
+      });
     }
-    return { enabled: this.#enabled, pairsHint: this.pairsHint, selected: this.#sel, staged: this.#targets.staged, targets };
+    return { enabled: this.#enabled, pairsHint: this.pairsHint, targets };
   }
 
   /** Restore hook: the saved targets (1 + queues of them, checked by the caller). Sends nothing. */
   restore(s: MsiPerQueueRestore): void {
     this.#enabled = s.enabled;
-    this.#sel = s.selected >>> 0;
-    this.#targets.restoreStaged(s.staged);
     s.targets.forEach((t, i) => {
       this.#targets.restore(i, t);
       this.#targetEnabled[i] = t.enabled ? 1 : 0;
+      this.#stagedLow[i] = t.staged.addrLow >>> 0;
+      this.#stagedHigh[i] = t.staged.addrHigh >>> 0;
     });
   }
 
-  /** The slot MsiPqSel names, or -1. */
-  #selectedTarget(): number {
-    if (this.#sel === MSI_PQ_TARGET_CONFIG) return CONFIG_TARGET;
-    return this.#sel < this.queueCount ? 1 + this.#sel : -1;
+  #valid(t: number): boolean {
+    return Number.isInteger(t) && t >= 0 && t <= this.queueCount;
   }
 
   /** Writes target t's message: its source's event has reached the driver. */

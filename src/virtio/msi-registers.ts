@@ -1,25 +1,26 @@
-// The MSI extension's registers in a virtio-mmio window (docs/virtio-mmio-msi.md): the vector
-// table's (MsiVecNum, MsiState, MsiCmd, MsiVecSel, MsiAddrLow/High, MsiData) and the per-queue
-// mode's (MsiPqHint, MsiPqSel, MsiPqAddrLow/High, MsiPqData, MsiPqCmd, MsiPqStatus). Staging
-// and selection go to the table or the per-queue targets; commands go to InterruptDelivery,
-// which owns the switch between the line and the two modes. The one rule kept here: either
-// mode is enabled only once the driver negotiated VIRTIO_F_MMIO_MSI.
+// The MSI registers of a virtio-mmio window, in whichever layout the device was built with:
+// the v3 layout's (docs/virtio-mmio-msi-v3.md, "Registers": QueueMsi* of the queue QueueSel
+// selects, ConfigMsi*, MsiControl, MsiVectorHint, reserved words) or the 2020 layout's vector
+// table (docs/virtio-mmio-msi.md: MsiVecNum, MsiState, MsiCmd, MsiVecSel, MsiAddrLow/High,
+// MsiData). Register values go to the targets or the table; the switch between the line and
+// messages goes to InterruptDelivery. The rule kept here: MSI is enabled only once the driver
+// negotiated the layout's feature bit (D3).
 
-import { FEATURE, MSI_CMD, MSI_STATE, type RegisterName } from "./constants.ts";
+import { FEATURE, MSI_CMD, MSI_CONTROL, type RegisterName } from "./constants.ts";
 import type { DeviceStatus } from "./device-status.ts";
 import type { InterruptDelivery } from "./interrupt-delivery.ts";
-import type { MsiPerQueue } from "./msi-per-queue.ts";
+import { CONFIG_TARGET, type MsiPerQueue } from "./msi-per-queue.ts";
 import type { MsiTable } from "./msi-table.ts";
 
 export interface MsiRegistersOptions {
-  /** Null on a classic device (the transport refuses its registers before they get here). */
+  /** The 2020 layout's table, or null. */
   readonly msi: MsiTable | null;
-  /** Null on a device that does not offer the per-queue mode. */
+  /** The v3 layout's targets, or null. */
   readonly perQueue: MsiPerQueue | null;
   readonly irq: InterruptDelivery;
-  /** Whether the driver negotiated VIRTIO_F_MMIO_MSI. */
+  /** Whether the driver negotiated the layout's feature. */
   readonly status: DeviceStatus;
-  readonly errors: { msiWithoutFeature: number };
+  readonly errors: { msiWithoutFeature: number; badQueueSel: number; badMsiControl: number };
 }
 
 export class MsiRegisters {
@@ -27,7 +28,7 @@ export class MsiRegisters {
   readonly #pq: MsiPerQueue | null;
   readonly #irq: InterruptDelivery;
   readonly #status: DeviceStatus;
-  readonly #errors: { msiWithoutFeature: number };
+  readonly #errors: MsiRegistersOptions["errors"];
 
   constructor(o: MsiRegistersOptions) {
     this.#msi = o.msi;
@@ -37,18 +38,28 @@ export class MsiRegisters {
     this.#errors = o.errors;
   }
 
-  /** A readable MSI register's value; 0 for any other name. */
-  read(name: RegisterName): number {
+  /** A readable MSI register's value; 0 for any other name (the reserved words among them). */
+  read(name: RegisterName, queueSel: number): number {
+    const pq = this.#pq;
     switch (name) {
       case "MsiVecNum": return this.#msi?.vectorCount ?? 0;
-      case "MsiState": return this.#state();
-      case "MsiPqHint": return this.#pq?.pairsHint ?? 0;
-      case "MsiPqStatus": return this.#pq?.statusRegister ?? 0;
+      case "MsiState": return this.#msi?.stateRegister ?? 0;
+      case "MsiControl": return pq?.enabled ? MSI_CONTROL.MSI_ENABLE : 0;
+      case "MsiVectorHint": return pq?.pairsHint ?? 0;
+      case "ConfigMsiAddrLow": return pq?.readAddrLow(CONFIG_TARGET) ?? 0;
+      case "ConfigMsiAddrHigh": return pq?.readAddrHigh(CONFIG_TARGET) ?? 0;
+      case "ConfigMsiData": return pq?.readData(CONFIG_TARGET) ?? 0;
+      case "ConfigMsiControl": return pq?.readControl(CONFIG_TARGET) ?? 0;
+      // QueueSel naming no queue: the queue's registers read 0 ("Registers").
+      case "QueueMsiAddrLow": return pq?.readAddrLow(pq.queueTarget(queueSel)) ?? 0;
+      case "QueueMsiAddrHigh": return pq?.readAddrHigh(pq.queueTarget(queueSel)) ?? 0;
+      case "QueueMsiData": return pq?.readData(pq.queueTarget(queueSel)) ?? 0;
+      case "QueueMsiControl": return pq?.readControl(pq.queueTarget(queueSel)) ?? 0;
       default: return 0;
     }
   }
 
-  /** A write to an MSI register (any other name does nothing). `queueSel`: the queue the table's map commands act on. */
+  /** A write to an MSI register (any other name does nothing). `queueSel`: QueueSel as written. */
   write(name: RegisterName, value: number, queueSel: number): void {
     switch (name) {
       case "MsiCmd": return this.#command(value, queueSel);
@@ -56,29 +67,55 @@ export class MsiRegisters {
       case "MsiAddrLow": this.#msi?.stage("addrLow", value); return;
       case "MsiAddrHigh": this.#msi?.stage("addrHigh", value); return;
       case "MsiData": this.#msi?.stage("data", value); return;
-      case "MsiPqSel": this.#pq?.select(value); return;
-      case "MsiPqAddrLow": this.#pq?.stage("addrLow", value); return;
-      case "MsiPqAddrHigh": this.#pq?.stage("addrHigh", value); return;
-      case "MsiPqData": this.#pq?.stage("data", value); return;
-      case "MsiPqCmd": return this.#irq.perQueueCommand(value);
+      case "MsiControl": return this.#msiControl(value);
+      case "ConfigMsiAddrLow": case "ConfigMsiAddrHigh": case "ConfigMsiData": case "ConfigMsiControl":
+        return this.#target(name, CONFIG_TARGET, value);
+      case "QueueMsiAddrLow": case "QueueMsiAddrHigh": case "QueueMsiData": case "QueueMsiControl": {
+        const t = this.#pq?.queueTarget(queueSel) ?? -1;
+        if (t < 0) {
+          this.#errors.badQueueSel++;
+          return;
+        }
+        return this.#target(name, t, value);
+      }
       default: return;
     }
   }
 
-  /** MsiState: the table's bits, and msi_enabled with per_queue while the per-queue mode is on. */
-  #state(): number {
-    const pq = this.#pq?.enabled ? MSI_STATE.ENABLED | MSI_STATE.PER_QUEUE : 0;
-    return ((this.#msi?.stateRegister ?? 0) | pq) >>> 0;
+  #target(name: RegisterName, t: number, value: number): void {
+    const pq = this.#pq;
+    if (pq === null) return;
+    if (name.endsWith("AddrLow")) pq.writeAddrLow(t, value);
+    else if (name.endsWith("AddrHigh")) pq.writeAddrHigh(t, value);
+    else {
+      if (name.endsWith("Data")) pq.writeData(t, value);
+      else pq.writeControl(t, value);
+      this.#irq.targetsChanged();
+    }
+  }
+
+  /**
+   * MsiControl: bit 0 MSI_ENABLE, every other bit reserved. A value with a reserved bit set
+   * changes nothing (counted, D11). Setting MSI_ENABLE needs the negotiated feature (D3);
+   * clearing it is always accepted.
+   */
+  #msiControl(value: number): void {
+    if ((value & ~MSI_CONTROL.MSI_ENABLE) !== 0) {
+      this.#errors.badMsiControl++;
+      return;
+    }
+    const on = (value & MSI_CONTROL.MSI_ENABLE) !== 0;
+    if (on && !this.#status.negotiated(FEATURE.MMIO_MSI)) {
+      this.#errors.msiWithoutFeature++;
+      return;
+    }
+    this.#irq.setMsiEnable(on);
   }
 
   #command(cmd: number, queueSel: number): void {
-    // Either mode's enable needs the feature; 8 on a device without the per-queue mode is an
-    // unknown command, which the table counts.
-    if (cmd === MSI_CMD.ENABLE || (cmd === MSI_CMD.ENABLE_PER_QUEUE && this.#pq !== null)) {
-      if (!this.#status.negotiated(FEATURE.MMIO_MSI)) {
-        this.#errors.msiWithoutFeature++;
-        return;
-      }
+    if (cmd === MSI_CMD.ENABLE && !this.#status.negotiated(FEATURE.MMIO_MSI_2020)) {
+      this.#errors.msiWithoutFeature++;
+      return;
     }
     this.#irq.msiCommand(cmd, queueSel);
   }

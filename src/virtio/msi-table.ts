@@ -1,6 +1,6 @@
-// The MSI extension's vector table (docs/virtio-mmio-msi.md): vectors (address, data, mask, in
+// The 2020 layout's vector table (docs/virtio-mmio-msi.md): vectors (address, data, mask, in
 // MsiMessages), the staged address/data, the vector selector, whether the table mode is on
-// (InterruptDelivery turns it off when the per-queue mode takes over), and the event-to-vector
+// (ENABLE and DISABLE, through InterruptDelivery), and the event-to-vector
 // mapping (fixed or dynamic). A vector's pending bit is not stored: it is set while an
 // undelivered event in the device's EventRecord is mapped to it (and the table is on), so
 // it follows the record through every mode change and remapping. Every value comes from the

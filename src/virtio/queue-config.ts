@@ -4,7 +4,10 @@
 // DRIVER_OK. The rules (virtio 1.2 §4.2.3.2): the registers may be written only between
 // FEATURES_OK and DRIVER_OK, and not while the queue is ready; QueueNum is a power of two no
 // larger than QueueNumMax; QueueReady = 1 checks the layout (size, alignment, inside guest RAM)
-// and refuses a bad one. Every refusal is counted, none throws.
+// and refuses a bad one. Every refusal is counted, none throws. One exception to the first
+// rule (virtio 1.4 §2.6.1, with VIRTIO_F_RING_RESET): a queue reset after DRIVER_OK may be set
+// up again, and its registers stay writable until its QueueReady is 1 again
+// (docs/virtio-mmio-msi-v3.md, "Queue reset").
 
 import type { GuestMemory } from "./interfaces.ts";
 import { STATUS } from "./constants.ts";
@@ -51,6 +54,8 @@ export class QueueConfigRegisters {
   readonly #memory: GuestMemory;
   readonly #errors: QueueConfigErrors;
   readonly #cfg: QueueConfig[];
+  /** 1 for a queue reset since DRIVER_OK and not ready again: its registers are writable. */
+  readonly #reopened: Uint8Array;
   #sel = 0;
 
   constructor(maxSizes: readonly number[], memory: GuestMemory, errors: QueueConfigErrors) {
@@ -58,6 +63,22 @@ export class QueueConfigRegisters {
     this.#memory = memory;
     this.#errors = errors;
     this.#cfg = maxSizes.map(freshQueueConfig);
+    this.#reopened = new Uint8Array(maxSizes.length);
+  }
+
+  /** Per queue: reset since DRIVER_OK and not ready again (saved with the transport's state). */
+  get reopened(): readonly boolean[] {
+    return [...this.#reopened].map((v) => v === 1);
+  }
+
+  /**
+   * Queue i back to its power-on registers (QueueReady 0, QueueNum at its maximum, addresses
+   * 0). `reopen` (a reset after DRIVER_OK): writable again until its QueueReady is 1.
+   */
+  resetQueue(i: number, reopen: boolean): void {
+    if (this.#cfg[i] === undefined) return;
+    this.#cfg[i] = freshQueueConfig(this.#maxSizes[i]!);
+    this.#reopened[i] = reopen ? 1 : 0;
   }
 
   /** QueueSel as written (it may name no queue: the next access counts that). */
@@ -110,27 +131,31 @@ export class QueueConfigRegisters {
     pair[name.endsWith("Low") ? 0 : 1] = value;
   }
 
-  writeReady(value: number, status: number): void {
+  /** True when this write made the selected queue ready. */
+  writeReady(value: number, status: number): boolean {
     // Linux writes 0 to an idle queue while tearing down after a reset: harmless, not an error.
-    if (value === 0 && !this.#cfg[this.#sel]?.ready) return;
+    if (value === 0 && !this.#cfg[this.#sel]?.ready) return false;
     const c = this.#writable(status);
-    if (c === null) return;
+    if (c === null) return false;
     if (value === 0) {
       c.ready = false;
-      return;
+      return false;
     }
     const why = checkLayout(queueLayout(c), this.#maxSizes[this.#sel]!, this.#memory.size);
     if (why !== null) {
       this.#errors[why]++;
-      return;
+      return false;
     }
     c.ready = true;
+    this.#reopened[this.#sel] = 0;
+    return true;
   }
 
   /** Back to the state after construction (device reset). */
   reset(): void {
     this.#sel = 0;
     this.#cfg.forEach((_, i) => (this.#cfg[i] = freshQueueConfig(this.#maxSizes[i]!)));
+    this.#reopened.fill(0);
   }
 
   /** Puts saved registers in place; the caller checked them (transport-state.ts). */
@@ -138,6 +163,7 @@ export class QueueConfigRegisters {
     this.#sel = queueSel;
     queues.forEach((q, i) => {
       this.#cfg[i] = { num: q.num, ready: q.ready, desc: [...q.desc], driver: [...q.driver], device: [...q.device] };
+      this.#reopened[i] = q.reopened ? 1 : 0;
     });
   }
 
@@ -148,7 +174,9 @@ export class QueueConfigRegisters {
       this.#errors.badQueueSel++;
       return null;
     }
-    if ((status & STATUS.FEATURES_OK) === 0 || (status & STATUS.DRIVER_OK) !== 0) {
+    const setup = (status & STATUS.FEATURES_OK) !== 0 && (status & STATUS.DRIVER_OK) === 0;
+    const reopened = this.#reopened[this.#sel] === 1 && (status & STATUS.DRIVER_OK) !== 0;
+    if (!setup && !reopened) {
       this.#errors.queueLocked++;
       return null;
     }

@@ -28,6 +28,8 @@ export interface MmioTransportErrors {
   ackWhileMsi: number;
   msiWithoutFeature: number;
   noMsi: number; // MSI register on a device without the extension
+  badMsiControl: number; // MsiControl written with a reserved bit set
+  badQueueReset: number; // QueueReset written when it may not reset (docs/virtio-mmio-msi-v3.md, "Queue reset")
   queueBroken: number;
   activateFailed: number;
 }
@@ -37,6 +39,8 @@ export interface MmioTransportCounters {
   writes: Record<AccessCounterName, number>;
   interrupts: InterruptCounters;
   notifies: number;
+  /** Queue resets done (QueueReset written 1 while allowed). */
+  queueResets: number;
   errors: MmioTransportErrors;
   /** Our side's faults, not the guest's: a device method threw, or the transport did. */
   deviceThrew: number;
@@ -53,11 +57,12 @@ export function newTransportCounters(queueCount: number): MmioTransportCounters 
     writes: zeroCounts(),
     interrupts: { lineRaised: 0, usedBuffer: 0, perQueue: new Array<number>(queueCount).fill(0), config: 0, msi: 0 },
     notifies: 0,
+    queueResets: 0,
     errors: {
       badOffset: 0, badWidth: 0, badConfigAccess: 0, readWriteOnly: 0, writeReadOnly: 0, badStatus: 0,
       featuresRejected: 0, featuresLocked: 0, badFeatureSel: 0, badQueueSel: 0, queueLocked: 0,
       badQueueNum: 0, queueSize: 0, ringAlign: 0, ringOutOfRange: 0, badNotify: 0, ackWhileMsi: 0,
-      msiWithoutFeature: 0, noMsi: 0, queueBroken: 0, activateFailed: 0,
+      msiWithoutFeature: 0, noMsi: 0, badMsiControl: 0, badQueueReset: 0, queueBroken: 0, activateFailed: 0,
     },
     deviceThrew: 0,
     internalError: 0,

@@ -1,17 +1,19 @@
 // Save and restore of a transport through the driver's eyes: a TestDriver runs a device to
-// DRIVER_OK (MSI table, per-queue mode, line), leaves work done, pending and in flight, saves;
+// DRIVER_OK (2020 MSI table, v3 targets, line), leaves work done, pending and in flight, saves;
 // a second driver on a copy of the RAM restores into a fresh transport and device and carries
 // on. And every kind of bad state is refused before anything changes.
 
 import { describe, expect, it } from "vitest";
-import { INTERRUPT, MSI_CMD, MSI_PQ_CMD } from "./constants.ts";
+import { INTERRUPT, MSI_CMD, MSI_TARGET_CONTROL } from "./constants.ts";
 import type { MmioMsiOptions } from "./mmio-transport.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
 import { Prng } from "../testing/prng.ts";
 import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData } from "../testing/test-driver.ts";
 import type { TransportSavedState } from "./transport-state.ts";
 
-const MSI: MmioMsiOptions = { vectors: 3, sharing: false, perQueue: true };
+const MSI: MmioMsiOptions = { layout: "2020", vectors: 3, sharing: false };
+const V3: MmioMsiOptions = { layout: "v3" };
+const SHARED: MmioMsiOptions = { layout: "2020", vectors: 2, sharing: true };
 const RAM = 1 << 20;
 
 function driver(msi: MmioMsiOptions | false = MSI, ram?: Uint8Array) {
@@ -102,37 +104,64 @@ describe("transport save and restore: table mode", () => {
   });
 
   it("the staged values, selectors and a shared mapping survive", () => {
-    const { d } = driver({ vectors: 2, sharing: true });
+    const { d } = driver(SHARED);
     d.init({ msi: "shared" });
     d.write32("MsiVecSel", 1);
     d.write32("MsiAddrLow", 0xfee01000);
     d.write32("MsiData", 0x77);
     d.write32("QueueSel", 1);
-    const { t: t2, saved } = saveAndRestore(d, { vectors: 2, sharing: true });
+    const { t: t2, saved } = saveAndRestore(d, SHARED);
     expect(t2.saveState()).toEqual({ ...saved, pendingNotify: [0, 1] });
     expect(t2.state().msi).toMatchObject({ vecSel: 1, staged: { addrLow: 0xfee01000, addrHigh: 0, data: 0x77 }, configVector: 0, queueVectors: [1, 1] });
   });
 });
 
-describe("transport save and restore: per-queue mode", () => {
-  it("a masked target's event arrives once after UNMASK, the others keep sending", () => {
-    const { d } = driver();
+describe("transport save and restore: the v3 layout", () => {
+  it("a masked target's event arrives once after unmasking, the others keep sending", () => {
+    const { d } = driver(V3);
     d.init({ msi: "per-queue" });
-    d.pqCommand(MSI_PQ_CMD.MASK, 1);
+    d.targetControl(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
     const c = request(d, 0, [5, 6, 7]);
     d.kick(0);
     expect(d.msiWrites).toEqual([]);
-    const { d: d2, t: t2 } = saveAndRestore(d);
+    const { d: d2, t: t2 } = saveAndRestore(d, V3);
     d2.runTasks();
-    expect(t2.state()).toMatchObject({ msiMode: "per-queue", lineHigh: false });
+    expect(t2.state()).toMatchObject({ msiMode: "per-queue", msiLayout: "v3", lineHigh: false });
     expect(t2.state().msiPerQueue!.targets[1]).toMatchObject({ masked: true, pending: true, enabled: true });
-    d2.pqCommand(MSI_PQ_CMD.UNMASK, 1);
-    d2.pqCommand(MSI_PQ_CMD.UNMASK, 1);
+    d2.targetControl(1, MSI_TARGET_CONTROL.ENABLE);
+    d2.targetControl(1, MSI_TARGET_CONTROL.ENABLE);
     expect(d2.msiWrites).toEqual([{ addr: TEST_MSI_ADDR, data: testPqData(1) }]);
     expect(Array.from(d2.read(c.writable[0]!.addr, 3))).toEqual([5, 6, 7]);
     const n = request(d2, 1, [1]);
     expect(d2.kick(1)).toEqual([{ id: n.head, len: 1 }]);
     expect(d2.msiWrites.at(-1)).toEqual({ addr: TEST_MSI_ADDR, data: testPqData(2) });
+  });
+
+  it("staged addresses, MSI_ENABLE and a queue reset in progress survive; the reset queue can be set up after", () => {
+    const { d } = driver(V3);
+    d.init({ msi: "per-queue" });
+    d.write32("ConfigMsiAddrLow", 0xfee02000);
+    d.queueReset(1);
+    d.write32("QueueSel", 1);
+    d.write32("QueueMsiAddrLow", 0xfee03000);
+    const { d: d2, t: t2, saved } = saveAndRestore(d, V3);
+    expect(saved.queues[1]).toMatchObject({ ready: false, reopened: true, live: null });
+    expect(t2.saveState()).toEqual({ ...saved, pendingNotify: [0] });
+    expect(t2.state().msiPerQueue!.targets[0]!.staged.addrLow).toBe(0xfee02000);
+    expect(d2.read32("MsiControl")).toBe(1);
+    d2.reenableQueue(1, 8);
+    d2.setTarget(2, TEST_MSI_ADDR, 0x72);
+    d2.targetControl(2, MSI_TARGET_CONTROL.ENABLE);
+    const n = request(d2, 1, [6]);
+    expect(d2.kick(1)).toEqual([{ id: n.head, len: 1 }]);
+    expect(d2.msiWrites.at(-1)).toEqual({ addr: TEST_MSI_ADDR, data: 0x72 });
+  });
+
+  it("a version 1 state (the old per-queue mode) is refused with a message that says why", () => {
+    const { d, t } = driver(V3);
+    d.init({ msi: "per-queue" });
+    const old = { ...JSON.parse(JSON.stringify(t.saveState())), version: 1 };
+    expect(() => t.restoreState(old)).toThrow(/version 1 was saved before the v3 MSI layout/);
   });
 });
 
@@ -189,7 +218,7 @@ describe("transport restore refuses bad states and changes nothing", () => {
   type Edit = (s: Record<string, any>) => unknown;
   const cases: [string, Edit, RegExp][] = [
     ["another kind", (s) => ({ ...s, kind: "virtio-blk" }), /kind: expected "virtio-mmio-transport"/],
-    ["another version", (s) => ({ ...s, version: 2 }), /version: expected 1, got 2/],
+    ["another version", (s) => ({ ...s, version: 3 }), /version: expected 2, got 3/],
     ["not an object", () => "{", /state: expected an object/],
     ["a missing field", (s) => { delete s.queues; return s; }, /queues: missing/],
     ["an unknown field", (s) => ({ ...s, extra: 1 }), /state.extra: unknown field/],
@@ -209,7 +238,9 @@ describe("transport restore refuses bad states and changes nothing", () => {
     ["a vector beyond the table", (s) => { s.msi.queueVectors[0] = 3; return s; }, /vector 3 beyond the table of 3/],
     ["a remapped fixed table", (s) => { s.msi.queueVectors = [2, 1]; return s; }, /other than the fixed one/],
     ["a short vector list", (s) => { s.msi.vectors.pop(); return s; }, /msi.vectors: expected 3 entries/],
-    ["both MSI modes on", (s) => { s.msiPerQueue.enabled = true; return s; }, /both the table and the per-queue mode on/],
+    ["v3 targets on a 2020 device", (s) => ({ ...s, msiPerQueue: { enabled: false, targets: [] } }), /v3 targets for a device without the v3 layout/],
+    ["another MSI layout", (s) => ({ ...s, msiLayout: "v3" }), /msiLayout: saved from a device with MSI layout "v3"/],
+    ["a reset queue that is ready", (s) => { s.queues[0].reopened = true; return s; }, /queues\[0\].reopened/],
     ["a line that contradicts the events", (s) => ({ ...s, lineHigh: true }), /lineHigh: the line is high/],
     ["an event list of the wrong length", (s) => { s.events.queues.push(false); return s; }, /events.queues: expected 2 entries/],
     ["a notify of a queue that does not run", (s) => ({ ...s, pendingNotify: [5] }), /pendingNotify\[0\]: queue 5 does not run/],
@@ -218,7 +249,7 @@ describe("transport restore refuses bad states and changes nothing", () => {
 
   it.each(cases)("%s", (_name, edit, message) => {
     const { d } = driver();
-    d.init({ msi: "per-queue" });
+    d.init({ msi: "fixed" });
     request(d, 1, [8]);
     d.kick(1);
     const before = d.transport.state();
@@ -257,14 +288,15 @@ describe("transport save and restore: any reachable state round-trips", () => {
   const REGS = [
     "DeviceFeaturesSel", "DriverFeatures", "DriverFeaturesSel", "QueueSel", "QueueNum", "QueueReady", "QueueNotify",
     "InterruptACK", "Status", "QueueDescLow", "QueueDriverLow", "QueueDeviceLow", "MsiCmd", "MsiVecSel", "MsiAddrLow",
-    "MsiAddrHigh", "MsiData", "MsiPqSel", "MsiPqAddrLow", "MsiPqData", "MsiPqCmd",
+    "MsiAddrHigh", "MsiData", "QueueReset", "QueueMsiAddrLow", "QueueMsiData", "QueueMsiControl", "ConfigMsiAddrLow",
+    "ConfigMsiData", "ConfigMsiControl", "MsiControl",
   ] as const;
 
   it.each(Array.from({ length: 40 }, (_, i) => i + 1))("seed %i: random driver and hostile steps, save, JSON, restore: the same state", (seed) => {
     const rng = new Prng(seed);
-    const msi: MmioMsiOptions | false = rng.pick([MSI, { vectors: 2, sharing: true, perQueue: true }, { vectors: 3, sharing: false }, false]);
+    const msi: MmioMsiOptions = rng.pick<MmioMsiOptions>([MSI, SHARED, V3, false]);
     const { d, device } = driver(msi);
-    const modes = msi === false ? ["none"] : msi.sharing ? ["shared", "per-queue-shared", "none"] : msi.perQueue ? ["fixed", "per-queue", "none"] : ["fixed", "none"];
+    const modes = msi === false ? ["none"] : msi.layout === "v3" ? ["per-queue", "per-queue-shared", "none"] : msi.sharing ? ["shared", "none"] : ["fixed", "none"];
     d.init({ msi: rng.pick(modes) as "fixed" });
     for (let step = rng.range(5, 60); step > 0; step--) {
       const q = rng.int(2);
@@ -288,8 +320,12 @@ describe("transport save and restore: any reachable state round-trips", () => {
         case 5: device.changeConfig(rng.int(8), rng.int(256)); break;
         case 6: if (d.lineHigh) d.handleLineInterrupt(); break;
         case 7:
-          if (msi !== false) d.msiCommand(rng.pick([MSI_CMD.MASK, MSI_CMD.UNMASK]), rng.int(msi.vectors));
-          if (msi !== false && msi.perQueue) d.pqCommand(rng.pick([MSI_PQ_CMD.MASK, MSI_PQ_CMD.UNMASK]), rng.int(3));
+          if (msi !== false && msi.layout === "2020") d.msiCommand(rng.pick([MSI_CMD.MASK, MSI_CMD.UNMASK]), rng.int(msi.vectors));
+          if (msi !== false && msi.layout === "v3") d.targetControl(rng.int(3), rng.int(4));
+          if (rng.chance(0.3)) {
+            d.queueReset(q);
+            if (rng.chance(0.5)) d.reenableQueue(q, 8);
+          }
           break;
         case 8: d.write32("Status", rng.pick([0, 1, 3, 0x80, 0x4b, rng.int(256)])); break;
         case 9: if (d.queues[q]) d.setU16(d.queues[q].avail + 2, rng.int(0x10000)); break; // a lying driver: broken queue

@@ -1,5 +1,6 @@
 // The saved state of one virtio-mmio transport and everything under it (registers, queues and
-// their ring indices, the MSI table or per-queue targets, undelivered events, the line): plain
+// their ring indices and queue-reset state, the MSI layout with the 2020 vector table or the v3
+// targets, undelivered events, the line): plain
 // JSON-able data with a kind and a version, and its checker. A saved state is as untrusted as
 // guest input (a file from disk, a page's IndexedDB): checkTransportState() refuses anything
 // malformed, out of range, inconsistent or made for another device with an Error that says what
@@ -16,12 +17,19 @@ import { DRIVER_STATUS_BITS } from "./device-status.ts";
 import { checkLayout } from "./split-queue.ts";
 
 export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
-export const TRANSPORT_STATE_VERSION = 1;
+/**
+ * 2: the v3 MSI layout (docs/virtio-mmio-msi-v3.md) and queue reset. Version 1 files came from
+ * devices with the old per-queue mode under bit 40, which no device has now: refused, with a
+ * message that says so.
+ */
+export const TRANSPORT_STATE_VERSION = 2;
 
 /** A queue's registers, and its ring indices while the device runs. Addresses as [low, high] words. */
 export interface SavedQueue {
   readonly num: number;
   readonly ready: boolean;
+  /** Reset (QueueReset) after DRIVER_OK and not ready again: its registers stay writable. */
+  readonly reopened: boolean;
   readonly desc: readonly [number, number];
   readonly driver: readonly [number, number];
   readonly device: readonly [number, number];
@@ -56,11 +64,16 @@ export interface SavedMsiTable {
   readonly vectors: readonly SavedMessage[];
 }
 
+/** One v3 target: the effective pair with MASK, ENABLE, and the staged address. */
+export interface SavedTarget extends SavedMessage {
+  readonly enabled: boolean;
+  readonly staged: { readonly addrLow: number; readonly addrHigh: number };
+}
+
+/** The v3 layout: MsiControl.MSI_ENABLE and the targets (0 = configuration changes, 1 + q = queue q). */
 export interface SavedPerQueue {
   readonly enabled: boolean;
-  readonly selected: number;
-  readonly staged: SavedStaged;
-  readonly targets: readonly (SavedMessage & { readonly enabled: boolean })[];
+  readonly targets: readonly SavedTarget[];
 }
 
 export interface TransportSavedState {
@@ -87,7 +100,11 @@ export interface TransportSavedState {
   readonly events: { readonly config: boolean; readonly queues: readonly boolean[] };
   /** Redundant with the rest (the line is high exactly while it shows an event): checked. */
   readonly lineHigh: boolean;
+  /** The layout the device was built with (also visible in offeredFeatures): checked against the target. */
+  readonly msiLayout: "v3" | "2020" | null;
+  /** The 2020 layout's table. */
   readonly msi: SavedMsiTable | null;
+  /** The v3 layout's targets. */
   readonly msiPerQueue: SavedPerQueue | null;
 }
 
@@ -97,7 +114,10 @@ export interface TransportShape {
   readonly offeredFeatures: bigint;
   readonly queueMaxSizes: readonly number[];
   readonly ramSize: number;
-  readonly msi: { readonly vectors: number; readonly sharing: boolean; readonly perQueue: boolean } | null;
+  readonly msi:
+    | { readonly layout: "2020"; readonly vectors: number; readonly sharing: boolean }
+    | { readonly layout: "v3" }
+    | null;
 }
 
 /** Longest lastError / broken text a state carries (saveState cuts longer ones). */
@@ -105,7 +125,7 @@ export const MAX_STATE_TEXT = 1024;
 const TOP_KEYS = [
   "kind", "version", "deviceId", "offeredFeatures", "status", "deviceFeaturesSel", "driverFeaturesSel",
   "driverFeatures", "queueSel", "configGeneration", "active", "lastError", "queues", "pendingNotify", "events",
-  "lineHigh", "msi", "msiPerQueue",
+  "lineHigh", "msiLayout", "msi", "msiPerQueue",
 ];
 
 /** A refused state: the message names the field. */
@@ -181,6 +201,9 @@ function message(v: unknown, path: string, extra: readonly string[] = []): Saved
 export function checkTransportState(input: unknown, shape: TransportShape): TransportSavedState {
   const o = obj(input, "state");
   if (o.kind !== TRANSPORT_STATE_KIND) throw new StateError("kind", `expected "${TRANSPORT_STATE_KIND}", got ${JSON.stringify(o.kind)}`);
+  if (o.version === 1) {
+    throw new StateError("version", `version 1 was saved before the v3 MSI layout and queue reset (its per-queue MSI mode no longer exists); this build reads version ${TRANSPORT_STATE_VERSION} only`);
+  }
   if (o.version !== TRANSPORT_STATE_VERSION) throw new StateError("version", `expected ${TRANSPORT_STATE_VERSION}, got ${JSON.stringify(o.version)}`);
   onlyKeys(o, TOP_KEYS, "state");
   const nq = shape.queueMaxSizes.length;
@@ -210,11 +233,15 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   const queues = arr(o.queues, nq, "queues").map((qv, i): SavedQueue => {
     const p = `queues[${i}]`;
     const q = obj(qv, p);
-    onlyKeys(q, ["num", "ready", "desc", "driver", "device", "live"], p);
+    onlyKeys(q, ["num", "ready", "reopened", "desc", "driver", "device", "live"], p);
     const num = u32(q.num, `${p}.num`);
     const max = shape.queueMaxSizes[i]!;
     if (num === 0 || num > max || (num & (num - 1)) !== 0) throw new StateError(`${p}.num`, `${num} is not a power of two in [1, ${max}]`);
     const ready = bool(q.ready, `${p}.ready`);
+    const reopened = bool(q.reopened, `${p}.reopened`);
+    if (reopened && (ready || !(status & STATUS.DRIVER_OK) || (negotiated & FEATURE.RING_RESET & shape.offeredFeatures) === 0n || shape.msi?.layout === "2020")) {
+      throw new StateError(`${p}.reopened`, "a reset queue that is ready, before DRIVER_OK, or without RING_RESET");
+    }
     const desc = words(q.desc, `${p}.desc`);
     const driver = words(q.driver, `${p}.driver`);
     const device = words(q.device, `${p}.device`);
@@ -241,7 +268,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     } else if (built) {
       throw new StateError(`${p}.live`, "a running queue without ring indices");
     }
-    return { num, ready, desc, driver, device, live };
+    return { num, ready, reopened, desc, driver, device, live };
   });
 
   if (!Array.isArray(o.pendingNotify)) throw new StateError("pendingNotify", "expected an array");
@@ -259,10 +286,13 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     queues: arr(ev.queues, nq, "events.queues").map((v, i) => bool(v, `events.queues[${i}]`)),
   };
 
-  const msiNegotiated = (status & STATUS.FEATURES_OK) !== 0 && (negotiated & FEATURE.MMIO_MSI) !== 0n;
+  const layout = shape.msi?.layout ?? null;
+  if (o.msiLayout !== layout) throw new StateError("msiLayout", `saved from a device with MSI layout ${JSON.stringify(o.msiLayout)}, this one has ${JSON.stringify(layout)}`);
+  const msiBit = layout === "2020" ? FEATURE.MMIO_MSI_2020 : FEATURE.MMIO_MSI;
+  const msiNegotiated = (status & STATUS.FEATURES_OK) !== 0 && (negotiated & msiBit) !== 0n;
   let msi: SavedMsiTable | null = null;
-  if (shape.msi === null) {
-    if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without MSI");
+  if (shape.msi === null || shape.msi.layout !== "2020") {
+    if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without the 2020 layout");
   } else {
     const vectors = shape.msi.vectors;
     const m = obj(o.msi, "msi");
@@ -289,22 +319,25 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   }
 
   let msiPerQueue: SavedPerQueue | null = null;
-  if (shape.msi === null || !shape.msi.perQueue) {
-    if (o.msiPerQueue !== null) throw new StateError("msiPerQueue", "per-queue targets for a device without the per-queue mode");
+  if (layout !== "v3") {
+    if (o.msiPerQueue !== null) throw new StateError("msiPerQueue", "v3 targets for a device without the v3 layout");
   } else {
     const m = obj(o.msiPerQueue, "msiPerQueue");
-    onlyKeys(m, ["enabled", "selected", "staged", "targets"], "msiPerQueue");
+    onlyKeys(m, ["enabled", "targets"], "msiPerQueue");
     msiPerQueue = {
       enabled: bool(m.enabled, "msiPerQueue.enabled"),
-      selected: u32(m.selected, "msiPerQueue.selected"),
-      staged: staged(m.staged, "msiPerQueue.staged"),
       targets: arr(m.targets, 1 + nq, "msiPerQueue.targets").map((v, i) => {
-        const t = message(v, `msiPerQueue.targets[${i}]`, ["enabled"]);
-        return { addrLow: t.addrLow, addrHigh: t.addrHigh, data: t.data, masked: t.masked, enabled: bool(t.enabled, `msiPerQueue.targets[${i}].enabled`) };
+        const p = `msiPerQueue.targets[${i}]`;
+        const t = message(v, p, ["enabled", "staged"]);
+        const st = obj(t.staged, `${p}.staged`);
+        onlyKeys(st, ["addrLow", "addrHigh"], `${p}.staged`);
+        return {
+          addrLow: t.addrLow, addrHigh: t.addrHigh, data: t.data, masked: t.masked, enabled: bool(t.enabled, `${p}.enabled`),
+          staged: { addrLow: u32(st.addrLow, `${p}.staged.addrLow`), addrHigh: u32(st.addrHigh, `${p}.staged.addrHigh`) },
+        };
       }),
     };
     if (msiPerQueue.enabled && !msiNegotiated) throw new StateError("msiPerQueue.enabled", "MSI on without the negotiated feature");
-    if (msiPerQueue.enabled && msi?.enabled) throw new StateError("msiPerQueue.enabled", "both the table and the per-queue mode on");
   }
 
   const lineHigh = bool(o.lineHigh, "lineHigh");
@@ -331,6 +364,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     pendingNotify,
     events,
     lineHigh,
+    msiLayout: layout,
     msi,
     msiPerQueue,
   };

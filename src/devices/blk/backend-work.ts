@@ -53,6 +53,19 @@ export class BackendWork {
     }
   }
 
+  /**
+   * A queue reset: work started from now on waits for `ops` (the reset queue's work in flight,
+   * which stays pending for FLUSH and quiesce), so an abandoned write cannot land over a newer one.
+   */
+  fence(ops: readonly Promise<void>[]): void {
+    if (ops.length === 0) return;
+    const older: Promise<unknown>[] = this.#barrier === null ? [...ops] : [...ops, this.#barrier];
+    const barrier: Promise<unknown> = Promise.allSettled(older).then(() => {
+      if (this.#barrier === barrier) this.#barrier = null;
+    });
+    this.#barrier = barrier;
+  }
+
   /** A reset: everything in flight becomes the barrier the next life's work waits for. */
   reset(): void {
     if (this.#pending.size > 0) {

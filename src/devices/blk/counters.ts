@@ -36,6 +36,8 @@ export function newBlockCounters() {
     inFlightBytes: 0,
     /** Async completions that arrived after reset() and were dropped. */
     droppedAfterReset: 0,
+    /** Requests forgotten by a queue reset (in flight or waiting to retire): never completed. */
+    droppedByQueueReset: 0,
     configWritesIgnored: 0,
     configReadsOutOfRange: 0,
     /** Our own bugs caught before they could escape notify(); should stay 0. */

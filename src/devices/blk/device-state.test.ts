@@ -5,7 +5,7 @@
 // line) at the save arrives exactly once after; data written before and after is byte-exact.
 
 import { describe, expect, it } from "vitest";
-import { MSI_CMD, MSI_PQ_CMD } from "../../virtio/constants.ts";
+import { MSI_CMD, MSI_TARGET_CONTROL } from "../../virtio/constants.ts";
 import type { MmioMsiOptions } from "../../virtio/mmio-transport.ts";
 import { TEST_MSI_ADDR, TestDriver, testMsiData, testPqData, type AddedChain } from "../../testing/test-driver.ts";
 import type { BlockBackend } from "./backend.ts";
@@ -17,7 +17,8 @@ import { DeferredBackend } from "../../testing/blk-deferred-backend.ts";
 import { requestHeader } from "../../testing/blk-request-header.ts";
 
 const DISK = 256 * 1024;
-const MSI: MmioMsiOptions = { vectors: 2, sharing: false, perQueue: true };
+const MSI: MmioMsiOptions = { layout: "2020", vectors: 2, sharing: false };
+const V3: MmioMsiOptions = { layout: "v3" };
 const fill = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 7 + seed) & 0xff);
 
 function machine(image: Uint8Array, msi: MmioMsiOptions | false, ram?: Uint8Array, wrap?: (b: BlockBackend) => BlockBackend) {
@@ -44,11 +45,11 @@ const MODES: Mode[] = ["table", "per-queue", "line"];
 /** Holds the queue's next event: masks its vector or target; on the line, simply does not ACK. */
 function holdEvents(d: TestDriver, mode: Mode): void {
   if (mode === "table") d.msiCommand(MSI_CMD.MASK, 1);
-  if (mode === "per-queue") d.pqCommand(MSI_PQ_CMD.MASK, 1);
+  if (mode === "per-queue") d.targetControl(1, MSI_TARGET_CONTROL.ENABLE | MSI_TARGET_CONTROL.MASK);
 }
 function releaseEvents(d: TestDriver, mode: Mode): void {
   if (mode === "table") d.msiCommand(MSI_CMD.UNMASK, 1);
-  if (mode === "per-queue") d.pqCommand(MSI_PQ_CMD.UNMASK, 1);
+  if (mode === "per-queue") d.targetControl(1, MSI_TARGET_CONTROL.ENABLE);
   if (mode === "line") d.handleLineInterrupt();
 }
 /** The interrupts the guest saw, in its mode's terms. */
@@ -60,7 +61,7 @@ const queueMessage = (mode: Mode) =>
 
 describe("virtio-blk save and restore", () => {
   it.each(MODES)("%s: held event once after the restore, data byte-exact, nothing done twice", (mode) => {
-    const msi = mode === "line" ? false : MSI;
+    const msi = mode === "line" ? false : mode === "table" ? MSI : V3;
     const a = machine(new Uint8Array(DISK), msi);
     expect(a.d.init({ msi: mode === "line" ? "none" : mode === "table" ? "fixed" : "per-queue" }).ok).toBe(true);
     const first = fill(4096, 1);

@@ -7,7 +7,7 @@
 // order). Data goes through a buffer the device lends (scratch-buffer.ts). Requests in flight
 // hold at most `maxInFlightBytes`; a queue that hits the budget waits for room.
 
-import type { ActivationContext, DescriptorChain, VirtioDevice } from "../../virtio/interfaces.ts";
+import type { ActivationContext, DescriptorChain, VirtioDevice, Virtqueue } from "../../virtio/interfaces.ts";
 import { isPromise, type BlockBackend, type MaybePromise } from "./backend.ts";
 import { BackendWork, inOrder } from "./backend-work.ts";
 import { blockConfigSpace, blockFeatures, readConfigBytes, type BlockGeometry } from "./config.ts";
@@ -169,7 +169,8 @@ export class BlockDevice implements VirtioDevice {
   }
 
   activate(ctx: ActivationContext): string | null {
-    if (ctx.queues.length < 1) return "virtio-blk needs at least one queue";
+    // A queue restored in the middle of a queue reset counts as set up (enableQueue follows).
+    if (ctx.queues.length + (ctx.reopened?.length ?? 0) < 1) return "virtio-blk needs at least one queue";
     if (ctx.queues.length > this.queueMaxSizes.length) return `virtio-blk has only ${this.queueMaxSizes.length} queue(s)`;
     const queues: (QueueState | undefined)[] = [];
     for (const vq of ctx.queues) {
@@ -184,6 +185,38 @@ export class BlockDevice implements VirtioDevice {
   reset(): void {
     this.#dropInFlight();
     this.#queues = null;
+  }
+
+  /**
+   * Queue reset (docs/virtio-mmio-msi-v3.md, "Queue reset", D10): the queue's requests are
+   * forgotten. Those whose backend work is still under way complete into nothing: no data into
+   * guest memory, no used-ring entry, no interrupt (their QueueState is marked dropped, and the
+   * transport closed the ring). The work itself cannot be called back, so new backend work on
+   * any queue waits for it (BackendWork.fence). Other queues go on as they were.
+   */
+  resetQueue(index: number): void {
+    const qs = this.#queues?.[index];
+    if (qs === undefined) return;
+    const c = this.#counters;
+    qs.dropped = true;
+    this.#queues![index] = undefined;
+    this.#waitingForBudget.delete(qs);
+    for (const e of qs.fifo) {
+      c.inFlightBytes -= e.heldBytes;
+      if (e.async && !e.done) c.inFlight--;
+    }
+    c.droppedByQueueReset += qs.fifo.length;
+    qs.fifo.length = 0;
+    this.#work.fence([...qs.work]);
+    // Queues held back by the budget go on when the abandoned work settles (their new work
+    // would wait behind it anyway), not inside the reset: a reset has no other effect.
+  }
+
+  /** A reset queue set up again: it takes requests from its new ring. */
+  enableQueue(vq: Virtqueue): void {
+    const queues = this.#queues;
+    if (queues === null || !Number.isInteger(vq.index) || vq.index < 0 || vq.index >= this.queueMaxSizes.length) return;
+    queues[vq.index] = queueState(vq);
   }
 
   notify(index: number): void {
@@ -285,6 +318,12 @@ export class BlockDevice implements VirtioDevice {
           return;
         }
         this.#work.settled(tracked);
+        qs.work.delete(tracked);
+        // Its queue was reset meanwhile: resetQueue took it off the books already.
+        if (qs.dropped) {
+          this.#resumeWaiting();
+          return;
+        }
         c.inFlight--;
         entry.done = true;
         this.#pump(qs);
@@ -294,6 +333,7 @@ export class BlockDevice implements VirtioDevice {
         // #pump only throws on our own bug; a rejection here must not go unhandled.
       });
     this.#work.add(tracked);
+    qs.work.add(tracked);
     return entry;
   }
 

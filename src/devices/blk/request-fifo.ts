@@ -36,6 +36,10 @@ export interface QueueState {
   /** The chain being parsed, for `read` (one reader per queue instead of a closure per request). */
   parsing: DescriptorChain | null;
   readonly read: (offset: number, dest: Uint8Array) => number;
+  /** This queue's backend work still in flight (a queue reset fences new work behind it). */
+  readonly work: Set<Promise<void>>;
+  /** The queue was reset (docs/virtio-mmio-msi-v3.md, "Queue reset"): late completions land nowhere. */
+  dropped: boolean;
 }
 
 export function queueState(vq: Virtqueue): QueueState {
@@ -44,6 +48,8 @@ export function queueState(vq: Virtqueue): QueueState {
     fifo: [],
     parsing: null,
     read: (offset, dest) => (qs.parsing === null ? 0 : vq.readFrom(qs.parsing, offset, dest)),
+    work: new Set(),
+    dropped: false,
   };
   return qs;
 }
@@ -93,6 +99,7 @@ export class PendingPool {
  */
 export function retire(qs: QueueState, c: BlockCounters, pool: PendingPool): number {
   let n = 0;
+  if (qs.dropped) return 0;
   while (qs.fifo.length > 0 && qs.fifo[0]!.done) {
     const e = qs.fifo.shift()!;
     e.retired = true;

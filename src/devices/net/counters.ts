@@ -9,6 +9,8 @@ export function newNetCounters() {
     notifies: 0,
     /** Notifies for a queue that does not exist or before activation. */
     badNotifies: 0,
+    /** Queue resets (rx0, tx0 or the control queue), docs/virtio-mmio-msi-v3.md "Queue reset". */
+    queueResets: 0,
     /** signalUsed calls: one per batch of used buffers, per queue. */
     signals: 0,
 

@@ -21,7 +21,7 @@ type Mode = "fixed" | "none";
 function machine(mode: Mode, ram?: Uint8Array) {
   const backend = new CaptureBackend();
   const dev = new NetDevice({ backend, queueSize: 32 });
-  const msi = mode === "fixed" ? { vectors: 4, sharing: false } : false;
+  const msi = mode === "fixed" ? { layout: "2020" as const, vectors: 4, sharing: false } : false;
   const d = new TestDriver({ device: dev, msi, ...(ram ? { ram } : { ramSize: 2 << 20 }) });
   return { d, dev, backend };
 }

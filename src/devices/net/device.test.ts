@@ -24,7 +24,7 @@ const BIG_BUF = NET_HDR_SIZE + 1518;
 function setup(mode: Mode, o: Partial<NetDeviceOptions> = {}, init: InitOptions = {}) {
   const backend = new CaptureBackend();
   const dev = new NetDevice({ backend, ...o });
-  const d = new TestDriver({ device: dev, msi: mode === "fixed" ? { vectors: dev.queueMaxSizes.length + 1, sharing: false } : false });
+  const d = new TestDriver({ device: dev, msi: mode === "fixed" ? { layout: "2020" as const, vectors: dev.queueMaxSizes.length + 1, sharing: false } : false });
   expect(d.init({ msi: mode, ...init }).ok).toBe(true);
   return { dev, d, backend };
 }

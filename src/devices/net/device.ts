@@ -252,11 +252,14 @@ export class NetDevice implements VirtioDevice {
     const byIndex = new Map(ctx.queues.map((q) => [q.index, q]));
     const rx = byIndex.get(QUEUE.RX0);
     const tx = byIndex.get(QUEUE.TX0);
-    if (rx === undefined || tx === undefined) return "virtio-net needs its receive and transmit queues";
+    // A queue restored in the middle of a queue reset counts as set up (enableQueue follows).
+    const reset = (q: number) => ctx.reopened?.includes(q) ?? false;
+    if ((rx === undefined && !reset(QUEUE.RX0)) || (tx === undefined && !reset(QUEUE.TX0))) return "virtio-net needs its receive and transmit queues";
     const has = (n: number) => (ctx.features & bit(n)) !== 0n;
     this.#ctx = ctx;
-    this.#receiver.start(rx, has(NET_F.MRG_RXBUF));
-    this.#tx = tx;
+    if (rx !== undefined) this.#receiver.start(rx, has(NET_F.MRG_RXBUF));
+    else this.#receiver.startReset(has(NET_F.MRG_RXBUF));
+    this.#tx = tx ?? null;
     this.#transmitter.setChecksumOffload(has(NET_F.CSUM));
     this.#statusFeature = has(NET_F.STATUS);
     const ctrl = has(NET_F.CTRL_VQ) ? byIndex.get(QUEUE.CTRL) : undefined;
@@ -275,6 +278,29 @@ export class NetDevice implements VirtioDevice {
     const changed = macKey(this.#filter.mac) !== macKey(this.#defaultMac);
     this.#filter.reset(this.#defaultMac);
     if (changed) this.#setMac(this.#defaultMac);
+  }
+
+  /**
+   * Queue reset (docs/virtio-mmio-msi-v3.md, "Queue reset", D10). rx0: the chains taken from
+   * its ring are forgotten and waiting frames dropped (NetReceiver.pause). tx0 and the control
+   * queue hold nothing between notifies (each notify runs to its end), so they only stop. The
+   * other queues keep running.
+   */
+  resetQueue(index: number): void {
+    if (this.#ctx === null) return;
+    this.#counters.queueResets++;
+    if (index === QUEUE.RX0) this.#receiver.pause();
+    else if (index === QUEUE.TX0) this.#tx = null;
+    else if (index === QUEUE.CTRL) this.#ctrl = null;
+  }
+
+  /** A reset queue set up again. */
+  enableQueue(queue: Virtqueue): void {
+    const ctx = this.#ctx;
+    if (ctx === null) return;
+    if (queue.index === QUEUE.RX0) this.#receiver.resume(queue);
+    else if (queue.index === QUEUE.TX0) this.#tx = queue;
+    else if (queue.index === QUEUE.CTRL && (ctx.features & bit(NET_F.CTRL_VQ)) !== 0n) this.#ctrl = queue;
   }
 
   notify(index: number): void {

@@ -77,6 +77,31 @@ export class NetReceiver {
     this.#mrg = mergeable;
   }
 
+  /**
+   * Queue reset of rx0 (docs/virtio-mmio-msi-v3.md, "Queue reset"): the held chains belong to
+   * the old ring, which the driver reclaims, so they are forgotten unfilled; the waiting frames
+   * are dropped (counted notReady) as are frames that arrive until resume(). MRG_RXBUF stays.
+   */
+  pause(): void {
+    this.#rx = null;
+    this.#held = [];
+    this.#unsignalled = 0;
+    this.dropBacklog("notReady");
+  }
+
+  /** Started with rx0 in the middle of a queue reset (a restored state): as after pause(). */
+  startReset(mergeable: boolean): void {
+    this.stop();
+    this.#mrg = mergeable;
+  }
+
+  /** rx0 set up again after a queue reset: frames go into its new ring. */
+  resume(rx: Virtqueue): void {
+    this.#held = [];
+    this.#unsignalled = 0;
+    this.#rx = rx;
+  }
+
   /** Forgets the queue and every chain and frame that belongs to the driver's previous life. */
   stop(): void {
     this.#rx = null;

@@ -106,7 +106,7 @@ describe("VirtualSwitch between two NetDevices", () => {
       const sw = new VirtualSwitch();
       const devA = new NetDevice({ backend: sw.createPort("a"), mac: A, name: "netA" });
       const devB = new NetDevice({ backend: sw.createPort("b"), mac: B, name: "netB" });
-      const msi = mode === "fixed" ? { vectors: 4, sharing: false } : false;
+      const msi = mode === "fixed" ? { layout: "2020" as const, vectors: 4, sharing: false } : false;
       const dA = new TestDriver({ device: devA, msi });
       const dB = new TestDriver({ device: devB, msi });
       expect(dA.init({ msi: mode }).ok && dB.init({ msi: mode }).ok).toBe(true);
