@@ -91,7 +91,7 @@ describe.runIf(present)("the patched kernel under QEMU microvm, on QEMU's own vi
     // Known content: each 32-byte block is the sha256 of its index.
     for (let i = 0; i < DISK_BYTES / 32; i++) original.set(createHash("sha256").update(`block ${i}`).digest(), i * 32);
     writeFileSync(disk, original);
-    guest = new QemuGuest([
+    const args = [
       "-M", "microvm,rtc=on",
       "-accel", "tcg",
       "-global", "virtio-mmio.force-legacy=false",
@@ -100,16 +100,30 @@ describe.runIf(present)("the patched kernel under QEMU microvm, on QEMU's own vi
       "-no-reboot",
       "-kernel", join(repo, "public/guest/bzImage"),
       "-initrd", join(repo, "public/guest/initrd.img"),
-      "-append", "console=ttyS0 panic=-1",
+      // Under TCG on a busy host the TSC calibration against the PIT fails now and then, and
+      // the boot then hangs: tsc_early_khz skips it. no_timer_check as on v86
+      // (src/platform/guest-cmdline.ts).
+      "-append", "console=ttyS0 no_timer_check tsc_early_khz=2000000 panic=-1",
       "-drive", `id=d0,file=${disk},format=raw,if=none,cache=writethrough`,
       "-device", "virtio-blk-device,drive=d0",
       "-netdev", "user,id=n0",
       "-device", "virtio-net-device,netdev=n0",
-    ]);
-    await guest.waitFor(/guest ready/, 0, 120_000);
+    ];
+    for (let attempt = 1; ; attempt++) {
+      guest = new QemuGuest(args);
+      try {
+        await guest.waitFor(/guest ready/, 0, 60_000);
+        break;
+      } catch (e) {
+        guest.kill();
+        if (attempt === 3) throw e;
+        const tsc = /Fast TSC calibration failed/.test(guest.output) ? " (the TSC calibration against the PIT failed: a busy host)" : "";
+        console.warn(`qemu-microvm.test.ts: boot attempt ${attempt} did not reach "guest ready" in 60 s${tsc}; retrying`);
+      }
+    }
     await guest.waitFor(new RegExp(PROMPT.replace(/[*]/g, "\\*")), 0, 30_000);
     await guest.run("stty -echo");
-  }, 180_000);
+  }, 240_000);
 
   afterAll(() => {
     guest?.kill();
@@ -152,13 +166,24 @@ describe.runIf(present)("the patched kernel under QEMU microvm, on QEMU's own vi
     const rx = before.rxMax / 2;
     const tx = before.txMax / 2;
     expect(await guest.run("ping -c 2 -W 5 10.0.2.2")).toMatch(/2 packets received/);
-    const after = ring(await guest.run(`ringparam eth0 ${rx} ${tx}`));
-    console.log(`QEMU virtio-net rings: rx ${before.rx} -> ${after.rx}, tx ${before.tx} -> ${after.tx} (max ${before.rxMax}/${before.txMax})`);
-    expect(after).toEqual({ ...before, rx, tx });
-    expect(await guest.run("ping -c 3 -W 5 10.0.2.2")).toMatch(/3 packets received/);
-    // And back to the full size.
-    expect(ring(await guest.run(`ringparam eth0 ${before.rxMax} ${before.txMax}`))).toEqual(before);
-    expect(await guest.run("ping -c 2 -W 5 10.0.2.2")).toMatch(/2 packets received/);
+    const set = await guest.run(`ringparam eth0 ${rx} ${tx} || echo "refused: $?"`);
+    if (/refused/.test(set)) {
+      // QEMU 7.2's virtio-mmio offers RING_RESET but ignores QueueReset: the driver sees the
+      // queue still ready after the reset and refuses (EIO) without touching the ring.
+      console.warn(`QEMU's virtio-net did not reset its queue; the resize was refused cleanly: ${set.trim()}`);
+      expect(set).toMatch(/errno 5\b/);
+      expect(await guest.run("dmesg | tail -n 20")).toMatch(/queue \d+ was not reset by the device/);
+      expect(ring(await guest.run("ringparam eth0"))).toEqual(before);
+      expect(await guest.run("ping -c 3 -W 5 10.0.2.2")).toMatch(/3 packets received/);
+    } else {
+      const after = ring(set);
+      console.log(`QEMU virtio-net rings: rx ${before.rx} -> ${after.rx}, tx ${before.tx} -> ${after.tx} (max ${before.rxMax}/${before.txMax})`);
+      expect(after).toEqual({ ...before, rx, tx });
+      expect(await guest.run("ping -c 3 -W 5 10.0.2.2")).toMatch(/3 packets received/);
+      // And back to the full size.
+      expect(ring(await guest.run(`ringparam eth0 ${before.rxMax} ${before.txMax}`))).toEqual(before);
+      expect(await guest.run("ping -c 2 -W 5 10.0.2.2")).toMatch(/2 packets received/);
+    }
     expect((await guest.run("dmesg")).split("\n").filter((l) => /msi/i.test(l))).toEqual([]);
   });
 
