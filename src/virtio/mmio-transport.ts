@@ -30,7 +30,8 @@ import { QueueConfigRegisters, addr64, queueLayout } from "./queue-config.ts";
 import { SplitQueue, type SplitQueueCounters } from "./split-queue.ts";
 import { newTransportCounters, type MmioTransportCounters } from "./transport-counters.ts";
 import {
-  checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type TransportSavedState,
+  checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type CheckedTransportState,
+  type TransportSavedState,
 } from "./transport-state.ts";
 
 export type { AccessCounterName, MmioTransportCounters, MmioTransportErrors } from "./transport-counters.ts";
@@ -347,7 +348,7 @@ export class MmioTransport {
    * again): lets a machine check every device's state before it restores any. Throws a
    * StateError naming the first problem.
    */
-  checkState(input: unknown): TransportSavedState {
+  checkState(input: unknown): CheckedTransportState {
     return checkTransportState(input, {
       deviceId: this.#device.deviceId,
       offeredFeatures: this.offeredFeatures,
@@ -377,6 +378,7 @@ export class MmioTransport {
     this.#lastError = s.lastError;
     if (s.msi !== null) this.#msi?.restore(s.msi);
     if (s.msiPerQueue !== null) this.#pq?.restore(s.msiPerQueue);
+    this.#irq.restoreMode(s.mode);
     if (s.events.config) this.#record.add(CONFIG_CHANGE);
     s.events.queues.forEach((on, i) => on && this.#record.add(this.#record.queue(i)!));
     this.#irq.restoreLine();

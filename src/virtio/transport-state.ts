@@ -12,8 +12,11 @@
 // (lastAvailIdx - usedIdx) entries before lastAvailIdx; the guest's descriptors and buffers are
 // in RAM, which the emulator saves. Counters are not saved: they describe this run.
 
-import { FEATURE, NO_VECTOR, STATUS } from "./constants.ts";
-import { DRIVER_STATUS_BITS } from "./device-status.ts";
+import { FEATURE, STATUS } from "./constants.ts";
+import { featuresRefusal, statusRefusal, type Refusal } from "./device-status.ts";
+import { modeMoveRefusal, msiFeatureRefusal, type InterruptMode } from "./interrupt-mode.ts";
+import { FIXED_CONFIG_VECTOR, fixedQueueVector, vectorRefusal } from "./msi-table.ts";
+import { queueNumRefusal } from "./queue-config.ts";
 import { checkLayout } from "./split-queue.ts";
 
 export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
@@ -108,6 +111,11 @@ export interface TransportSavedState {
   readonly msiPerQueue: SavedPerQueue | null;
 }
 
+/** A state checkTransportState() accepted, with its interrupt mode as the one value. */
+export interface CheckedTransportState extends TransportSavedState {
+  readonly mode: InterruptMode;
+}
+
 /** What the target transport is: a state must have been saved from one of the same shape. */
 export interface TransportShape {
   readonly deviceId: number;
@@ -134,6 +142,14 @@ export class StateError extends Error {
     super(`saved transport state refused: ${path}: ${what}`);
     this.name = "StateError";
   }
+}
+
+/**
+ * Throws for a value a register setter's rule refused, with the counter the register path
+ * counts for it: a state file is exactly as trusted as the guest's register writes.
+ */
+function refuse(path: string, r: Refusal<string> | null): void {
+  if (r !== null) throw new StateError(path, `${r.why} (${r.counter})`);
 }
 
 type Obj = Record<string, unknown>;
@@ -198,7 +214,7 @@ function message(v: unknown, path: string, extra: readonly string[] = []): Saved
  * Checks `input` (parsed JSON, or a state object) against the target's shape. Returns a state
  * that is complete, in range and consistent; throws a StateError naming the first problem.
  */
-export function checkTransportState(input: unknown, shape: TransportShape): TransportSavedState {
+export function checkTransportState(input: unknown, shape: TransportShape): CheckedTransportState {
   const o = obj(input, "state");
   if (o.kind !== TRANSPORT_STATE_KIND) throw new StateError("kind", `expected "${TRANSPORT_STATE_KIND}", got ${JSON.stringify(o.kind)}`);
   if (o.version === 1) {
@@ -215,18 +231,10 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   }
 
   const status = u32(o.status, "status");
-  if ((status & ~(DRIVER_STATUS_BITS | STATUS.DEVICE_NEEDS_RESET)) !== 0) throw new StateError("status", `unknown bits in ${status}`);
-  const ordered =
-    (!(status & STATUS.DRIVER) || status & STATUS.ACKNOWLEDGE) &&
-    (!(status & STATUS.FEATURES_OK) || status & STATUS.DRIVER) &&
-    (!(status & STATUS.DRIVER_OK) || status & STATUS.FEATURES_OK);
-  if (!ordered) throw new StateError("status", `bits ${status} out of the init order`);
+  refuse("status", statusRefusal(status & ~STATUS.DEVICE_NEEDS_RESET));
   const driverFeatures = words(o.driverFeatures, "driverFeatures");
   const negotiated = (BigInt(driverFeatures[1]) << 32n) | BigInt(driverFeatures[0]);
-  if (status & STATUS.FEATURES_OK) {
-    if ((negotiated & ~shape.offeredFeatures) !== 0n) throw new StateError("driverFeatures", "features the device does not offer");
-    if ((negotiated & FEATURE.VERSION_1) === 0n) throw new StateError("driverFeatures", "FEATURES_OK without VERSION_1");
-  }
+  if (status & STATUS.FEATURES_OK) refuse("driverFeatures", featuresRefusal(negotiated, shape.offeredFeatures));
   const active = bool(o.active, "active");
   if (active && !(status & STATUS.DRIVER_OK)) throw new StateError("active", "a running device without DRIVER_OK");
 
@@ -236,7 +244,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     onlyKeys(q, ["num", "ready", "reopened", "desc", "driver", "device", "live"], p);
     const num = u32(q.num, `${p}.num`);
     const max = shape.queueMaxSizes[i]!;
-    if (num === 0 || num > max || (num & (num - 1)) !== 0) throw new StateError(`${p}.num`, `${num} is not a power of two in [1, ${max}]`);
+    refuse(`${p}.num`, queueNumRefusal(num, max));
     const ready = bool(q.ready, `${p}.ready`);
     const reopened = bool(q.reopened, `${p}.reopened`);
     if (reopened && (ready || !(status & STATUS.DRIVER_OK) || (negotiated & FEATURE.RING_RESET & shape.offeredFeatures) === 0n || shape.msi?.layout === "2020")) {
@@ -290,6 +298,17 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   if (o.msiLayout !== layout) throw new StateError("msiLayout", `saved from a device with MSI layout ${JSON.stringify(o.msiLayout)}, this one has ${JSON.stringify(layout)}`);
   const msiBit = layout === "2020" ? FEATURE.MMIO_MSI_2020 : FEATURE.MMIO_MSI;
   const msiNegotiated = (status & STATUS.FEATURES_OK) !== 0 && (negotiated & msiBit) !== 0n;
+  // The saved format keeps each layout's own switch (MsiState.ENABLED, MsiControl.MSI_ENABLE).
+  // They are one mode value: the one the switches that are on reach from the line, each a move
+  // of the transition table the registers obey, and with the feature the registers ask for.
+  let mode: InterruptMode = "line";
+  const switches = [[o.msi, "table", "msi.enabled"], [o.msiPerQueue, "per-queue", "msiPerQueue.enabled"]] as const;
+  for (const [section, to, path] of switches) {
+    if (typeof section !== "object" || section === null || (section as Obj).enabled !== true) continue;
+    refuse(path, modeMoveRefusal(layout, mode, to));
+    refuse(path, msiFeatureRefusal(to, msiNegotiated));
+    mode = to;
+  }
   let msi: SavedMsiTable | null = null;
   if (shape.msi === null || shape.msi.layout !== "2020") {
     if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without the 2020 layout");
@@ -299,7 +318,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     onlyKeys(m, ["enabled", "vecSel", "staged", "configVector", "queueVectors", "vectors"], "msi");
     const vector = (v: unknown, path: string): number => {
       const n = u32(v, path);
-      if (n !== NO_VECTOR && n >= vectors) throw new StateError(path, `vector ${n} beyond the table of ${vectors}`);
+      refuse(path, vectorRefusal(n, vectors, true));
       return n;
     };
     msi = {
@@ -312,10 +331,9 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     };
     if (!shape.msi.sharing) {
       // The fixed mapping cannot change: a state that says otherwise was edited.
-      const fixed = msi.configVector === 0 && msi.queueVectors.every((v, q) => v === (1 + q < vectors ? 1 + q : NO_VECTOR));
+      const fixed = msi.configVector === FIXED_CONFIG_VECTOR && msi.queueVectors.every((v, q) => v === fixedQueueVector(q, vectors));
       if (!fixed) throw new StateError("msi", "a mapping other than the fixed one on a device without msi_sharing");
     }
-    if (msi.enabled && !msiNegotiated) throw new StateError("msi.enabled", "MSI on without the negotiated feature");
   }
 
   let msiPerQueue: SavedPerQueue | null = null;
@@ -337,11 +355,10 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
         };
       }),
     };
-    if (msiPerQueue.enabled && !msiNegotiated) throw new StateError("msiPerQueue.enabled", "MSI on without the negotiated feature");
   }
 
   const lineHigh = bool(o.lineHigh, "lineHigh");
-  const msiOn = (msi?.enabled ?? false) || (msiPerQueue?.enabled ?? false);
+  const msiOn = mode !== "line";
   const anyEvent = events.config || events.queues.some((e) => e);
   if (lineHigh !== (!msiOn && anyEvent)) {
     throw new StateError("lineHigh", `the line is ${lineHigh ? "high" : "low"} but the events and mode say otherwise`);
@@ -367,5 +384,6 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     msiLayout: layout,
     msi,
     msiPerQueue,
+    mode,
   };
 }
