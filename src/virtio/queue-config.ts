@@ -41,8 +41,16 @@ export function addr64(pair: readonly [number, number]): number {
   return pair[0] + pair[1] * 0x1_0000_0000;
 }
 
-/** The ring layout a queue's registers describe. */
-export function queueLayout(c: QueueConfig): SplitQueueLayout {
+/** A queue's size and ring addresses, as the registers hold them or a saved state carries them. */
+export interface QueueRegisters {
+  readonly num: number;
+  readonly desc: readonly [number, number];
+  readonly driver: readonly [number, number];
+  readonly device: readonly [number, number];
+}
+
+/** The ring layout a queue's registers describe (QueueReady and a restore check the same one). */
+export function queueLayout(c: QueueRegisters): SplitQueueLayout {
   return { size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device) };
 }
 

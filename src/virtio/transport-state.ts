@@ -15,8 +15,14 @@
 import { FEATURE, STATUS } from "./constants.ts";
 import { featuresRefusal, statusRefusal, type Refusal } from "./device-status.ts";
 import { modeMoveRefusal, msiFeatureRefusal, type InterruptMode } from "./interrupt-mode.ts";
-import { FIXED_CONFIG_VECTOR, fixedQueueVector, vectorRefusal } from "./msi-table.ts";
-import { queueNumRefusal } from "./queue-config.ts";
+import { checkPerQueue, type SavedPerQueue } from "./msi-per-queue-state.ts";
+import { checkMsiTable, type SavedMsiTable } from "./msi-table-state.ts";
+import { queueLayout, queueNumRefusal } from "./queue-config.ts";
+import { arr, bool, obj, onlyKeys, refuse, StateError, text, u16, u32, words, type Obj } from "./state-check.ts";
+
+export { MAX_STATE_TEXT, StateError, type SavedMessage } from "./state-check.ts";
+export type { SavedStaged, SavedMsiTable } from "./msi-table-state.ts";
+export type { SavedPerQueue, SavedTarget } from "./msi-per-queue-state.ts";
 import { checkLayout } from "./split-queue.ts";
 
 export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
@@ -43,40 +49,6 @@ export interface SavedQueue {
     readonly signalledIdx: number;
     readonly broken: string | null;
   } | null;
-}
-
-export interface SavedMessage {
-  readonly addrLow: number;
-  readonly addrHigh: number;
-  readonly data: number;
-  readonly masked: boolean;
-}
-
-export interface SavedStaged {
-  readonly addrLow: number;
-  readonly addrHigh: number;
-  readonly data: number;
-}
-
-export interface SavedMsiTable {
-  readonly enabled: boolean;
-  readonly vecSel: number;
-  readonly staged: SavedStaged;
-  readonly configVector: number;
-  readonly queueVectors: readonly number[];
-  readonly vectors: readonly SavedMessage[];
-}
-
-/** One v3 target: the effective pair with MASK, ENABLE, and the staged address. */
-export interface SavedTarget extends SavedMessage {
-  readonly enabled: boolean;
-  readonly staged: { readonly addrLow: number; readonly addrHigh: number };
-}
-
-/** The v3 layout: MsiControl.MSI_ENABLE and the targets (0 = configuration changes, 1 + q = queue q). */
-export interface SavedPerQueue {
-  readonly enabled: boolean;
-  readonly targets: readonly SavedTarget[];
 }
 
 export interface TransportSavedState {
@@ -128,87 +100,11 @@ export interface TransportShape {
     | null;
 }
 
-/** Longest lastError / broken text a state carries (saveState cuts longer ones). */
-export const MAX_STATE_TEXT = 1024;
 const TOP_KEYS = [
   "kind", "version", "deviceId", "offeredFeatures", "status", "deviceFeaturesSel", "driverFeaturesSel",
   "driverFeatures", "queueSel", "configGeneration", "active", "lastError", "queues", "pendingNotify", "events",
   "lineHigh", "msiLayout", "msi", "msiPerQueue",
 ];
-
-/** A refused state: the message names the field. */
-export class StateError extends Error {
-  constructor(path: string, what: string) {
-    super(`saved transport state refused: ${path}: ${what}`);
-    this.name = "StateError";
-  }
-}
-
-/**
- * Throws for a value a register setter's rule refused, with the counter the register path
- * counts for it: a state file is exactly as trusted as the guest's register writes.
- */
-function refuse(path: string, r: Refusal<string> | null): void {
-  if (r !== null) throw new StateError(path, `${r.why} (${r.counter})`);
-}
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown, path: string): Obj {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new StateError(path, "expected an object");
-  return v as Obj;
-}
-function onlyKeys(o: Obj, keys: readonly string[], path: string): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new StateError(`${path}.${k}`, "unknown field");
-  for (const k of keys) if (!(k in o)) throw new StateError(`${path}.${k}`, "missing");
-}
-function u32(v: unknown, path: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new StateError(path, `expected a u32, got ${String(v)}`);
-  return v;
-}
-function u16(v: unknown, path: string): number {
-  const n = u32(v, path);
-  if (n > 0xffff) throw new StateError(path, `expected a u16, got ${n}`);
-  return n;
-}
-function bool(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") throw new StateError(path, "expected true or false");
-  return v;
-}
-function text(v: unknown, path: string): string | null {
-  if (v === null) return null;
-  if (typeof v !== "string" || v.length > MAX_STATE_TEXT) throw new StateError(path, `expected null or a string of at most ${MAX_STATE_TEXT} characters`);
-  return v;
-}
-function arr(v: unknown, length: number, path: string): unknown[] {
-  if (!Array.isArray(v)) throw new StateError(path, "expected an array");
-  if (v.length !== length) throw new StateError(path, `expected ${length} entries, got ${v.length}`);
-  return v;
-}
-function words(v: unknown, path: string): [number, number] {
-  const a = arr(v, 2, path);
-  return [u32(a[0], `${path}[0]`), u32(a[1], `${path}[1]`)];
-}
-function addr(w: readonly [number, number]): number {
-  return w[0] + w[1] * 0x1_0000_0000;
-}
-
-function staged(v: unknown, path: string): SavedStaged {
-  const o = obj(v, path);
-  onlyKeys(o, ["addrLow", "addrHigh", "data"], path);
-  return { addrLow: u32(o.addrLow, `${path}.addrLow`), addrHigh: u32(o.addrHigh, `${path}.addrHigh`), data: u32(o.data, `${path}.data`) };
-}
-function message(v: unknown, path: string, extra: readonly string[] = []): SavedMessage & Obj {
-  const o = obj(v, path);
-  onlyKeys(o, ["addrLow", "addrHigh", "data", "masked", ...extra], path);
-  return {
-    ...o,
-    addrLow: u32(o.addrLow, `${path}.addrLow`),
-    addrHigh: u32(o.addrHigh, `${path}.addrHigh`),
-    data: u32(o.data, `${path}.data`),
-    masked: bool(o.masked, `${path}.masked`),
-  };
-}
 
 /**
  * Checks `input` (parsed JSON, or a state object) against the target's shape. Returns a state
@@ -255,7 +151,8 @@ export function checkTransportState(input: unknown, shape: TransportShape): Chec
     const device = words(q.device, `${p}.device`);
     if (ready) {
       if (!(status & STATUS.FEATURES_OK)) throw new StateError(`${p}.ready`, "a ready queue before FEATURES_OK");
-      const why = checkLayout({ size: num, desc: addr(desc), avail: addr(driver), used: addr(device) }, max, shape.ramSize);
+      // QueueReady's own check, on the layout the registers describe (queue-config.ts).
+      const why = checkLayout(queueLayout({ num, desc, driver, device }), max, shape.ramSize);
       if (why !== null) throw new StateError(p, `ring layout refused (${why})`);
     }
     let live: SavedQueue["live"] = null;
@@ -313,48 +210,13 @@ export function checkTransportState(input: unknown, shape: TransportShape): Chec
   if (shape.msi === null || shape.msi.layout !== "2020") {
     if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without the 2020 layout");
   } else {
-    const vectors = shape.msi.vectors;
-    const m = obj(o.msi, "msi");
-    onlyKeys(m, ["enabled", "vecSel", "staged", "configVector", "queueVectors", "vectors"], "msi");
-    const vector = (v: unknown, path: string): number => {
-      const n = u32(v, path);
-      refuse(path, vectorRefusal(n, vectors, true));
-      return n;
-    };
-    msi = {
-      enabled: bool(m.enabled, "msi.enabled"),
-      vecSel: u32(m.vecSel, "msi.vecSel"),
-      staged: staged(m.staged, "msi.staged"),
-      configVector: vector(m.configVector, "msi.configVector"),
-      queueVectors: arr(m.queueVectors, nq, "msi.queueVectors").map((v, i) => vector(v, `msi.queueVectors[${i}]`)),
-      vectors: arr(m.vectors, vectors, "msi.vectors").map((v, i) => message(v, `msi.vectors[${i}]`)),
-    };
-    if (!shape.msi.sharing) {
-      // The fixed mapping cannot change: a state that says otherwise was edited.
-      const fixed = msi.configVector === FIXED_CONFIG_VECTOR && msi.queueVectors.every((v, q) => v === fixedQueueVector(q, vectors));
-      if (!fixed) throw new StateError("msi", "a mapping other than the fixed one on a device without msi_sharing");
-    }
+    msi = checkMsiTable(o.msi, { vectors: shape.msi.vectors, sharing: shape.msi.sharing, queues: nq });
   }
-
   let msiPerQueue: SavedPerQueue | null = null;
   if (layout !== "v3") {
     if (o.msiPerQueue !== null) throw new StateError("msiPerQueue", "v3 targets for a device without the v3 layout");
   } else {
-    const m = obj(o.msiPerQueue, "msiPerQueue");
-    onlyKeys(m, ["enabled", "targets"], "msiPerQueue");
-    msiPerQueue = {
-      enabled: bool(m.enabled, "msiPerQueue.enabled"),
-      targets: arr(m.targets, 1 + nq, "msiPerQueue.targets").map((v, i) => {
-        const p = `msiPerQueue.targets[${i}]`;
-        const t = message(v, p, ["enabled", "staged"]);
-        const st = obj(t.staged, `${p}.staged`);
-        onlyKeys(st, ["addrLow", "addrHigh"], `${p}.staged`);
-        return {
-          addrLow: t.addrLow, addrHigh: t.addrHigh, data: t.data, masked: t.masked, enabled: bool(t.enabled, `${p}.enabled`),
-          staged: { addrLow: u32(st.addrLow, `${p}.staged.addrLow`), addrHigh: u32(st.addrHigh, `${p}.staged.addrHigh`) },
-        };
-      }),
-    };
+    msiPerQueue = checkPerQueue(o.msiPerQueue, nq);
   }
 
   const lineHigh = bool(o.lineHigh, "lineHigh");

@@ -7,11 +7,13 @@
 // - Counters are not saved, and the backend is the new machine's: it reconnects on its own.
 // A state is checked in full (checkNetState) before the transport is restored; it is applied
 // (applyNetState) after, because the transport's restore resets and activates the device.
+// The one persistence shape (src/virtio/persist.ts): netPersist(d).
 
 import { formatMac, parseMac } from "./mac.ts";
 import type { NetDevice, NetGuestState } from "./device.ts";
 import { ETH_HEADER_SIZE, MAX_MTU, VLAN_TAG_SIZE } from "./constants.ts";
 import type { RxFilterSaved } from "./rx-filter.ts";
+import type { Persist } from "../../virtio/persist.ts";
 
 export const NET_STATE_KIND = "virtio-net";
 export const NET_STATE_VERSION = 1;
@@ -117,4 +119,8 @@ export function checkNetState(d: NetDevice, input: unknown): CheckedNetState {
 /** Applies a checked state, after the transport's restore (which reset and activated the device). */
 export function applyNetState(d: NetDevice, s: CheckedNetState): void {
   d.restoreGuestState(s.guest);
+}
+
+export function netPersist(d: NetDevice): Persist<NetSavedState, CheckedNetState> {
+  return { save: () => saveNetState(d), check: (input) => checkNetState(d, input), apply: (s) => applyNetState(d, s) };
 }
