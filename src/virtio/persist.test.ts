@@ -16,12 +16,6 @@ import type { Persist } from "./persist.ts";
 import { RamMemory } from "./ram-memory.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
 import { TestDriver } from "../testing/test-driver.ts";
-import { blockPersist } from "../devices/blk/device-state.ts";
-import { BlockDevice } from "../devices/blk/device.ts";
-import { MemoryBackend } from "../devices/blk/memory-backend.ts";
-import { netPersist } from "../devices/net/device-state.ts";
-import { NetDevice } from "../devices/net/device.ts";
-import { CaptureBackend } from "../testing/net-capture-backend.ts";
 
 const CONFIGS: readonly [string, MmioMsiOptions | false, string][] = [
   ["fixed", { layout: "2020", vectors: 3, sharing: false }, "fixed"],
@@ -92,15 +86,5 @@ describe("every piece follows Persist", () => {
     b.writeControl(2, 1);
     b.writeAddrLow(1, 0xfee02000); // staged, not committed
     roundTrip(perQueuePersist(b), perQueuePersist(targets()));
-  });
-
-  it("virtio-blk and virtio-net", () => {
-    const disk = () => new BlockDevice({ backend: new MemoryBackend(new Uint8Array(64 * 1024)), serial: "p" });
-    roundTrip(blockPersist(disk()), blockPersist(disk()));
-    expect(() => blockPersist(new BlockDevice({ backend: new MemoryBackend(new Uint8Array(128 * 1024)), serial: "p" })).check(blockPersist(disk()).save()))
-      .toThrow(/config: another disk/);
-    const nic = () => new NetDevice({ backend: new CaptureBackend(), queueSize: 32 });
-    roundTrip(netPersist(nic()), netPersist(nic()));
-    expect(() => netPersist(nic()).check({ ...netPersist(nic()).save(), mac: "zz" })).toThrow(/mac: not an address/);
   });
 });
