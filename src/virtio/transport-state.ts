@@ -5,6 +5,13 @@
 // guest input (a file from disk, a page's IndexedDB): checkTransportState() refuses anything
 // malformed, out of range, inconsistent or made for another device with an Error that says what
 // and where, and returns a state the transport can apply without a single further check.
+// The transport's Persist (persist.ts) is MmioTransport.persist: save, this check, applyState.
+// Each MSI layout's section is checked beside its piece (msi-table-state.ts,
+// msi-per-queue-state.ts). Every rule the registers enforce is the register path's own
+// function (queueNumRefusal, statusRefusal, featuresRefusal, queueLayout with checkLayout,
+// vectorRefusal, fixedQueueVector, modeMoveRefusal, msiFeatureRefusal), refused here under the
+// counter the register path counts. The MSI switches saved by each layout are one interrupt
+// mode (interrupt-mode.ts), reached from the line by moves of its transition table.
 //
 // The rule for chains a device took off a ring but had not completed at the save: the restored
 // queue takes them again from the ring. Both our devices complete each queue in the order they
