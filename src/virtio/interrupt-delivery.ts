@@ -181,6 +181,7 @@ export class InterruptDelivery {
   reset(): void {
     this.#record.clear();
     this.#lowerLine();
+    this.#mode.reset();
     this.#msi?.reset();
     this.#pq?.reset();
   }

@@ -50,8 +50,10 @@ export function msiFeatureRefusal(to: InterruptMode, negotiated: boolean): Refus
 }
 
 /**
- * The device's one mode value, shared by the MSI layout's state (which reads it) and
- * InterruptDelivery (which owns the moves and what each does to the line).
+ * The device's one mode value, shared by the MSI layout's state and InterruptDelivery. It moves
+ * only through move() (the layout's switch: MsiCmd ENABLE/DISABLE in msi-table.ts, MsiControl
+ * in msi-per-queue.ts, both called by InterruptDelivery, which does what the move means for
+ * the line; and a restore), and reset().
  */
 export class InterruptModeState {
   readonly layout: MsiLayout;
