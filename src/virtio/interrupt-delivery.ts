@@ -17,7 +17,7 @@
 import type { InterruptLine } from "./interfaces.ts";
 import { INTERRUPT, MSI_CMD } from "./constants.ts";
 import { CONFIG_CHANGE, type EventRecord, type InterruptEvent } from "./event-record.ts";
-import { InterruptModeState, type InterruptMode } from "./interrupt-mode.ts";
+import { InterruptModeState, lineLevel, type InterruptMode } from "./interrupt-mode.ts";
 import type { MsiPerQueue } from "./msi-per-queue.ts";
 import type { MsiTable } from "./msi-table.ts";
 
@@ -201,14 +201,14 @@ export class InterruptDelivery {
    * The platform's line must be low when this runs (a fresh machine, or after reset()).
    */
   restoreLine(): void {
-    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
+    if (this.#lineHigh || !lineLevel(this.#mode.value, this.#record.size > 0)) return;
     // Not a new edge the device caused: the saved one, so lineRaised does not count it.
     this.#lineHigh = true;
     this.#line.raise();
   }
 
   #raiseLine(): void {
-    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
+    if (this.#lineHigh || !lineLevel(this.#mode.value, this.#record.size > 0)) return;
     this.#lineHigh = true;
     this.#counters.lineRaised++;
     this.#line.raise();

@@ -50,6 +50,15 @@ export function msiFeatureRefusal(to: InterruptMode, negotiated: boolean): Refus
 }
 
 /**
+ * The line's level: asserted exactly while the mode is "line" and an event is undelivered
+ * (docs/virtio-mmio-msi-v3.md, D4 and D5). The one copy: InterruptDelivery raises the line by it, a
+ * saved state's `lineHigh` is checked against it.
+ */
+export function lineLevel(mode: InterruptMode, anyEvent: boolean): boolean {
+  return mode === "line" && anyEvent;
+}
+
+/**
  * The device's one mode value, shared by the MSI layout's state and InterruptDelivery. It moves
  * only through move() (the layout's switch: MsiCmd ENABLE/DISABLE in msi-table.ts, MsiControl
  * in msi-per-queue.ts, both called by InterruptDelivery, which does what the move means for

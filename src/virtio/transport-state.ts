@@ -21,7 +21,7 @@
 
 import { FEATURE, STATUS } from "./constants.ts";
 import { featuresRefusal, statusRefusal, type Refusal } from "./device-status.ts";
-import { modeMoveRefusal, msiFeatureRefusal, type InterruptMode } from "./interrupt-mode.ts";
+import { lineLevel, modeMoveRefusal, msiFeatureRefusal, type InterruptMode } from "./interrupt-mode.ts";
 import { checkPerQueue, type SavedPerQueue } from "./msi-per-queue-state.ts";
 import { checkMsiTable, type SavedMsiTable } from "./msi-table-state.ts";
 import { queueLayout, queueNumRefusal } from "./queue-config.ts";
@@ -227,9 +227,8 @@ export function checkTransportState(input: unknown, shape: TransportShape): Chec
   }
 
   const lineHigh = bool(o.lineHigh, "lineHigh");
-  const msiOn = mode !== "line";
   const anyEvent = events.config || events.queues.some((e) => e);
-  if (lineHigh !== (!msiOn && anyEvent)) {
+  if (lineHigh !== lineLevel(mode, anyEvent)) {
     throw new StateError("lineHigh", `the line is ${lineHigh ? "high" : "low"} but the events and mode say otherwise`);
   }
 
