@@ -6,7 +6,7 @@ import { FEATURE } from "../virtio/constants.ts";
 import type { BlockBackend } from "../devices/blk/backend.ts";
 import { BLK_F, BLK_S, BLK_T, SECTOR_SIZE, bit } from "../devices/blk/constants.ts";
 import { BlockDevice, type BlockDeviceOptions } from "../devices/blk/device.ts";
-import { restoreBlockState, saveBlockState } from "../devices/blk/device-state.ts";
+import { blockPersist } from "../devices/blk/device-state.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { drainMicrotasks } from "./deferred-disk.ts";
 import { split } from "./echo-rig.ts";
@@ -113,14 +113,15 @@ export class BlkRig extends Rig {
   protected releaseForSave(_rng: Prng): void {}
 
   protected saveDevice(): unknown {
-    return saveBlockState(this.device);
+    return blockPersist(this.device).save();
   }
 
   /** The disk's bytes are the backend's, which the fresh device shares (they travel beside the state). */
   protected freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void } {
     const device = new BlockDevice(this.#options);
-    restoreBlockState(device, saved);
-    return { device, apply: () => {} };
+    const p = blockPersist(device);
+    const checked = p.check(saved);
+    return { device, apply: () => p.apply(checked) };
   }
 
   protected adoptDevice(device: VirtioDevice): void {

@@ -6,7 +6,7 @@ import { concatBytes as concat } from "../virtio/bytes.ts";
 import { FEATURE } from "../virtio/constants.ts";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_F, NET_HDR, NET_HDR_SIZE, bit } from "../devices/net/constants.ts";
 import { NetDevice, type NetDeviceOptions } from "../devices/net/device.ts";
-import { applyNetState, checkNetState, saveNetState } from "../devices/net/device-state.ts";
+import { netPersist } from "../devices/net/device-state.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { VirtualSwitch, type SwitchPort } from "../devices/net/switch.ts";
 import { ethFrame, txHeader } from "../testing/net-frames.ts";
@@ -68,20 +68,21 @@ export class NetRig extends Rig {
   }
 
   protected saveDevice(): unknown {
-    return saveNetState(this.device);
+    return netPersist(this.device).save();
   }
 
   /** The fresh NIC gets a new port on the same switch (a backend reconnects; it is not saved). */
   protected freshDevice(saved: unknown): { device: VirtioDevice; apply: () => void } {
     const port = this.switch.createPort("nic");
     const device = new NetDevice(nicOptions(port));
-    const checked = checkNetState(device, saved);
+    const p = netPersist(device);
+    const checked = p.check(saved);
     return {
       device,
       apply: () => {
         this.#nicPort.close();
         this.#nicPort = port;
-        applyNetState(device, checked);
+        p.apply(checked);
       },
     };
   }

@@ -140,7 +140,7 @@ export abstract class Rig {
    */
   restoreFresh(retire: () => Record<string, number>, tamper?: (state: Record<string, unknown>) => void): StepResult {
     const old = this.#driver;
-    const transportState = JSON.parse(JSON.stringify(this.transport.saveState())) as Record<string, unknown>;
+    const transportState = JSON.parse(JSON.stringify(this.transport.persist.save())) as Record<string, unknown>;
     const deviceState: unknown = JSON.parse(JSON.stringify(this.saveDevice() ?? null));
     tamper?.(transportState);
     const owed = this.#ledger.owed();
@@ -151,7 +151,8 @@ export abstract class Rig {
     this.#wire(fresh.device, ram, owed);
     this.#driver.continueFrom(old);
     try {
-      this.transport.restoreState(transportState);
+      const t = this.transport.persist;
+      t.apply(t.check(transportState));
     } catch (e) {
       return `a saved state was refused: ${(e as Error).message}`;
     }

@@ -2,11 +2,13 @@
 // machine's state that v86's save_state does not hold (v86 has the CPU, RAM and its own
 // devices). One JSON-able object with a kind and a version. A restore checks every device's
 // and every transport's state before it applies any, so a state that fails anywhere leaves the
-// whole machine as it was. The disk's bytes are the block backend's (they travel beside this).
+// whole machine as it was: every piece in the one persistence shape (src/virtio/persist.ts),
+// all checked, then all applied. The disk's bytes are the block backend's (they travel beside
+// this).
 
-import { restoreBlockState, saveBlockState, type BlockSavedState } from "../devices/blk/device-state.ts";
+import { blockPersist, type BlockSavedState } from "../devices/blk/device-state.ts";
 import { BlockDevice } from "../devices/blk/device.ts";
-import { applyNetState, checkNetState, saveNetState, type NetSavedState } from "../devices/net/device-state.ts";
+import { netPersist, type NetSavedState } from "../devices/net/device-state.ts";
 import { NetDevice } from "../devices/net/device.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { MmioTransport } from "../virtio/mmio-transport.ts";
@@ -41,10 +43,10 @@ export async function quiesceDevices(list: readonly StatefulDevice[]): Promise<v
 export function saveDeviceStates(list: readonly StatefulDevice[]): SavedDevices {
   const devices = list.map(({ device, transport }): SavedDevice => {
     if (device instanceof BlockDevice) {
-      return { type: "blk", name: device.name, transport: transport.saveState(), device: saveBlockState(device) };
+      return { type: "blk", name: device.name, transport: transport.persist.save(), device: blockPersist(device).save() };
     }
     if (device instanceof NetDevice) {
-      return { type: "net", name: device.name, transport: transport.saveState(), device: saveNetState(device) };
+      return { type: "net", name: device.name, transport: transport.persist.save(), device: netPersist(device).save() };
     }
     throw new Error(`cannot save device ${device.name}: only virtio-blk and virtio-net devices have a saved state`);
   });
@@ -77,15 +79,22 @@ export function restoreDeviceStates(list: readonly StatefulDevice[], input: unkn
     if (here === null) return fail(`slot ${slot}: ${device.name} has no saved state`);
     if (entry.type !== here) fail(`slot ${slot}: saved from a ${String(entry.type)} device, this is ${here} (${device.name})`);
     try {
-      transport.checkState(entry.transport);
+      const t = transport.persist;
+      const checkedTransport = t.check(entry.transport);
+      // The device's state is applied after the transport's, whose apply resets and activates it.
       if (device instanceof BlockDevice) {
-        restoreBlockState(device, entry.device); // checks only: a block device has nothing else to set
-        return () => transport.restoreState(entry.transport);
+        const p = blockPersist(device);
+        const checked = p.check(entry.device);
+        return () => {
+          t.apply(checkedTransport);
+          p.apply(checked);
+        };
       }
-      const net = checkNetState(device as NetDevice, entry.device);
+      const p = netPersist(device as NetDevice);
+      const checked = p.check(entry.device);
       return () => {
-        transport.restoreState(entry.transport);
-        applyNetState(device as NetDevice, net);
+        t.apply(checkedTransport);
+        p.apply(checked);
       };
     } catch (error) {
       return fail(`slot ${slot} (${device.name}): ${(error as Error).message}`);

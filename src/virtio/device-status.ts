@@ -11,6 +11,38 @@ import { FEATURE, STATUS } from "./constants.ts";
 export const DRIVER_STATUS_BITS = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK | STATUS.DRIVER_OK | STATUS.FAILED;
 
 /** The guest errors counted here (the transport's error counters, counted in place). */
+/** A refused value: why, under the counter the register path counts. */
+export interface Refusal<C extends string> {
+  readonly counter: C;
+  readonly why: string;
+}
+
+/**
+ * The Status rule (virtio 1.2 §2.1, §3.1.1): only the driver's bits, each step only after the
+ * one before (DRIVER after ACKNOWLEDGE, FEATURES_OK after DRIVER, DRIVER_OK after
+ * FEATURES_OK). Null when `bits` (DEVICE_NEEDS_RESET taken out) is a Status the driver may
+ * hold. The one copy: write() counts it, a saved state's check (transport-state.ts) refuses
+ * with it.
+ */
+export function statusRefusal(bits: number): Refusal<"badStatus"> | null {
+  if ((bits & ~DRIVER_STATUS_BITS) !== 0) return { counter: "badStatus", why: `unknown bits in ${bits}` };
+  const ordered =
+    (!(bits & STATUS.DRIVER) || bits & STATUS.ACKNOWLEDGE) &&
+    (!(bits & STATUS.FEATURES_OK) || bits & STATUS.DRIVER) &&
+    (!(bits & STATUS.DRIVER_OK) || bits & STATUS.FEATURES_OK);
+  return ordered ? null : { counter: "badStatus", why: `bits ${bits} out of the init order` };
+}
+
+/**
+ * The FEATURES_OK rule: the driver accepted only offered features, and VERSION_1. The one
+ * copy: write() clears FEATURES_OK and counts it, a saved state's check refuses with it.
+ */
+export function featuresRefusal(driver: bigint, offered: bigint): Refusal<"featuresRejected"> | null {
+  if ((driver & ~offered) !== 0n) return { counter: "featuresRejected", why: "features the device does not offer" };
+  if ((driver & FEATURE.VERSION_1) === 0n) return { counter: "featuresRejected", why: "FEATURES_OK without VERSION_1" };
+  return null;
+}
+
 export interface DeviceStatusErrors {
   badStatus: number;
   featuresRejected: number;
@@ -99,11 +131,7 @@ export class DeviceStatus {
     const cur = this.#status & DRIVER_STATUS_BITS;
     // The driver writes back what it read, DEVICE_NEEDS_RESET included: that bit is ignored.
     let next = value & ~STATUS.DEVICE_NEEDS_RESET;
-    const ordered =
-      (!(next & STATUS.DRIVER) || next & STATUS.ACKNOWLEDGE) &&
-      (!(next & STATUS.FEATURES_OK) || next & STATUS.DRIVER) &&
-      (!(next & STATUS.DRIVER_OK) || next & STATUS.FEATURES_OK);
-    if ((next & ~DRIVER_STATUS_BITS) !== 0 || (next & cur) !== cur || !ordered) {
+    if (statusRefusal(next) !== null || (next & cur) !== cur) {
       this.#errors.badStatus++;
       return "none";
     }
@@ -150,7 +178,6 @@ export class DeviceStatus {
   }
 
   #featuresAcceptable(): boolean {
-    const f = this.driverFeatures;
-    return (f & ~this.#offered) === 0n && (f & FEATURE.VERSION_1) !== 0n;
+    return featuresRefusal(this.driverFeatures, this.#offered) === null;
   }
 }

@@ -7,7 +7,9 @@
 //   per-queue  (v3, MsiControl.MSI_ENABLE) InterruptStatus reads 0, the line is low; each
 //              recorded event is the pending bit of its source's target until its message goes out
 //   table      (2020) the same, with the pending bit on the vector the source is mapped to
-// A device has at most one of the two MSI layouts; this class owns the switch.
+// The mode is one value (interrupt-mode.ts) whose legal moves are a table by layout: a device
+// has at most one of the two MSI layouts and reaches only its own MSI mode; this class owns the
+// moves and what each does to the line.
 // Everything happens at once, inside the caller: when the CPU may take the resulting interrupt
 // is the platform's one rule (docs/virtio-mmio-msi.md, "When an interrupt reaches the CPU").
 // Nothing here throws on guest input.
@@ -15,10 +17,11 @@
 import type { InterruptLine } from "./interfaces.ts";
 import { INTERRUPT, MSI_CMD } from "./constants.ts";
 import { CONFIG_CHANGE, type EventRecord, type InterruptEvent } from "./event-record.ts";
+import { InterruptModeState, lineLevel, type InterruptMode } from "./interrupt-mode.ts";
 import type { MsiPerQueue } from "./msi-per-queue.ts";
 import type { MsiTable } from "./msi-table.ts";
 
-export type InterruptMode = "line" | "table" | "per-queue";
+export type { InterruptMode } from "./interrupt-mode.ts";
 
 /** What the transport counts about interrupts (its `counters.interrupts`). */
 export interface InterruptCounters {
@@ -51,6 +54,8 @@ export class InterruptDelivery {
   readonly #record: EventRecord;
   readonly #counters: InterruptCounters;
   readonly #errors: { ackWhileMsi: number };
+  /** The one mode value, shared with the MSI layout's state (which reads it). */
+  readonly #mode: InterruptModeState;
   #lineHigh = false;
 
   constructor(o: InterruptDeliveryOptions) {
@@ -59,6 +64,7 @@ export class InterruptDelivery {
     this.#pq = o.perQueue ?? null;
     // Our own wiring error, not guest input: a window has one layout (mmio-registers.ts).
     if (this.#msi !== null && this.#pq !== null) throw new Error("InterruptDelivery: both MSI layouts given");
+    this.#mode = this.#msi?.modeState ?? this.#pq?.modeState ?? new InterruptModeState(null);
     this.#record = o.record;
     this.#counters = o.counters;
     this.#errors = o.errors;
@@ -76,12 +82,11 @@ export class InterruptDelivery {
 
   /** Events leave as messages (either MSI mode), not on the line. */
   get msiOn(): boolean {
-    return (this.#msi !== null && this.#msi.enabled) || (this.#pq !== null && this.#pq.enabled);
+    return this.#mode.value !== "line";
   }
 
   get mode(): InterruptMode {
-    if (this.#pq?.enabled) return "per-queue";
-    return this.#msi?.enabled ? "table" : "line";
+    return this.#mode.value;
   }
 
   /** The device signalled `e`: recorded, then shown to the driver in the current mode. */
@@ -97,7 +102,7 @@ export class InterruptDelivery {
       return;
     }
     this.#counters.msi++;
-    if (this.#pq?.enabled) this.#pq.signal(e);
+    if (this.#mode.value === "per-queue") this.#pq!.signal(e);
     else this.#msi!.signal(e);
   }
 
@@ -176,24 +181,34 @@ export class InterruptDelivery {
   reset(): void {
     this.#record.clear();
     this.#lowerLine();
+    this.#mode.reset();
     this.#msi?.reset();
     this.#pq?.reset();
   }
 
   /**
-   * Restore hook (transport-state.ts): after the record and the MSI modes are restored, the
+   * Restore hook (transport-state.ts), after reset(): the saved mode, reached from "line" by a
+   * move of the same transition table the registers use. Sends nothing.
+   */
+  restoreMode(mode: InterruptMode): void {
+    // The state was checked against the same table (transport-state.ts): a refusal here is ours.
+    if (!this.#mode.move(mode)) throw new Error(`InterruptDelivery: restored mode ${mode} refused by the transition table`);
+  }
+
+  /**
+   * Restore hook (transport-state.ts): after the record and the mode are restored, the
    * line takes the level the saved state implies (high while the line mode shows an event).
    * The platform's line must be low when this runs (a fresh machine, or after reset()).
    */
   restoreLine(): void {
-    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
+    if (this.#lineHigh || !lineLevel(this.#mode.value, this.#record.size > 0)) return;
     // Not a new edge the device caused: the saved one, so lineRaised does not count it.
     this.#lineHigh = true;
     this.#line.raise();
   }
 
   #raiseLine(): void {
-    if (this.#lineHigh || this.#record.size === 0 || this.msiOn) return;
+    if (this.#lineHigh || !lineLevel(this.#mode.value, this.#record.size > 0)) return;
     this.#lineHigh = true;
     this.#counters.lineRaised++;
     this.#line.raise();

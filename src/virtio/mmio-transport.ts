@@ -24,13 +24,17 @@ import { CONFIG_CHANGE, EventRecord } from "./event-record.ts";
 import { InterruptDelivery } from "./interrupt-delivery.ts";
 import { READABLE, WRITABLE, registerAt, type RegisterSet } from "./mmio-registers.ts";
 import { MsiPerQueue, type MsiPerQueueState } from "./msi-per-queue.ts";
+import { perQueuePersist } from "./msi-per-queue-state.ts";
+import { msiTablePersist } from "./msi-table-state.ts";
+import type { Persist } from "./persist.ts";
 import { MsiRegisters } from "./msi-registers.ts";
 import { MsiTable, type MsiTableState } from "./msi-table.ts";
 import { QueueConfigRegisters, addr64, queueLayout } from "./queue-config.ts";
 import { SplitQueue, type SplitQueueCounters } from "./split-queue.ts";
 import { newTransportCounters, type MmioTransportCounters } from "./transport-counters.ts";
 import {
-  checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type TransportSavedState,
+  checkTransportState, MAX_STATE_TEXT, TRANSPORT_STATE_KIND, TRANSPORT_STATE_VERSION, type CheckedTransportState,
+  type TransportSavedState,
 } from "./transport-state.ts";
 
 export type { AccessCounterName, MmioTransportCounters, MmioTransportErrors } from "./transport-counters.ts";
@@ -303,10 +307,6 @@ export class MmioTransport {
    */
   saveState(): TransportSavedState {
     const rec = this.#record;
-    const table = this.#msi?.state() ?? null;
-    const pq = this.#pq?.state() ?? null;
-    const message = (m: { addrLow: number; addrHigh: number; data: number; masked: boolean }) =>
-      ({ addrLow: m.addrLow, addrHigh: m.addrHigh, data: m.data, masked: m.masked });
     const reopened = this.#queueCfg.reopened;
     return {
       kind: TRANSPORT_STATE_KIND,
@@ -330,15 +330,9 @@ export class MmioTransport {
       pendingNotify: this.#notifyScheduled ? [...this.#pendingNotify.keys()].filter((i) => this.#pendingNotify[i]) : [],
       events: { config: rec.has(CONFIG_CHANGE), queues: rec.sources.slice(1).map((e) => rec.has(e)) },
       lineHigh: this.#irq.lineHigh,
-      msi: table && {
-        enabled: table.enabled, vecSel: table.vecSel, staged: { ...table.staged }, configVector: table.configVector,
-        queueVectors: [...table.queueVectors], vectors: table.vectors.map(message),
-      },
+      msi: this.#msi && msiTablePersist(this.#msi).save(),
       msiLayout: this.#msi ? "2020" : this.#pq ? "v3" : null,
-      msiPerQueue: pq && {
-        enabled: pq.enabled,
-        targets: pq.targets.map((t) => ({ ...message(t), enabled: t.enabled, staged: { ...t.staged } })),
-      },
+      msiPerQueue: this.#pq && perQueuePersist(this.#pq).save(),
     };
   }
 
@@ -347,7 +341,7 @@ export class MmioTransport {
    * again): lets a machine check every device's state before it restores any. Throws a
    * StateError naming the first problem.
    */
-  checkState(input: unknown): TransportSavedState {
+  checkState(input: unknown): CheckedTransportState {
     return checkTransportState(input, {
       deviceId: this.#device.deviceId,
       offeredFeatures: this.offeredFeatures,
@@ -369,14 +363,28 @@ export class MmioTransport {
    * driver's next command or the device's next event, as if the save had never happened.
    */
   restoreState(input: unknown): void {
-    const s = this.checkState(input);
+    this.applyState(this.checkState(input));
+  }
+
+  /** The transport's Persist (persist.ts): saveState, checkState, applyState. */
+  get persist(): Persist<TransportSavedState, CheckedTransportState> {
+    return { save: () => this.saveState(), check: (input) => this.checkState(input), apply: (s) => this.applyState(s) };
+  }
+
+  /**
+   * Puts a state checkState() returned in place (restoreState's second half): the registers,
+   * the MSI layout's state (its own Persist), the mode through InterruptDelivery's transition
+   * table, the record and the line; then the device runs again on the saved queues.
+   */
+  applyState(s: CheckedTransportState): void {
     this.#reset();
     this.#status.restore(s);
     this.#queueCfg.restore(s.queueSel, s.queues);
     this.#configGeneration = s.configGeneration;
     this.#lastError = s.lastError;
-    if (s.msi !== null) this.#msi?.restore(s.msi);
-    if (s.msiPerQueue !== null) this.#pq?.restore(s.msiPerQueue);
+    if (s.msi !== null && this.#msi) msiTablePersist(this.#msi).apply(s.msi);
+    if (s.msiPerQueue !== null && this.#pq) perQueuePersist(this.#pq).apply(s.msiPerQueue);
+    this.#irq.restoreMode(s.mode);
     if (s.events.config) this.#record.add(CONFIG_CHANGE);
     s.events.queues.forEach((on, i) => on && this.#record.add(this.#record.queue(i)!));
     this.#irq.restoreLine();

@@ -15,6 +15,7 @@
 import type { GuestMemory } from "./interfaces.ts";
 import { MSI_TARGET_CONTROL } from "./constants.ts";
 import type { EventRecord, InterruptEvent } from "./event-record.ts";
+import { InterruptModeState } from "./interrupt-mode.ts";
 import { MsiMessages, type MsiMessage, type MsiMessageCounters } from "./msi-messages.ts";
 
 export interface MsiPerQueueOptions {
@@ -25,6 +26,11 @@ export interface MsiPerQueueOptions {
   readonly memory: GuestMemory;
   /** The device's undelivered events (shared with InterruptDelivery). */
   readonly record: EventRecord;
+  /**
+   * The device's interrupt mode (interrupt-mode.ts), shared with InterruptDelivery; the
+   * targets send while it is "per-queue". Absent: the targets' own (layout "v3").
+   */
+  readonly mode?: InterruptModeState;
 }
 
 export interface MsiTargetCounters extends MsiMessageCounters {
@@ -55,9 +61,8 @@ export interface MsiTargetRestore extends MsiMessage {
   readonly staged: MsiStagedAddress;
 }
 
+/** The targets as restored; MsiControl.MSI_ENABLE is the device's mode, restored through InterruptDelivery. */
 export interface MsiPerQueueRestore {
-  /** MsiControl.MSI_ENABLE. */
-  readonly enabled: boolean;
   readonly targets: readonly MsiTargetRestore[];
 }
 
@@ -89,7 +94,7 @@ export class MsiPerQueue {
   readonly #targetEnabled: Uint8Array;
   readonly #stagedLow: Uint32Array;
   readonly #stagedHigh: Uint32Array;
-  #enabled = false;
+  readonly #mode: InterruptModeState;
 
   constructor(o: MsiPerQueueOptions) {
     // Host configuration errors, not guest input: fail loudly at construction.
@@ -100,6 +105,9 @@ export class MsiPerQueue {
     this.queueCount = o.queues;
     this.pairsHint = o.pairsHint;
     this.#record = o.record;
+    this.#mode = o.mode ?? new InterruptModeState("v3");
+    // Our own wiring error: the targets' mode value is one of a v3 device.
+    if (this.#mode.layout !== "v3") throw new Error(`MsiPerQueue: a mode of layout ${String(this.#mode.layout)}`);
     const n = 1 + o.queues;
     this.counters = {
       badControl: 0, addrHighNonZero: 0, queueResets: 0,
@@ -114,17 +122,22 @@ export class MsiPerQueue {
 
   /** The mode is on: events leave as their targets' messages. */
   get enabled(): boolean {
-    return this.#enabled;
+    return this.#mode.value === "per-queue";
+  }
+
+  /** The device's mode value (InterruptDelivery reads and moves the same one). */
+  get modeState(): InterruptModeState {
+    return this.#mode;
   }
 
   /** InterruptDelivery turns the mode on and off (MsiControl.MSI_ENABLE). */
   setEnabled(on: boolean): void {
-    this.#enabled = on;
+    this.#mode.move(on ? "per-queue" : "line");
   }
 
   /** Power-on (D2): mode off, every target disabled, unmasked, address and data 0, staged and effective. */
   reset(): void {
-    this.#enabled = false;
+    this.#mode.reset();
     this.#targets.reset();
     this.#targetEnabled.fill(0);
     this.#stagedLow.fill(0);
@@ -214,7 +227,7 @@ export class MsiPerQueue {
 
   /** Sends every target that is pending and may send now (D5, D8). */
   flush(): void {
-    if (!this.#enabled || this.#record.size === 0) return;
+    if (!this.enabled || this.#record.size === 0) return;
     const sources = this.#record.sources;
     for (let t = 0; t < sources.length; t++) {
       if (this.#record.has(sources[t]!) && this.#targetEnabled[t] && this.#targets.ready(t)) this.#send(t);
@@ -224,7 +237,7 @@ export class MsiPerQueue {
   /** Target t's pending bit: the mode on and an undelivered event of its source. */
   pending(t: number): boolean {
     const e = this.#record.sources[t];
-    return this.#enabled && e !== undefined && this.#record.has(e);
+    return this.enabled && e !== undefined && this.#record.has(e);
   }
 
   state(): MsiPerQueueState {
@@ -235,12 +248,11 @@ export class MsiPerQueue {
         staged: { addrLow: this.#stagedLow[t]!, addrHigh: this.#stagedHigh[t]! },
       });
     }
-    return { enabled: this.#enabled, pairsHint: this.pairsHint, targets };
+    return { enabled: this.enabled, pairsHint: this.pairsHint, targets };
   }
 
   /** Restore hook: the saved targets (1 + queues of them, checked by the caller). Sends nothing. */
   restore(s: MsiPerQueueRestore): void {
-    this.#enabled = s.enabled;
     s.targets.forEach((t, i) => {
       this.#targets.restore(i, t);
       this.#targetEnabled[i] = t.enabled ? 1 : 0;

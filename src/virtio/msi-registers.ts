@@ -6,6 +6,7 @@
 // messages goes to InterruptDelivery. The rule kept here: MSI is enabled only once the driver
 // negotiated the layout's feature bit (D3).
 
+import { msiFeatureRefusal } from "./interrupt-mode.ts";
 import { FEATURE, MSI_CMD, MSI_CONTROL, type RegisterName } from "./constants.ts";
 import type { DeviceStatus } from "./device-status.ts";
 import type { InterruptDelivery } from "./interrupt-delivery.ts";
@@ -105,16 +106,18 @@ export class MsiRegisters {
       return;
     }
     const on = (value & MSI_CONTROL.MSI_ENABLE) !== 0;
-    if (on && !this.#status.negotiated(FEATURE.MMIO_MSI)) {
-      this.#errors.msiWithoutFeature++;
+    const refused = msiFeatureRefusal(on ? "per-queue" : "line", this.#status.negotiated(FEATURE.MMIO_MSI));
+    if (refused !== null) {
+      this.#errors[refused.counter]++;
       return;
     }
     this.#irq.setMsiEnable(on);
   }
 
   #command(cmd: number, queueSel: number): void {
-    if (cmd === MSI_CMD.ENABLE && !this.#status.negotiated(FEATURE.MMIO_MSI_2020)) {
-      this.#errors.msiWithoutFeature++;
+    const refused = cmd === MSI_CMD.ENABLE ? msiFeatureRefusal("table", this.#status.negotiated(FEATURE.MMIO_MSI_2020)) : null;
+    if (refused !== null) {
+      this.#errors[refused.counter]++;
       return;
     }
     this.#irq.msiCommand(cmd, queueSel);

@@ -18,6 +18,8 @@
 import type { GuestMemory } from "./interfaces.ts";
 import { MSI_CMD, MSI_STATE, NO_VECTOR } from "./constants.ts";
 import type { EventRecord, InterruptEvent } from "./event-record.ts";
+import type { Refusal } from "./device-status.ts";
+import { InterruptModeState } from "./interrupt-mode.ts";
 import { MsiMessages, type MsiMessage, type MsiMessageCounters, type MsiStagedMessage, type MsiStagedRegister } from "./msi-messages.ts";
 
 export interface MsiTableOptions {
@@ -36,6 +38,11 @@ export interface MsiTableOptions {
   readonly memory: GuestMemory;
   /** The device's undelivered events (shared with InterruptDelivery). */
   readonly record: EventRecord;
+  /**
+   * The device's interrupt mode (interrupt-mode.ts), shared with InterruptDelivery; the table
+   * is on while it is "table". Absent: the table's own (layout "2020").
+   */
+  readonly mode?: InterruptModeState;
 }
 
 export type MsiVectorCounters = MsiMessageCounters;
@@ -53,9 +60,11 @@ export interface MsiTableCounters {
   vectors: MsiVectorCounters[];
 }
 
-/** What restore() takes: the table's own state, checked by the caller (transport-state.ts). */
+/**
+ * What restore() takes: the table's own state, checked by the caller (transport-state.ts). Whether
+ * the table is on is the device's mode, restored through InterruptDelivery.
+ */
 export interface MsiTableRestore {
-  readonly enabled: boolean;
   readonly vecSel: number;
   readonly staged: MsiStagedMessage;
   readonly configVector: number;
@@ -80,6 +89,27 @@ export interface MsiTableState {
 
 const MAX_VECTORS = 2048;
 
+/**
+ * The vector rule of CONFIGURE, MASK, UNMASK and MAP_*: a vector of the table (MAP_* also
+ * take NO_VECTOR, `orNone`). Null when `v` is one, else why not, under the counter the
+ * register path counts. The one copy: command() counts it, a saved state's check refuses with
+ * it.
+ */
+export function vectorRefusal(v: number, vectors: number, orNone: boolean): Refusal<"badVector"> | null {
+  if (v < vectors || (orNone && v === NO_VECTOR)) return null;
+  return { counter: "badVector", why: `vector ${v} beyond the table of ${vectors}` };
+}
+
+/**
+ * The fixed mapping (no msi_sharing): configuration changes on vector 0, queue q on 1 + q, or
+ * none past a short table (tests only). The one copy: reset() sets it, a saved state's check
+ * compares with it.
+ */
+export function fixedQueueVector(q: number, vectors: number): number {
+  return 1 + q < vectors ? 1 + q : NO_VECTOR;
+}
+export const FIXED_CONFIG_VECTOR = 0;
+
 export class MsiTable {
   readonly vectorCount: number;
   readonly sharing: boolean;
@@ -88,8 +118,8 @@ export class MsiTable {
   readonly #record: EventRecord;
   readonly #vectors: MsiMessages<MsiVectorCounters>;
   readonly #queueVector: Uint32Array;
+  readonly #mode: InterruptModeState;
   #configVector = NO_VECTOR;
-  #enabled = false;
   #vecSel = 0;
 
   constructor(o: MsiTableOptions) {
@@ -104,6 +134,9 @@ export class MsiTable {
     this.sharing = o.sharing;
     this.queueCount = o.queues;
     this.#record = o.record;
+    this.#mode = o.mode ?? new InterruptModeState("2020");
+    // Our own wiring error: the table's mode value is one of a 2020 device.
+    if (this.#mode.layout !== "2020") throw new Error(`MsiTable: a mode of layout ${String(this.#mode.layout)}`);
     this.#queueVector = new Uint32Array(o.queues);
     this.counters = {
       commands: 0, badCommand: 0, badVector: 0, badQueue: 0, mapInFixedMode: 0,
@@ -114,27 +147,33 @@ export class MsiTable {
     this.reset();
   }
 
+  /** The device's mode value (InterruptDelivery reads and moves the same one). */
+  get modeState(): InterruptModeState {
+    return this.#mode;
+  }
+
+  /** The table mode is on. */
   get enabled(): boolean {
-    return this.#enabled;
+    return this.#mode.value === "table";
   }
 
   /** The MsiState register. */
   get stateRegister(): number {
-    return ((this.#enabled ? MSI_STATE.ENABLED : 0) | (this.sharing ? MSI_STATE.SHARING : 0)) >>> 0;
+    return ((this.enabled ? MSI_STATE.ENABLED : 0) | (this.sharing ? MSI_STATE.SHARING : 0)) >>> 0;
   }
 
   /** Everything back to power-on: disabled, vectors cleared, unmasked, mappings reset (the record is the caller's). */
   reset(): void {
-    this.#enabled = false;
+    this.#mode.reset();
     this.#vectors.reset();
     this.#vecSel = 0;
     if (this.sharing) {
       this.#configVector = NO_VECTOR;
       this.#queueVector.fill(NO_VECTOR);
     } else {
-      this.#configVector = 0;
+      this.#configVector = FIXED_CONFIG_VECTOR;
       // A short table (tests only) has no vector for the last queues: their events are unmapped.
-      for (let q = 0; q < this.queueCount; q++) this.#queueVector[q] = 1 + q < this.vectorCount ? 1 + q : NO_VECTOR;
+      for (let q = 0; q < this.queueCount; q++) this.#queueVector[q] = fixedQueueVector(q, this.vectorCount);
     }
   }
 
@@ -156,10 +195,10 @@ export class MsiTable {
     const v = this.#vecSel;
     switch (cmd) {
       case MSI_CMD.ENABLE:
-        this.#enabled = true;
+        this.#mode.move("table");
         return;
       case MSI_CMD.DISABLE:
-        this.#enabled = false;
+        this.#mode.move("line");
         return;
       case MSI_CMD.CONFIGURE:
         if (this.#validVector(v)) this.#vectors.latch(v);
@@ -206,7 +245,7 @@ export class MsiTable {
 
   /** Sends every vector that is pending and may send now (after ENABLE, UNMASK, CONFIGURE, MAP). */
   flush(): void {
-    if (!this.#enabled || this.#record.size === 0) return;
+    if (!this.enabled || this.#record.size === 0) return;
     for (const e of this.#record.sources) {
       if (!this.#record.has(e)) continue;
       const v = this.vectorOf(e);
@@ -216,7 +255,7 @@ export class MsiTable {
 
   /** The vector's pending bit: MSI on and an undelivered event mapped to it. */
   pending(v: number): boolean {
-    if (!this.#enabled || this.#record.size === 0) return false;
+    if (!this.enabled || this.#record.size === 0) return false;
     return this.#record.sources.some((e) => this.#record.has(e) && this.vectorOf(e) === v);
   }
 
@@ -224,7 +263,7 @@ export class MsiTable {
     const vectors: MsiVectorState[] = [];
     for (let v = 0; v < this.vectorCount; v++) vectors.push({ ...this.#vectors.message(v), pending: this.pending(v) });
     return {
-      enabled: this.#enabled,
+      enabled: this.enabled,
       sharing: this.sharing,
       vecSel: this.#vecSel,
       staged: this.#vectors.staged,
@@ -239,7 +278,6 @@ export class MsiTable {
    * Sends nothing: what was pending stays pending in the record, as it was at the save.
    */
   restore(s: MsiTableRestore): void {
-    this.#enabled = s.enabled;
     this.#vecSel = s.vecSel >>> 0;
     this.#vectors.restoreStaged(s.staged);
     s.vectors.forEach((m, v) => this.#vectors.restore(v, m));
@@ -247,9 +285,10 @@ export class MsiTable {
     s.queueVectors.forEach((v, q) => (this.#queueVector[q] = v >>> 0));
   }
 
-  #validVector(v: number): boolean {
-    if (v < this.vectorCount) return true;
-    this.counters.badVector++;
+  #validVector(v: number, orNone = false): boolean {
+    const refused = vectorRefusal(v, this.vectorCount, orNone);
+    if (refused === null) return true;
+    this.counters[refused.counter]++;
     return false;
   }
 
@@ -258,7 +297,7 @@ export class MsiTable {
       this.counters.mapInFixedMode++;
       return false;
     }
-    return v === NO_VECTOR || this.#validVector(v);
+    return this.#validVector(v, true);
   }
 
   /** Writes vector v's message; every event mapped to v has now reached the driver. */

@@ -11,6 +11,7 @@
 
 import type { GuestMemory } from "./interfaces.ts";
 import { STATUS } from "./constants.ts";
+import type { Refusal } from "./device-status.ts";
 import { checkLayout, type SplitQueueLayout } from "./split-queue.ts";
 import type { SavedQueue } from "./transport-state.ts";
 
@@ -40,9 +41,28 @@ export function addr64(pair: readonly [number, number]): number {
   return pair[0] + pair[1] * 0x1_0000_0000;
 }
 
-/** The ring layout a queue's registers describe. */
-export function queueLayout(c: QueueConfig): SplitQueueLayout {
+/** A queue's size and ring addresses, as the registers hold them or a saved state carries them. */
+export interface QueueRegisters {
+  readonly num: number;
+  readonly desc: readonly [number, number];
+  readonly driver: readonly [number, number];
+  readonly device: readonly [number, number];
+}
+
+/** The ring layout a queue's registers describe (QueueReady and a restore check the same one). */
+export function queueLayout(c: QueueRegisters): SplitQueueLayout {
   return { size: c.num, desc: addr64(c.desc), avail: addr64(c.driver), used: addr64(c.device) };
+}
+
+/**
+ * The QueueNum rule (virtio 1.2 §4.2.3.2): a power of two in [1, QueueNumMax]. Null when
+ * `value` may be written, else why not, under the counter the register path counts. The one
+ * copy of the rule: writeNum() counts it, a saved state's check (transport-state.ts) refuses
+ * with it.
+ */
+export function queueNumRefusal(value: number, max: number): Refusal<"badQueueNum"> | null {
+  if (value !== 0 && value <= max && (value & (value - 1)) === 0) return null;
+  return { counter: "badQueueNum", why: `${value} is not a power of two in [1, ${max}]` };
 }
 
 function freshQueueConfig(max: number): QueueConfig {
@@ -112,9 +132,9 @@ export class QueueConfigRegisters {
       this.#errors.queueLocked++;
       return;
     }
-    const max = this.#maxSizes[this.#sel]!;
-    if (value === 0 || value > max || (value & (value - 1)) !== 0) {
-      this.#errors.badQueueNum++;
+    const refused = queueNumRefusal(value, this.#maxSizes[this.#sel]!);
+    if (refused !== null) {
+      this.#errors[refused.counter]++;
       return;
     }
     c.num = value;

@@ -5,6 +5,13 @@
 // guest input (a file from disk, a page's IndexedDB): checkTransportState() refuses anything
 // malformed, out of range, inconsistent or made for another device with an Error that says what
 // and where, and returns a state the transport can apply without a single further check.
+// The transport's Persist (persist.ts) is MmioTransport.persist: save, this check, applyState.
+// Each MSI layout's section is checked beside its piece (msi-table-state.ts,
+// msi-per-queue-state.ts). Every rule the registers enforce is the register path's own
+// function (queueNumRefusal, statusRefusal, featuresRefusal, queueLayout with checkLayout,
+// vectorRefusal, fixedQueueVector, modeMoveRefusal, msiFeatureRefusal), refused here under the
+// counter the register path counts. The MSI switches saved by each layout are one interrupt
+// mode (interrupt-mode.ts), reached from the line by moves of its transition table.
 //
 // The rule for chains a device took off a ring but had not completed at the save: the restored
 // queue takes them again from the ring. Both our devices complete each queue in the order they
@@ -12,8 +19,17 @@
 // (lastAvailIdx - usedIdx) entries before lastAvailIdx; the guest's descriptors and buffers are
 // in RAM, which the emulator saves. Counters are not saved: they describe this run.
 
-import { FEATURE, NO_VECTOR, STATUS } from "./constants.ts";
-import { DRIVER_STATUS_BITS } from "./device-status.ts";
+import { FEATURE, STATUS } from "./constants.ts";
+import { featuresRefusal, statusRefusal, type Refusal } from "./device-status.ts";
+import { lineLevel, modeMoveRefusal, msiFeatureRefusal, type InterruptMode } from "./interrupt-mode.ts";
+import { checkPerQueue, type SavedPerQueue } from "./msi-per-queue-state.ts";
+import { checkMsiTable, type SavedMsiTable } from "./msi-table-state.ts";
+import { queueLayout, queueNumRefusal } from "./queue-config.ts";
+import { arr, bool, obj, onlyKeys, refuse, StateError, text, u16, u32, words, type Obj } from "./state-check.ts";
+
+export { MAX_STATE_TEXT, StateError, type SavedMessage } from "./state-check.ts";
+export type { SavedStaged, SavedMsiTable } from "./msi-table-state.ts";
+export type { SavedPerQueue, SavedTarget } from "./msi-per-queue-state.ts";
 import { checkLayout } from "./split-queue.ts";
 
 export const TRANSPORT_STATE_KIND = "virtio-mmio-transport";
@@ -40,40 +56,6 @@ export interface SavedQueue {
     readonly signalledIdx: number;
     readonly broken: string | null;
   } | null;
-}
-
-export interface SavedMessage {
-  readonly addrLow: number;
-  readonly addrHigh: number;
-  readonly data: number;
-  readonly masked: boolean;
-}
-
-export interface SavedStaged {
-  readonly addrLow: number;
-  readonly addrHigh: number;
-  readonly data: number;
-}
-
-export interface SavedMsiTable {
-  readonly enabled: boolean;
-  readonly vecSel: number;
-  readonly staged: SavedStaged;
-  readonly configVector: number;
-  readonly queueVectors: readonly number[];
-  readonly vectors: readonly SavedMessage[];
-}
-
-/** One v3 target: the effective pair with MASK, ENABLE, and the staged address. */
-export interface SavedTarget extends SavedMessage {
-  readonly enabled: boolean;
-  readonly staged: { readonly addrLow: number; readonly addrHigh: number };
-}
-
-/** The v3 layout: MsiControl.MSI_ENABLE and the targets (0 = configuration changes, 1 + q = queue q). */
-export interface SavedPerQueue {
-  readonly enabled: boolean;
-  readonly targets: readonly SavedTarget[];
 }
 
 export interface TransportSavedState {
@@ -108,6 +90,11 @@ export interface TransportSavedState {
   readonly msiPerQueue: SavedPerQueue | null;
 }
 
+/** A state checkTransportState() accepted, with its interrupt mode as the one value. */
+export interface CheckedTransportState extends TransportSavedState {
+  readonly mode: InterruptMode;
+}
+
 /** What the target transport is: a state must have been saved from one of the same shape. */
 export interface TransportShape {
   readonly deviceId: number;
@@ -120,85 +107,17 @@ export interface TransportShape {
     | null;
 }
 
-/** Longest lastError / broken text a state carries (saveState cuts longer ones). */
-export const MAX_STATE_TEXT = 1024;
 const TOP_KEYS = [
   "kind", "version", "deviceId", "offeredFeatures", "status", "deviceFeaturesSel", "driverFeaturesSel",
   "driverFeatures", "queueSel", "configGeneration", "active", "lastError", "queues", "pendingNotify", "events",
   "lineHigh", "msiLayout", "msi", "msiPerQueue",
 ];
 
-/** A refused state: the message names the field. */
-export class StateError extends Error {
-  constructor(path: string, what: string) {
-    super(`saved transport state refused: ${path}: ${what}`);
-    this.name = "StateError";
-  }
-}
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown, path: string): Obj {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new StateError(path, "expected an object");
-  return v as Obj;
-}
-function onlyKeys(o: Obj, keys: readonly string[], path: string): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new StateError(`${path}.${k}`, "unknown field");
-  for (const k of keys) if (!(k in o)) throw new StateError(`${path}.${k}`, "missing");
-}
-function u32(v: unknown, path: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new StateError(path, `expected a u32, got ${String(v)}`);
-  return v;
-}
-function u16(v: unknown, path: string): number {
-  const n = u32(v, path);
-  if (n > 0xffff) throw new StateError(path, `expected a u16, got ${n}`);
-  return n;
-}
-function bool(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") throw new StateError(path, "expected true or false");
-  return v;
-}
-function text(v: unknown, path: string): string | null {
-  if (v === null) return null;
-  if (typeof v !== "string" || v.length > MAX_STATE_TEXT) throw new StateError(path, `expected null or a string of at most ${MAX_STATE_TEXT} characters`);
-  return v;
-}
-function arr(v: unknown, length: number, path: string): unknown[] {
-  if (!Array.isArray(v)) throw new StateError(path, "expected an array");
-  if (v.length !== length) throw new StateError(path, `expected ${length} entries, got ${v.length}`);
-  return v;
-}
-function words(v: unknown, path: string): [number, number] {
-  const a = arr(v, 2, path);
-  return [u32(a[0], `${path}[0]`), u32(a[1], `${path}[1]`)];
-}
-function addr(w: readonly [number, number]): number {
-  return w[0] + w[1] * 0x1_0000_0000;
-}
-
-function staged(v: unknown, path: string): SavedStaged {
-  const o = obj(v, path);
-  onlyKeys(o, ["addrLow", "addrHigh", "data"], path);
-  return { addrLow: u32(o.addrLow, `${path}.addrLow`), addrHigh: u32(o.addrHigh, `${path}.addrHigh`), data: u32(o.data, `${path}.data`) };
-}
-function message(v: unknown, path: string, extra: readonly string[] = []): SavedMessage & Obj {
-  const o = obj(v, path);
-  onlyKeys(o, ["addrLow", "addrHigh", "data", "masked", ...extra], path);
-  return {
-    ...o,
-    addrLow: u32(o.addrLow, `${path}.addrLow`),
-    addrHigh: u32(o.addrHigh, `${path}.addrHigh`),
-    data: u32(o.data, `${path}.data`),
-    masked: bool(o.masked, `${path}.masked`),
-  };
-}
-
 /**
  * Checks `input` (parsed JSON, or a state object) against the target's shape. Returns a state
  * that is complete, in range and consistent; throws a StateError naming the first problem.
  */
-export function checkTransportState(input: unknown, shape: TransportShape): TransportSavedState {
+export function checkTransportState(input: unknown, shape: TransportShape): CheckedTransportState {
   const o = obj(input, "state");
   if (o.kind !== TRANSPORT_STATE_KIND) throw new StateError("kind", `expected "${TRANSPORT_STATE_KIND}", got ${JSON.stringify(o.kind)}`);
   if (o.version === 1) {
@@ -215,18 +134,10 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   }
 
   const status = u32(o.status, "status");
-  if ((status & ~(DRIVER_STATUS_BITS | STATUS.DEVICE_NEEDS_RESET)) !== 0) throw new StateError("status", `unknown bits in ${status}`);
-  const ordered =
-    (!(status & STATUS.DRIVER) || status & STATUS.ACKNOWLEDGE) &&
-    (!(status & STATUS.FEATURES_OK) || status & STATUS.DRIVER) &&
-    (!(status & STATUS.DRIVER_OK) || status & STATUS.FEATURES_OK);
-  if (!ordered) throw new StateError("status", `bits ${status} out of the init order`);
+  refuse("status", statusRefusal(status & ~STATUS.DEVICE_NEEDS_RESET));
   const driverFeatures = words(o.driverFeatures, "driverFeatures");
   const negotiated = (BigInt(driverFeatures[1]) << 32n) | BigInt(driverFeatures[0]);
-  if (status & STATUS.FEATURES_OK) {
-    if ((negotiated & ~shape.offeredFeatures) !== 0n) throw new StateError("driverFeatures", "features the device does not offer");
-    if ((negotiated & FEATURE.VERSION_1) === 0n) throw new StateError("driverFeatures", "FEATURES_OK without VERSION_1");
-  }
+  if (status & STATUS.FEATURES_OK) refuse("driverFeatures", featuresRefusal(negotiated, shape.offeredFeatures));
   const active = bool(o.active, "active");
   if (active && !(status & STATUS.DRIVER_OK)) throw new StateError("active", "a running device without DRIVER_OK");
 
@@ -236,7 +147,7 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     onlyKeys(q, ["num", "ready", "reopened", "desc", "driver", "device", "live"], p);
     const num = u32(q.num, `${p}.num`);
     const max = shape.queueMaxSizes[i]!;
-    if (num === 0 || num > max || (num & (num - 1)) !== 0) throw new StateError(`${p}.num`, `${num} is not a power of two in [1, ${max}]`);
+    refuse(`${p}.num`, queueNumRefusal(num, max));
     const ready = bool(q.ready, `${p}.ready`);
     const reopened = bool(q.reopened, `${p}.reopened`);
     if (reopened && (ready || !(status & STATUS.DRIVER_OK) || (negotiated & FEATURE.RING_RESET & shape.offeredFeatures) === 0n || shape.msi?.layout === "2020")) {
@@ -247,7 +158,8 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     const device = words(q.device, `${p}.device`);
     if (ready) {
       if (!(status & STATUS.FEATURES_OK)) throw new StateError(`${p}.ready`, "a ready queue before FEATURES_OK");
-      const why = checkLayout({ size: num, desc: addr(desc), avail: addr(driver), used: addr(device) }, max, shape.ramSize);
+      // QueueReady's own check, on the layout the registers describe (queue-config.ts).
+      const why = checkLayout(queueLayout({ num, desc, driver, device }), max, shape.ramSize);
       if (why !== null) throw new StateError(p, `ring layout refused (${why})`);
     }
     let live: SavedQueue["live"] = null;
@@ -290,60 +202,33 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
   if (o.msiLayout !== layout) throw new StateError("msiLayout", `saved from a device with MSI layout ${JSON.stringify(o.msiLayout)}, this one has ${JSON.stringify(layout)}`);
   const msiBit = layout === "2020" ? FEATURE.MMIO_MSI_2020 : FEATURE.MMIO_MSI;
   const msiNegotiated = (status & STATUS.FEATURES_OK) !== 0 && (negotiated & msiBit) !== 0n;
+  // The saved format keeps each layout's own switch (MsiState.ENABLED, MsiControl.MSI_ENABLE).
+  // They are one mode value: the one the switches that are on reach from the line, each a move
+  // of the transition table the registers obey, and with the feature the registers ask for.
+  let mode: InterruptMode = "line";
+  const switches = [[o.msi, "table", "msi.enabled"], [o.msiPerQueue, "per-queue", "msiPerQueue.enabled"]] as const;
+  for (const [section, to, path] of switches) {
+    if (typeof section !== "object" || section === null || (section as Obj).enabled !== true) continue;
+    refuse(path, modeMoveRefusal(layout, mode, to));
+    refuse(path, msiFeatureRefusal(to, msiNegotiated));
+    mode = to;
+  }
   let msi: SavedMsiTable | null = null;
   if (shape.msi === null || shape.msi.layout !== "2020") {
     if (o.msi !== null) throw new StateError("msi", "an MSI table for a device without the 2020 layout");
   } else {
-    const vectors = shape.msi.vectors;
-    const m = obj(o.msi, "msi");
-    onlyKeys(m, ["enabled", "vecSel", "staged", "configVector", "queueVectors", "vectors"], "msi");
-    const vector = (v: unknown, path: string): number => {
-      const n = u32(v, path);
-      if (n !== NO_VECTOR && n >= vectors) throw new StateError(path, `vector ${n} beyond the table of ${vectors}`);
-      return n;
-    };
-    msi = {
-      enabled: bool(m.enabled, "msi.enabled"),
-      vecSel: u32(m.vecSel, "msi.vecSel"),
-      staged: staged(m.staged, "msi.staged"),
-      configVector: vector(m.configVector, "msi.configVector"),
-      queueVectors: arr(m.queueVectors, nq, "msi.queueVectors").map((v, i) => vector(v, `msi.queueVectors[${i}]`)),
-      vectors: arr(m.vectors, vectors, "msi.vectors").map((v, i) => message(v, `msi.vectors[${i}]`)),
-    };
-    if (!shape.msi.sharing) {
-      // The fixed mapping cannot change: a state that says otherwise was edited.
-      const fixed = msi.configVector === 0 && msi.queueVectors.every((v, q) => v === (1 + q < vectors ? 1 + q : NO_VECTOR));
-      if (!fixed) throw new StateError("msi", "a mapping other than the fixed one on a device without msi_sharing");
-    }
-    if (msi.enabled && !msiNegotiated) throw new StateError("msi.enabled", "MSI on without the negotiated feature");
+    msi = checkMsiTable(o.msi, { vectors: shape.msi.vectors, sharing: shape.msi.sharing, queues: nq });
   }
-
   let msiPerQueue: SavedPerQueue | null = null;
   if (layout !== "v3") {
     if (o.msiPerQueue !== null) throw new StateError("msiPerQueue", "v3 targets for a device without the v3 layout");
   } else {
-    const m = obj(o.msiPerQueue, "msiPerQueue");
-    onlyKeys(m, ["enabled", "targets"], "msiPerQueue");
-    msiPerQueue = {
-      enabled: bool(m.enabled, "msiPerQueue.enabled"),
-      targets: arr(m.targets, 1 + nq, "msiPerQueue.targets").map((v, i) => {
-        const p = `msiPerQueue.targets[${i}]`;
-        const t = message(v, p, ["enabled", "staged"]);
-        const st = obj(t.staged, `${p}.staged`);
-        onlyKeys(st, ["addrLow", "addrHigh"], `${p}.staged`);
-        return {
-          addrLow: t.addrLow, addrHigh: t.addrHigh, data: t.data, masked: t.masked, enabled: bool(t.enabled, `${p}.enabled`),
-          staged: { addrLow: u32(st.addrLow, `${p}.staged.addrLow`), addrHigh: u32(st.addrHigh, `${p}.staged.addrHigh`) },
-        };
-      }),
-    };
-    if (msiPerQueue.enabled && !msiNegotiated) throw new StateError("msiPerQueue.enabled", "MSI on without the negotiated feature");
+    msiPerQueue = checkPerQueue(o.msiPerQueue, nq);
   }
 
   const lineHigh = bool(o.lineHigh, "lineHigh");
-  const msiOn = (msi?.enabled ?? false) || (msiPerQueue?.enabled ?? false);
   const anyEvent = events.config || events.queues.some((e) => e);
-  if (lineHigh !== (!msiOn && anyEvent)) {
+  if (lineHigh !== lineLevel(mode, anyEvent)) {
     throw new StateError("lineHigh", `the line is ${lineHigh ? "high" : "low"} but the events and mode say otherwise`);
   }
 
@@ -367,5 +252,6 @@ export function checkTransportState(input: unknown, shape: TransportShape): Tran
     msiLayout: layout,
     msi,
     msiPerQueue,
+    mode,
   };
 }

@@ -7,8 +7,11 @@
 // - The configuration space travels with the state and must match byte for byte on restore, so
 //   a state is never put on a disk of another size, geometry or read-only flag.
 // The disk's bytes are the backend's business (they travel beside this, or by reference).
+// The one persistence shape (src/virtio/persist.ts): blockPersist(d) saves, checks, applies;
+// applying a checked state sets nothing, since a matching device is already in that state.
 
 import type { BlockDevice } from "./device.ts";
+import type { Persist } from "../../virtio/persist.ts";
 
 export const BLOCK_STATE_KIND = "virtio-blk";
 export const BLOCK_STATE_VERSION = 1;
@@ -42,11 +45,16 @@ export function saveBlockState(d: BlockDevice): BlockSavedState {
   };
 }
 
+/** A state checkBlockState() accepted: the device it was checked against is in it. */
+export interface CheckedBlockState {
+  readonly state: BlockSavedState;
+}
+
 /**
  * Checks a saved state against device `d` (before its transport is restored); throws an Error
- * saying what differs. Nothing to apply: a matching device is already in that state.
+ * saying what differs. Changes nothing.
  */
-export function restoreBlockState(d: BlockDevice, input: unknown): void {
+export function checkBlockState(d: BlockDevice, input: unknown): CheckedBlockState {
   const fail = (what: string): never => {
     throw new Error(`saved virtio-blk state refused for ${d.name}: ${what}`);
   };
@@ -61,4 +69,17 @@ export function restoreBlockState(d: BlockDevice, input: unknown): void {
   if (o.queues !== d.queueMaxSizes.length) fail(`queues: saved ${String(o.queues)}, this disk has ${d.queueMaxSizes.length}`);
   if (o.config !== configHex(d)) fail("config: another disk (size, geometry or limits differ)");
   if (d.inFlightRequests > 0) fail("this device has requests in flight");
+  return { state: o as unknown as BlockSavedState };
+}
+
+/** Nothing to set: the device matches the state (configuration space, features, queues). */
+export function applyBlockState(_d: BlockDevice, _s: CheckedBlockState): void {}
+
+/** Checks and applies: for a device alone (a machine checks all its devices first). */
+export function restoreBlockState(d: BlockDevice, input: unknown): void {
+  applyBlockState(d, checkBlockState(d, input));
+}
+
+export function blockPersist(d: BlockDevice): Persist<BlockSavedState, CheckedBlockState> {
+  return { save: () => saveBlockState(d), check: (input) => checkBlockState(d, input), apply: (s) => applyBlockState(d, s) };
 }

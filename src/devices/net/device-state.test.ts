@@ -9,6 +9,7 @@ import { TestDriver } from "../../testing/test-driver.ts";
 import { CTRL_ACK, CTRL_CLASS, CTRL_MAC, CTRL_RX, NET_CFG, NET_HDR_SIZE, QUEUE } from "./constants.ts";
 import { applyNetState, checkNetState, saveNetState } from "./device-state.ts";
 import { NetDevice } from "./device.ts";
+import { rxFrameRefusal } from "./receive.ts";
 import { formatMac, parseMac } from "./mac.ts";
 import { CaptureBackend } from "../../testing/net-capture-backend.ts";
 import { ethFrame, txHeader, concat } from "../../testing/net-frames.ts";
@@ -117,5 +118,30 @@ describe("virtio-net save and restore", () => {
     expect(a.dev.counters.backlogFrames).toBe(1);
     expect(a.dev.state()).toEqual(before);
     expect(checkNetState(a.dev, good).guest.backlog[0]).toEqual(ethFrame(OUR_MAC, PEER, 80));
+  });
+
+  it("a waiting frame obeys the receive path's own size rule: what it drops, a state file cannot carry", () => {
+    const a = machine("fixed");
+    a.d.init({ msi: "fixed" });
+    const good = JSON.parse(JSON.stringify(saveNetState(a.dev))) as Record<string, any>;
+    const hex = (f: Uint8Array) => Array.from(f, (x) => x.toString(16).padStart(2, "0")).join("");
+    const cases: [Uint8Array, "tooBig" | "tooSmall"][] = [
+      // Untagged, one VLAN tag's length over: the NIC drops it on receive, so it never waited.
+      [ethFrame(OUR_MAC, PEER, a.dev.mtu + 14 + 4), "tooBig"],
+      [ethFrame(OUR_MAC, PEER, 14).subarray(0, 10), "tooSmall"],
+    ];
+    for (const [frame, counter] of cases) {
+      const key = counter === "tooBig" ? "rxDropTooBig" : "rxDropTooSmall";
+      const before = a.dev.counters[key];
+      a.backend.inject(frame);
+      expect(a.dev.counters[key]).toBe(before + 1);
+      const r = rxFrameRefusal(frame, a.dev.mtu)!;
+      expect(r.counter).toBe(counter);
+      expect(() => checkNetState(a.dev, { ...good, backlog: [hex(frame)] })).toThrow(`backlog[0]: ${r.why} (${counter})`);
+    }
+    // A tagged frame of that length is within the rule, on receive and in a state file.
+    const tagged = ethFrame(OUR_MAC, PEER, a.dev.mtu + 14 + 4, 0x8100);
+    expect(rxFrameRefusal(tagged, a.dev.mtu)).toBeNull();
+    expect(checkNetState(a.dev, { ...good, backlog: [hex(tagged)] }).guest.backlog[0]).toEqual(tagged);
   });
 });

@@ -7,11 +7,14 @@
 // - Counters are not saved, and the backend is the new machine's: it reconnects on its own.
 // A state is checked in full (checkNetState) before the transport is restored; it is applied
 // (applyNetState) after, because the transport's restore resets and activates the device.
+// The one persistence shape (src/virtio/persist.ts): netPersist(d).
 
 import { formatMac, parseMac } from "./mac.ts";
 import type { NetDevice, NetGuestState } from "./device.ts";
-import { ETH_HEADER_SIZE, MAX_MTU, VLAN_TAG_SIZE } from "./constants.ts";
+import { ETH_HEADER_SIZE, VLAN_TAG_SIZE } from "./constants.ts";
+import { rxFrameRefusal } from "./receive.ts";
 import type { RxFilterSaved } from "./rx-filter.ts";
+import type { Persist } from "../../virtio/persist.ts";
 
 export const NET_STATE_KIND = "virtio-net";
 export const NET_STATE_VERSION = 1;
@@ -101,14 +104,19 @@ export function checkNetState(d: NetDevice, input: unknown): CheckedNetState {
     multicast: table(f.multicast, "filter.multicast"),
   };
   if (!Array.isArray(o.backlog) || o.backlog.length > limits.backlogFrames) fail("backlog", `expected at most ${limits.backlogFrames} frames`);
-  const maxFrame = Math.min(d.mtu, MAX_MTU) + ETH_HEADER_SIZE + VLAN_TAG_SIZE;
+  // Longest hex text a frame can be, checked before decoding it.
+  const maxHex = 2 * (d.mtu + ETH_HEADER_SIZE + VLAN_TAG_SIZE);
   let bytes = 0;
   const backlog = (o.backlog as unknown[]).map((v, i) => {
     if (typeof v !== "string" || v.length % 2 !== 0 || !/^[0-9a-f]*$/.test(v)) return fail(`backlog[${i}]`, "expected hex bytes");
     const n = v.length / 2;
-    if (n < ETH_HEADER_SIZE || n > maxFrame) fail(`backlog[${i}]`, `a frame of ${n} bytes (${ETH_HEADER_SIZE}..${maxFrame})`);
+    if (v.length > maxHex) fail(`backlog[${i}]`, `a frame of ${n} bytes, over any frame at MTU ${d.mtu} (tooBig)`);
+    const frame = Uint8Array.from({ length: n }, (_, k) => parseInt(v.slice(2 * k, 2 * k + 2), 16));
+    // The receive path's own rule: a frame it would have dropped never waited in the backlog.
+    const refused = rxFrameRefusal(frame, d.mtu);
+    if (refused !== null) fail(`backlog[${i}]`, `${refused.why} (${refused.counter})`);
     bytes += n;
-    return Uint8Array.from({ length: n }, (_, k) => parseInt(v.slice(2 * k, 2 * k + 2), 16));
+    return frame;
   });
   if (bytes > limits.backlogBytes) fail("backlog", `${bytes} bytes over this NIC's ${limits.backlogBytes}`);
   return { guest: { mac, linkUp, configGeneration: gen as number, filter, backlog } };
@@ -117,4 +125,8 @@ export function checkNetState(d: NetDevice, input: unknown): CheckedNetState {
 /** Applies a checked state, after the transport's restore (which reset and activated the device). */
 export function applyNetState(d: NetDevice, s: CheckedNetState): void {
   d.restoreGuestState(s.guest);
+}
+
+export function netPersist(d: NetDevice): Persist<NetSavedState, CheckedNetState> {
+  return { save: () => saveNetState(d), check: (input) => checkNetState(d, input), apply: (s) => applyNetState(d, s) };
 }

@@ -9,6 +9,20 @@
 import type { DescriptorChain, Virtqueue } from "../../virtio/interfaces.ts";
 import { ETH_HEADER_SIZE, NET_HDR_SIZE, maxFrameLength } from "./constants.ts";
 import { countRxDrop, type NetCounters } from "./counters.ts";
+import type { Refusal } from "../../virtio/device-status.ts";
+
+/**
+ * The received frame's size rule: an Ethernet header at least, and no more than the MTU allows
+ * (with a VLAN tag if the frame has one). Null when `frame` may be received, else why not under
+ * the drop counter. The one copy: receive() counts it, a saved backlog's check
+ * (device-state.ts) refuses a waiting frame with it.
+ */
+export function rxFrameRefusal(frame: Uint8Array, mtu: number): Refusal<"tooSmall" | "tooBig"> | null {
+  if (frame.length < ETH_HEADER_SIZE) return { counter: "tooSmall", why: `a frame of ${frame.length} bytes, under the ${ETH_HEADER_SIZE}-byte header` };
+  const max = maxFrameLength(mtu, frame);
+  if (frame.length > max) return { counter: "tooBig", why: `a frame of ${frame.length} bytes, over ${max} at MTU ${mtu}` };
+  return null;
+}
 import { writeRxHeader } from "./header.ts";
 import type { RxFilter } from "./rx-filter.ts";
 
@@ -119,8 +133,8 @@ export class NetReceiver {
     const c = this.#counters;
     if (this.#rx === null) return countRxDrop(c, "notReady");
     if (!linkUp) return countRxDrop(c, "linkDown");
-    if (frame.length < ETH_HEADER_SIZE) return countRxDrop(c, "tooSmall");
-    if (frame.length > maxFrameLength(this.#mtu, frame)) return countRxDrop(c, "tooBig");
+    const refused = rxFrameRefusal(frame, this.#mtu);
+    if (refused !== null) return countRxDrop(c, refused.counter);
     if (!this.#filter.accepts(frame)) return countRxDrop(c, "filtered");
     // Frames keep their order: while older ones wait, a new one waits behind them.
     if (this.#backlog.length > 0 || this.#deliver(frame) === "noBuffers") {
