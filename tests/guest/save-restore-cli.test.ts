@@ -51,7 +51,7 @@ describe("guest --save and --restore", () => {
 
   it("a restored machine carries on where the saved one stopped: its disk, its interrupts, its network", () => {
     const irqs = "grep virtio /proc/interrupts | awk '{print $1, $NF}'";
-    const saved = run("exec", `head -c 300000 /dev/urandom > /mnt/f; sync; md5sum /mnt/f; ${irqs}`, "--msi-mode", "table", "--save", state);
+    const saved = run("exec", `head -c 300000 /dev/urandom > /mnt/f; sync; md5sum /mnt/f; ${irqs}`, "--msi-layout", "2020", "--save", state);
     expect(saved.stderr).toBe("");
     expect(saved.status).toBe(0);
     const [sum, ...lines] = saved.stdout.trim().split("\n");
