@@ -52,7 +52,7 @@ describe("npm run guest -- exec", () => {
   it("fails clearly on a kernel that cannot boot", () => {
     const r = run("exec", "true", "--kernel", "/nonexistent/bzImage");
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/boot failed: cannot read the kernel \/nonexistent\/bzImage/);
+    expect(r.stderr).toMatch(/^guest: cannot read the kernel \/nonexistent\/bzImage: ENOENT/);
   });
 
   it("refuses unknown options with the usage", () => {
