@@ -60,10 +60,10 @@ describe("a hostile guest writes garbage to every device register", () => {
       const { targets: _targets, ...pq } = t.msiPerQueue!.counters;
       summary.push(`v3 targets: ${JSON.stringify(pq)}`);
     });
-    // Reserved control bits refused on every device; the messages the bad pairs sent were
-    // refused by the platform (outside the window, or a vector below 16), never delivered.
+    // Reserved control bits refused on every device; whatever the bad pairs sent (outside the
+    // window, or a vector below 16) the platform refused: no vector below 16 reached the CPU.
     expect(transports.every((t) => t.msiPerQueue!.counters.badControl > 0)).toBe(true);
-    expect(router.dropped).toBeGreaterThan(0);
+    expect(Array.from(guest.machine.msiRouter.counters.perVector.slice(0, 16)).every((c) => c === 0)).toBe(true);
     console.log(`hostile-mmio: ${out.split("\n")[0]}; ${summary.join("; ")}`);
     expect(guest.machine.faults).toEqual([]);
     expect(guest.machine.running).toBe(true);
