@@ -3,8 +3,13 @@
 //
 //   virtio     the virtio core: depends on nothing else of ours and on no package
 //   devices    virtio-blk, virtio-net and their portable backends: on virtio only
-//   platform   v86 glue (MMIO bus, MSI routing, the Machine): on virtio and the v86 package;
-//              it attaches any VirtioDevice but never constructs a particular one
+//   firmware   what the guest is told at boot, as pure functions of a placement: the kernel
+//              command line, the ACPI tables (AML, SSDT) and the initrd (cpio) that carries
+//              them. On nothing of ours but virtio's constants (the window size is virtio-mmio's,
+//              written once in src/virtio/constants.ts) and on no package: no v86, no DOM, no Node
+//   platform   the v86 glue (attachVirtioMmio, MMIO bus, IRQ lines, MSI routing, v86's patches
+//              in src/platform/v86): on virtio, firmware and the v86 package; it attaches any
+//              VirtioDevice but never constructs a particular one
 //   browser    backends that need the web platform (IndexedDB, fetch, Web Locks): on virtio and devices
 //   testing    the one place for helpers that tests share (the test driver, the echo device,
 //              the PRNG, blk request and net frame builders, test backends): on virtio and
@@ -12,13 +17,14 @@
 //              helper only when all the helper reaches is within the test's own layer: a
 //              virtio test cannot reach devices through a helper either.
 //
-// Above them: machine/ (which device with which backend, the serial console, what a machine's
-// interrupts are doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
+// Above them: machine/ (our app's Machine over attachVirtioMmio and the one V86 builder, which
+// device with which backend, the serial console, state files, what a machine's interrupts are
+// doing: no DOM, no Node), compare/ (the interrupt-mode comparison, which runs in
 // the page and under Node), session/ (a page VM's life without its view: boot, restart, disk,
 // network, saved states, counters; no DOM: it names no document, window or element, and never
 // imports ui/), and the two front ends ui/ (the page) and node/ (the `guest` command), which
 // never import each other. fuzz/ (tests only) may use anything; lib/ holds the
-// package's entries (package/build.ts), re-exports of the core and the backends. The core (virtio, devices, platform) is also compiled without the DOM library
+// package's entries (package/build.ts), re-exports of the core and the backends. The core (virtio, devices, firmware, platform) is also compiled without the DOM library
 // (tsconfig.core.json); this test adds what the compiler cannot see: which folder imports which.
 // Tests beside the code may also use Vitest, Node's built-ins and fake-indexeddb, since they run
 // under Node, but no folder of ours beyond what their layer may use (and src/testing, as above).
@@ -37,27 +43,31 @@ interface Layer {
   readonly folders: readonly string[];
   /** Packages its non-test files may import (exact names). */
   readonly packages: readonly string[];
+  /** Single files of other folders it may import besides `folders` (repository paths). */
+  readonly files?: readonly string[];
 }
 
 const LAYERS: Readonly<Record<string, Layer>> = {
   virtio: { folders: ["virtio"], packages: [] },
   devices: { folders: ["virtio", "devices"], packages: [] },
-  platform: { folders: ["virtio", "platform"], packages: ["v86"] },
+  // Pure writers: of virtio only the constants (MMIO_WINDOW_SIZE, the one window size).
+  firmware: { folders: ["firmware"], files: ["src/virtio/constants.ts"], packages: [] },
+  platform: { folders: ["virtio", "firmware", "platform"], packages: ["v86"] },
   browser: { folders: ["virtio", "devices", "browser"], packages: [] },
   // Above the core: what assembles machines and reads their state (no DOM, no Node), then the
   // comparison, then the two front ends, which never import each other.
-  machine: { folders: ["virtio", "devices", "platform", "browser", "machine"], packages: [] },
-  compare: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare"], packages: [] },
+  machine: { folders: ["virtio", "devices", "firmware", "platform", "browser", "machine"], packages: [] },
+  compare: { folders: ["virtio", "devices", "firmware", "platform", "browser", "machine", "compare"], packages: [] },
   // The page's VMs as objects (src/session/vm-session.ts): what the view renders and forwards to.
-  session: { folders: ["virtio", "devices", "platform", "browser", "machine", "session"], packages: [] },
-  ui: { folders: ["virtio", "devices", "platform", "browser", "machine", "compare", "session", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
+  session: { folders: ["virtio", "devices", "firmware", "platform", "browser", "machine", "session"], packages: [] },
+  ui: { folders: ["virtio", "devices", "firmware", "platform", "browser", "machine", "compare", "session", "ui"], packages: ["@xterm/xterm", "@xterm/xterm/css/xterm.css", "@xterm/addon-fit", "v86/build/v86.wasm?url"] },
   node: {
-    folders: ["virtio", "devices", "platform", "machine", "node"],
+    folders: ["virtio", "devices", "firmware", "platform", "machine", "node"],
     packages: ["node:child_process", "node:fs", "node:os", "node:path", "node:url", "node:util"],
   },
   // The package's entries (package/build.ts): what they re-export. lib/core.ts is also in
   // tsconfig.core.json, so the main entry cannot reach the DOM or Node (browser, node) either.
-  lib: { folders: ["virtio", "devices", "platform", "browser", "node", "lib"], packages: [] },
+  lib: { folders: ["virtio", "devices", "firmware", "platform", "browser", "node", "lib"], packages: [] },
   testing: { folders: ["virtio", "devices", "testing"], packages: [] },
 };
 
@@ -110,6 +120,7 @@ function layerViolations(
         }
         continue;
       }
+      if (layer.files?.includes(target)) continue;
       if (targetFolder === null || !layer.folders.includes(targetFolder)) {
         const where = targetFolder === null ? target : `src/${targetFolder}`;
         out.push({ file, line, specifier, why: `src/${folder} may import only from ${layer.folders.map((f) => `src/${f}`).join(", ")}; this reaches ${where}` });
@@ -330,15 +341,28 @@ describe("layers", () => {
       expect(layerViolations("src/platform/network.ts", at(`../${to}`)), to).toHaveLength(1);
     }
     // devices -> platform, ui, node, browser, fuzz.
-    for (const to of ["platform/machine.ts", "ui/html.ts", "node/file-backend.ts", "browser/http-range-backend.ts", "fuzz/prng.ts"]) {
+    for (const to of ["machine/machine.ts", "ui/html.ts", "node/file-backend.ts", "browser/http-range-backend.ts", "fuzz/prng.ts"]) {
       expect(layerViolations("src/devices/blk/stack.test.ts", at(`../../${to}`)), to).toHaveLength(1);
     }
+    // firmware: virtio's constants and nothing else of ours, no package; platform may use it.
+    expect(layerViolations("src/firmware/acpi-ssdt.ts", at("../virtio/constants.ts"))).toEqual([]);
+    for (const to of ["virtio/mmio-transport.ts", "platform/mmio-bus.ts", "platform/v86/internals.ts", "devices/blk/device.ts", "machine/machine.ts"]) {
+      expect(layerViolations("src/firmware/acpi-ssdt.ts", at(`../${to}`)), to).toHaveLength(1);
+    }
+    for (const pkg of ["v86", "node:fs"]) expect(layerViolations("src/firmware/cpio-newc.ts", at(pkg)), pkg).toHaveLength(1);
+    expect(layerViolations("src/platform/attach.ts", at("../firmware/acpi-ssdt.ts"))).toEqual([]);
+    expect(layerViolations("src/devices/blk/device.ts", at("../../firmware/aml.ts"))).toHaveLength(1);
     // The core outside its tests: no DOM-only package, no Node built-in.
     expect(layerViolations("src/devices/blk/x.ts", at("@xterm/xterm"))).toHaveLength(1);
     expect(layerViolations("src/platform/x.ts", at("node:fs"))).toHaveLength(1);
     // What is allowed stays allowed.
     expect(layerViolations("src/devices/blk/device.ts", at("../../virtio/interfaces.ts"))).toEqual([]);
-    expect(layerViolations("src/platform/machine.ts", at("v86"))).toEqual([]);
+    expect(layerViolations("src/platform/build-v86.ts", at("v86"))).toEqual([]);
+    // Our app's Machine stands above the glue: it builds its V86 through src/platform/build-v86.ts
+    // and never imports the package; the glue never imports the Machine.
+    expect(layerViolations("src/machine/machine.ts", at("v86"))).toHaveLength(1);
+    expect(layerViolations("src/machine/machine.ts", at("../platform/build-v86.ts"))).toEqual([]);
+    expect(layerViolations("src/platform/attach.ts", at("../machine/machine.ts"))).toHaveLength(1);
     expect(layerViolations("src/platform/x.test.ts", at("node:fs"))).toEqual([]);
     expect(layerViolations("src/machine/network.ts", at("../devices/net/device.ts"))).toEqual([]);
     // The front ends never import each other; machine and compare import neither.
@@ -360,7 +384,7 @@ describe("layers", () => {
     expect(layerViolations("src/virtio/x.test.ts", at("../testing/net-frames.ts"), helperReach)).toHaveLength(1);
     expect(layerViolations("src/devices/net/x.test.ts", at("../../testing/net-frames.ts"), helperReach)).toEqual([]);
     expect(layerViolations("src/devices/net/device.ts", at("../../testing/net-frames.ts"), helperReach)).toHaveLength(1);
-    expect(layerViolations("src/testing/x.ts", at("../platform/machine.ts"))).toHaveLength(1);
+    expect(layerViolations("src/testing/x.ts", at("../machine/machine.ts"))).toHaveLength(1);
     // The package's entries re-export the core and the backends, never the app.
     expect(layerViolations("src/lib/core.ts", at("../machine/network.ts"))).toHaveLength(1);
     expect(layerViolations("src/lib/core.ts", at("../platform/attach.ts"))).toEqual([]);

@@ -19,7 +19,7 @@
 // until the next timer (or until a device interrupt wakes it). The probe counts host time from
 // a main-loop return with the CPU halted to the next main-loop entry as halted time.
 
-import type { Machine } from "../../src/platform/machine.ts";
+import type { Machine } from "../../src/machine/machine.ts";
 
 /** The parts of v86's CPU object the probe reads (not in v86's typings; checked in attach). */
 interface ProbeCpu {

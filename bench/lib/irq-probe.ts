@@ -17,7 +17,7 @@
 //           handler touches no register)
 //   next    the next QueueNotify (QD1 turnaround: handler, completion, wake-up, next submission)
 
-import type { AttachedDevice, Machine } from "../../src/platform/machine.ts";
+import type { AttachedDevice, Machine } from "../../src/machine/machine.ts";
 import { APIC_STRUCT_WORDS, APIC_WORD } from "../../src/platform/local-apic.ts";
 import { REG } from "../../src/virtio/constants.ts";
 import { percentile } from "./stats.ts";

@@ -11,7 +11,7 @@ import { guestInstructions, instructionsBetween } from "../../src/compare/device
 import { NetDevice } from "../../src/devices/net/device.ts";
 import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import type { Machine } from "../../src/platform/machine.ts";
+import type { Machine } from "../../src/machine/machine.ts";
 import { SPEED_ROW, TIGHT_SPEED_ROW, VBENCH, consoleShell, emulatorSpeed, tightLoopSpeed, warmUpSpeedLoop, guestIrqCount, parseKv, sh, toolBinary, upload, type Shell } from "../lib/guest.ts";
 import { addLimitRows, efficiency, limitPerSecond, type Workload } from "../lib/limit.ts";
 import { PROFILE_CATEGORIES, startHostProfile } from "../lib/host-profile.ts";

@@ -6,8 +6,8 @@
 import { BlockDevice } from "../devices/blk/device.ts";
 import { MemoryBackend } from "../devices/blk/memory-backend.ts";
 import { GuestConsole } from "../machine/guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../platform/guest-cmdline.ts";
-import { Machine, type MachineImages } from "../platform/machine.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE } from "../firmware/guest-cmdline.ts";
+import { Machine, type MachineImages } from "../machine/machine.ts";
 import { createNetwork } from "../machine/network.ts";
 import { modeCmdline, type CompareMode } from "./modes.ts";
 import type { GuestShell } from "./shell.ts";

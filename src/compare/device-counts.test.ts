@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "../machine/machine.ts";
 import { MSI_TARGET_CONTROL } from "../virtio/constants.ts";
 import { EchoDevice } from "../testing/echo-device.ts";
 import { TestDriver } from "../testing/test-driver.ts";

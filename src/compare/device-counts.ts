@@ -2,7 +2,7 @@
 // accesses by kind and interrupts sent. Snapshots are plain numbers, so a step's cost is the
 // difference of two snapshots.
 
-import type { AttachedDevice, Machine } from "../platform/machine.ts";
+import type { AttachedDevice, Machine } from "../machine/machine.ts";
 import type { RegisterName } from "../virtio/constants.ts";
 
 /** The 2020 layout's vector-table registers (docs/virtio-mmio-msi.md, "Registers"). */

@@ -8,7 +8,7 @@
 // Counts come from the transports and v86's instruction counter; only host time and
 // throughput depend on how busy the host was.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "../machine/machine.ts";
 import { MSI_CMD, VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { addCounts, deviceCounts, guestInstructions, instructionsBetween, registerKind, subtractCounts, type DeviceCounts } from "./device-counts.ts";
 import { maskCost, perCall } from "./mask-cost.ts";

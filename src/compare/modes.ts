@@ -7,8 +7,8 @@
 //                 one, every queue on the other (the driver maps them with MAP commands)
 // docs/virtio-mmio-msi-v3.md has the per-queue design, docs/virtio-mmio-msi.md the table.
 
-import type { MachineMsiOptions } from "../platform/machine.ts";
-import { msiLayoutCmdline, type MsiMode } from "../platform/guest-cmdline.ts";
+import type { MachineMsiOptions } from "../machine/machine.ts";
+import { msiLayoutCmdline, type MsiMode } from "../firmware/guest-cmdline.ts";
 
 export type CompareModeKey = "queue" | "table" | "line" | "queue-shared" | "table-shared";
 

@@ -3,7 +3,7 @@
 // only around a short step (a driver unbind and bind), as an instance property over the
 // transport's own read/write that is deleted afterwards, so the hot path is otherwise untouched.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "../machine/machine.ts";
 import type { RegisterName } from "../virtio/constants.ts";
 import { registerNameAt } from "../virtio/mmio-registers.ts";
 

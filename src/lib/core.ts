@@ -4,14 +4,16 @@
 
 export { attachVirtioMmio } from "../platform/attach.ts";
 export type { AttachFault, AttachMsiOptions, AttachOptions, AttachedDevice, VirtioMmioAttachment } from "../platform/attach.ts";
-export { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, checkPlacement, v86Regions, v86TakenIrqs, virtioMmioCmdline } from "../platform/mmio-placement.ts";
-export type { MmioPlacement, V86Layout } from "../platform/mmio-placement.ts";
-export { MMIO_WINDOW_SIZE } from "../platform/mmio-bus.ts";
-export { VIRTIO_MMIO_HID, virtioMmioAcpiTable, virtioMmioSsdt } from "../platform/acpi-ssdt.ts";
-export type { AcpiMmioWindow } from "../platform/acpi-ssdt.ts";
-export { ACPI_INITRD_DIR, acpiTableCpio, initrdAcpiTables, prependAcpiTable } from "../platform/acpi-initrd.ts";
-export { S_IFDIR, S_IFREG, newcArchive, readNewc } from "../platform/cpio-newc.ts";
-export type { CpioEntry, CpioFile } from "../platform/cpio-newc.ts";
+export { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "../firmware/mmio-placement.ts";
+export type { MmioPlacement } from "../firmware/mmio-placement.ts";
+export { checkPlacement, v86Regions, v86TakenIrqs } from "../platform/placement-check.ts";
+export type { V86Layout } from "../platform/placement-check.ts";
+export { MMIO_WINDOW_SIZE } from "../virtio/constants.ts";
+export { VIRTIO_MMIO_HID, virtioMmioAcpiTable, virtioMmioSsdt } from "../firmware/acpi-ssdt.ts";
+export type { AcpiMmioWindow } from "../firmware/acpi-ssdt.ts";
+export { ACPI_INITRD_DIR, acpiTableCpio, initrdAcpiTables, prependAcpiTable } from "../firmware/acpi-initrd.ts";
+export { S_IFDIR, S_IFREG, newcArchive, readNewc } from "../firmware/cpio-newc.ts";
+export type { CpioEntry, CpioFile } from "../firmware/cpio-newc.ts";
 export { V86_VERSION } from "../platform/v86/internals.ts";
 export { MachineLimits, memoryProblem } from "../platform/machine-limits.ts";
 export { checkBzImage } from "../platform/bzimage-check.ts";

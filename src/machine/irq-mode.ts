@@ -3,9 +3,9 @@
 // falling back to the vector table, then to the line, when one fails). Pure, no DOM: the status
 // line, the device panel, window.v86msi and the `guest` command's --stats share it.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "./machine.ts";
 import { STATUS } from "../virtio/constants.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import type { MsiMode } from "../firmware/guest-cmdline.ts";
 
 /** A device's interrupt mode in use; "none" until its driver has set it up (DRIVER_OK). */
 export type IrqModeInUse = MsiMode | "none";

@@ -4,7 +4,7 @@
 // mask). Pure, no DOM: the device panel renders these rows, window.v86msi.snapshot() and the
 // `guest` command's --stats print them.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "./machine.ts";
 import { NO_VECTOR, VIRTIO_DEVICE_ID } from "../virtio/constants.ts";
 import { irqModeOf } from "./irq-mode.ts";
 

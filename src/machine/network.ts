@@ -10,7 +10,7 @@ import { randomMac } from "../devices/net/mac.ts";
 import type { NetBackend } from "../devices/net/backend.ts";
 import type { VirtualSwitch } from "../devices/net/switch.ts";
 import { V86BusBackend } from "../devices/net/v86-bus-backend.ts";
-import type { Machine } from "../platform/machine.ts";
+import type { Machine } from "./machine.ts";
 
 export type NetworkChoice = "none" | "fetch" | "inbrowser" | `wisp://${string}` | `wisps://${string}`;
 

@@ -3,7 +3,7 @@
 // flight (a late completion writes the used ring and may send an MSI, which must be in v86's
 // RAM and APIC state); then v86 saves; then our devices, with nothing run in between.
 
-import type { Machine } from "../platform/machine.ts";
+import type { Machine } from "./machine.ts";
 import { quiesceDevices, restoreDeviceStates, saveDeviceStates, type SavedDevices } from "./device-states.ts";
 
 export interface MachineSnapshot {

@@ -17,7 +17,7 @@
 
 import { crc32 } from "./crc32.ts";
 import type { SavedDevices } from "./device-states.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import type { MsiMode } from "../firmware/guest-cmdline.ts";
 import { MachineLimits, memoryProblem, mib } from "../platform/machine-limits.ts";
 
 const MAGIC = "V86MSIS1";

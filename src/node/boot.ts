@@ -2,10 +2,10 @@
 // page. Used by the `guest` command, the integration tests and the benchmarks.
 
 import { readFileSync } from "node:fs";
-import { Machine, type MachineMsiOptions } from "../platform/machine.ts";
+import { Machine, type MachineMsiOptions } from "../machine/machine.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { GuestConsole } from "../machine/guest-console.ts";
-import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiLayoutCmdline, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, NO_IDE_CMDLINE, msiLayoutCmdline, type MsiLayout, type MsiMode } from "../firmware/guest-cmdline.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "./paths.ts";
 
 /** The prompt the default guest's shell prints (guest/initramfs/init sets PS1). */

@@ -17,7 +17,7 @@ import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { createNetwork, parseNetworkChoice } from "../machine/network.ts";
 import { machineStats } from "./machine-stats.ts";
 import { parseMsiChoice } from "./msi-layout-option.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
+import type { MsiMode } from "../firmware/guest-cmdline.ts";
 
 const USAGE = `usage: guest exec "<shell command>" [options]
        guest shell [options]

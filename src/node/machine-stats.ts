@@ -2,7 +2,7 @@
 // the interrupt mode its driver took, and the state of that mode's MSI messages (the table's
 // vectors, or the per-queue mode's targets), as plain JSON.
 
-import type { AttachedDevice, Machine } from "../platform/machine.ts";
+import type { AttachedDevice, Machine } from "../machine/machine.ts";
 import { irqModeOf } from "../machine/irq-mode.ts";
 import { msiRows } from "../machine/msi-rows.ts";
 

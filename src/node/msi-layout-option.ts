@@ -1,7 +1,7 @@
 // The `guest` command's choice of interrupts: --msi-layout v3|2020 (the MSI layout the devices
 // offer) or --no-msi (the line). Pure, so its refusals are unit-tested.
 
-import { MSI_LAYOUTS, msiModeOfLayout, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
+import { MSI_LAYOUTS, msiModeOfLayout, type MsiLayout, type MsiMode } from "../firmware/guest-cmdline.ts";
 
 /** The layout `append` asks our driver to read bit 40 as, or null when it says nothing. */
 function appendedLayout(append: string): string | null {

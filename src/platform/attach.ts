@@ -5,8 +5,8 @@
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import { MmioTransport, type MmioTransportOptions } from "../virtio/mmio-transport.ts";
 import { RamMemory } from "../virtio/ram-memory.ts";
-import { initrdAcpiTables } from "./acpi-initrd.ts";
-import { virtioMmioAcpiTable } from "./acpi-ssdt.ts";
+import { initrdAcpiTables } from "../firmware/acpi-initrd.ts";
+import { virtioMmioAcpiTable } from "../firmware/acpi-ssdt.ts";
 import { ApicWrites } from "./v86/apic-writes.ts";
 import { bzImageCmdline, bzImageInitrd, sameBytes } from "./v86/bzimage-header.ts";
 import { BatchEndPatch, type BatchEnd } from "./v86/batch-end.ts";
@@ -14,7 +14,8 @@ import { InterruptGate } from "./interrupt-gate.ts";
 import { IrqLine } from "./irq-line.ts";
 import { LocalApicState } from "./local-apic.ts";
 import { MmioBus } from "./mmio-bus.ts";
-import { DEFAULT_MMIO_BASE, checkPlacement, placeWindows, v86TakenIrqs, virtioMmioCmdline, type MmioPlacement } from "./mmio-placement.ts";
+import { DEFAULT_MMIO_BASE, placeWindows, virtioMmioCmdline, type MmioPlacement } from "../firmware/mmio-placement.ts";
+import { checkPlacement, v86TakenIrqs } from "./placement-check.ts";
 import { MsiRouter } from "./msi-router.ts";
 import { HOOK_SILENT_AFTER, TaskQueue, hostTaskArm } from "./task-queue.ts";
 import { FLAG_INTERRUPT, guestRam, instructionCount, probeV86, type V86Cpu, type V86Emulator, type V86MessageBus } from "./v86/internals.ts";
@@ -23,7 +24,7 @@ import { MmioRegistration } from "./v86/mmio-register.ts";
 import type { PatchReport, UninstallOutcome, V86Patch } from "./v86/patch.ts";
 import { patchReports } from "./v86/patch.ts";
 import { TimerHook } from "./v86/timer-hook.ts";
-import type { MsiLayout } from "./guest-cmdline.ts";
+import type { MsiLayout } from "../firmware/guest-cmdline.ts";
 
 export interface AttachMsiOptions {
   /**

@@ -6,7 +6,7 @@
 //   level (5, 10, 11)  v86 delivers while the input is high and the previous delivery was
 //                      EOI'd: a line still high at the EOI is delivered again
 //   edge (7)           v86 delivers on a low-to-high move of an unmasked input only
-// A kernel that finds the devices through our SSDT (acpi-ssdt.ts) programs each line as its
+// A kernel that finds the devices through our SSDT (src/firmware/acpi-ssdt.ts) programs each line as its
 // extended interrupt descriptor says instead, level-triggered and active-high, IRQ 7 included.
 // v86 calls handle_irqs() on every move, so when a move may happen is the platform's one rule
 // (InterruptGate): inside the guest's MMIO access with IF set it waits for the access to

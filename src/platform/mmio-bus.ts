@@ -3,9 +3,8 @@
 // and has no 16-bit hook: 16-bit accesses arrive as two 8-bit ones; 32-bit accesses to an
 // aligned address arrive whole.
 
-export const MMIO_BLOCK_SIZE = 0x20000;
-export const MMIO_WINDOW_SIZE = 0x200;
-export const MMIO_SLOTS = MMIO_BLOCK_SIZE / MMIO_WINDOW_SIZE;
+import { MMIO_BLOCK_SIZE, MMIO_SLOTS } from "../firmware/mmio-placement.ts";
+import { MMIO_WINDOW_SIZE } from "../virtio/constants.ts";
 
 export interface MmioWindow {
   read(offset: number, width: 1 | 2 | 4): number;

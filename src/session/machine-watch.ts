@@ -5,8 +5,8 @@
 
 import type { HttpRangeBackend } from "../browser/http-range-backend.ts";
 import { deviceIrqMode, summariseIrqModes } from "../machine/irq-mode.ts";
-import type { MsiMode } from "../platform/guest-cmdline.ts";
-import type { Machine } from "../platform/machine.ts";
+import type { MsiMode } from "../firmware/guest-cmdline.ts";
+import type { Machine } from "../machine/machine.ts";
 import { HaltWatch, type Halt } from "./halt-watch.ts";
 
 /** The guest's shell prompt: the boot is over once it shows. */

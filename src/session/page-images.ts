@@ -3,7 +3,7 @@
 // disk source, and VM 1's state. Pure (the page fetches; src/ui/load.ts): unit-tested.
 
 import { checkBzImage } from "../platform/bzimage-check.ts";
-import type { MachineImages } from "../platform/machine.ts";
+import type { MachineImages } from "../machine/machine.ts";
 import { MachineLimits } from "../platform/machine-limits.ts";
 import { stateFileSizeProblem } from "../machine/state-file-gzip.ts";
 import type { DiskSource } from "./page-disk.ts";

@@ -4,7 +4,7 @@
 // (no allocation proportional to guest work), so it can run a few times a second beside the
 // guest; the arithmetic is pure and unit-tested.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "../machine/machine.ts";
 import { msiSentCounts } from "../machine/msi-rows.ts";
 
 export interface DeviceSample {

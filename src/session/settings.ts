@@ -3,7 +3,7 @@
 
 import { parseNetworkChoice, type NetworkChoice } from "../machine/network.ts";
 import { memoryProblem } from "../platform/machine-limits.ts";
-import { GUEST_BASE_CMDLINE, MSI_LAYOUTS, NO_IDE_CMDLINE, msiLayoutCmdline, msiModeOfLayout, type MsiLayout, type MsiMode } from "../platform/guest-cmdline.ts";
+import { GUEST_BASE_CMDLINE, MSI_LAYOUTS, NO_IDE_CMDLINE, msiLayoutCmdline, msiModeOfLayout, type MsiLayout, type MsiMode } from "../firmware/guest-cmdline.ts";
 
 export type PageNetwork = NetworkChoice | "switch";
 

@@ -3,7 +3,7 @@
 // sparse and bigints as text. No DOM: it reads the session, not the pane.
 
 import type { NetBackend } from "../devices/net/backend.ts";
-import type { AttachedDevice, Machine } from "../platform/machine.ts";
+import type { AttachedDevice, Machine } from "../machine/machine.ts";
 import { irqModeOf } from "../machine/irq-mode.ts";
 import { msiRows } from "../machine/msi-rows.ts";
 import type { PageDisk } from "./page-disk.ts";

@@ -1,19 +1,20 @@
 // One VM of the page without its view: its machine's life (boot, pause/resume, restart in place
 // over the same disk or one the user uploaded, save to and restore from a state file, a state
-// kept in this browser), its disk and network, and what went wrong. No DOM: the pane
+// kept in this browser: kept-state.ts), its disk and network, and what went wrong. No DOM: the pane
 // (src/ui/vm-view.ts) renders what this tells it and forwards the user's actions here, and
 // window.v86msi reads the sessions themselves.
 
 import { watchDiskLock } from "../browser/disk-lock.ts";
-import { IdbStateStore } from "../browser/idb-state-store.ts";
+import type { IdbStateStore } from "../browser/idb-state-store.ts";
 import type { NetDevice } from "../devices/net/device.ts";
 import { createNetwork, parseNetworkChoice, type GuestNetwork } from "../machine/network.ts";
 import { restoreFrom, saveMachine } from "../machine/save-machine.ts";
 import { encodeSavedMachine, StateFileError, type SavedMachine } from "../machine/state-file.ts";
 import { packSavedMachine, stateFileSizeProblem, unpackSavedMachine } from "../machine/state-file-gzip.ts";
-import { Machine, type MachineImages } from "../platform/machine.ts";
+import { Machine, type MachineImages } from "../machine/machine.ts";
 import { diskSizeProblem } from "../platform/machine-limits.ts";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
+import { StateKeeper } from "./kept-state.ts";
 import { watchMachine } from "./machine-watch.ts";
 import { openPageDisk, pageBlockDevice, type DiskSource, type PageDisk } from "./page-disk.ts";
 import { RunClock, type MachineState } from "./run-clock.ts";
@@ -93,11 +94,8 @@ export class VmSession implements DebugVm {
   #stopping = false;
   #sawPrompt = false;
   #saving = false;
-  #store: Promise<IdbStateStore> | null = null;
-  /** Set once the user kept a state (or resumed one): the tab keeps it again when hidden. */
-  #keepOnHide = false;
-  /** A state an earlier visit kept, while it is on offer. */
-  #offered: { bytes: Uint8Array; when: string } | null = null;
+  /** The state kept in this browser, and the offer to resume one (kept-state.ts). */
+  readonly #kept: StateKeeper;
   /** The settings the current machine was built with: the page's, or a restored file's. */
   #built: PageSettings;
 
@@ -108,6 +106,7 @@ export class VmSession implements DebugVm {
     this.guestIp = o.guestIp;
     this.settings = o.settings;
     this.#built = o.settings;
+    this.#kept = new StateKeeper(this.name, o.keptStore);
   }
 
   /** The view that renders this session (one; set before start). */
@@ -206,7 +205,8 @@ export class VmSession implements DebugVm {
       await this.restoreState(state.bytes, state.label);
     } else {
       await this.#boot();
-      await this.#offerKept();
+      const when = await this.#kept.offer();
+      if (when !== null) this.#view?.keptOffer(when);
     }
   }
 
@@ -280,12 +280,11 @@ export class VmSession implements DebugVm {
     const bytes = await this.takeState(false);
     if (!bytes) return;
     try {
-      await (await this.#keptStore()).put(this.name, bytes);
+      await this.#kept.keep(bytes);
     } catch (error) {
       this.#view?.stateMessage(`The state could not be kept in this browser: ${(error as Error).message}`, true);
       return;
     }
-    this.#keepOnHide = true;
     this.#view?.stateMessage(
       `Kept the VM's state in this browser (${(bytes.length / 1048576).toFixed(1)} MiB), and again whenever this tab is hidden or closed. ` +
         "The next load of this page offers to resume it.",
@@ -295,40 +294,18 @@ export class VmSession implements DebugVm {
 
   /** The page was hidden (or is closing): a VM whose state the user keeps keeps it again now. */
   async pageHidden(): Promise<void> {
-    if (this.#keepOnHide) await this.keepState();
-  }
-
-  #keptStore(): Promise<IdbStateStore> {
-    return (this.#store ??= this.#o.keptStore?.() ?? IdbStateStore.open("v86-msi-states"));
-  }
-
-  /** A state kept by an earlier visit: offer to resume it (the fresh boot goes on meanwhile). */
-  async #offerKept(): Promise<void> {
-    let kept;
-    try {
-      kept = await (await this.#keptStore()).get(this.name);
-    } catch {
-      return; // no IndexedDB here (a private window, say): nothing was kept either
-    }
-    if (!kept) return;
-    this.#offered = { bytes: kept.bytes, when: new Date(kept.savedAt).toLocaleString() };
-    this.#view?.keptOffer(this.#offered.when);
+    if (this.#kept.keepsOnHide) await this.keepState();
   }
 
   /** Resumes the state on offer: the VM is replaced by it, and keeps its state again when hidden. */
   async resumeKept(): Promise<void> {
-    const offered = this.#offered;
-    if (!offered) return;
-    this.#offered = null;
-    this.#keepOnHide = true;
-    await this.restoreState(offered.bytes, `The state kept ${offered.when}`);
+    const offered = this.#kept.takeOffered();
+    if (offered) await this.restoreState(offered.bytes, offered.label);
   }
 
   /** Drops the state on offer from the browser. */
   async discardKept(): Promise<void> {
-    if (!this.#offered) return;
-    this.#offered = null;
-    await (await this.#keptStore()).delete(this.name);
+    await this.#kept.discardOffered();
   }
 
   /**

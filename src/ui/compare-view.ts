@@ -10,7 +10,7 @@ import type { ModeFigures } from "../compare/measure-mode.ts";
 import { MAIN_MODES, designOf, type CompareModeKey } from "../compare/modes.ts";
 import { cellText, modeLabel, summaryRows, type SummaryRow } from "../compare/summary-rows.ts";
 import { verdict, verdictFigures } from "../compare/verdict.ts";
-import type { MachineImages } from "../platform/machine.ts";
+import type { MachineImages } from "../machine/machine.ts";
 import { esc } from "./html.ts";
 import type { VmSession } from "../session/vm-session.ts";
 

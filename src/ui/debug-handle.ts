@@ -7,7 +7,7 @@
 //   window.v86msi.vms              one VmSession (src/session/vm-session.ts) per VM, VM 1 first
 //                                  (two with net=switch); what this handle promises of each:
 //     .name                        "vm1", "vm2"
-//     .machine                     the Machine (src/platform/machine.ts), undefined until it exists
+//     .machine                     the Machine (src/machine/machine.ts), undefined until it exists
 //     .devices                     its AttachedDevices: { device, transport, line, address, irq }
 //     .disk                        { overlay, persisted, label, keptElsewhere? } or null (keptElsewhere:
 //                                  the lock name when another tab keeps this disk)
@@ -37,7 +37,7 @@
 //       refused, immediate, delayed } or null } }], switch: VirtualSwitch counters or null }
 
 import type { VirtualSwitch } from "../devices/net/switch.ts";
-import type { Machine } from "../platform/machine.ts";
+import type { Machine } from "../machine/machine.ts";
 import type { PageSettings } from "../session/settings.ts";
 import { plain, snapshotVm, type DebugVm } from "../session/snapshot.ts";
 import { panelCost, type PanelCost } from "./panel-cost.ts";

@@ -2,7 +2,7 @@
 // device, sampled a few times a second (never from inside the guest's work, and not at all
 // while the tab is hidden) so it does not slow the guest. With charts off it renders once.
 
-import type { Machine } from "../platform/machine.ts";
+import type { Machine } from "../machine/machine.ts";
 import { DeviceView } from "./device-view.ts";
 import { esc, setHtml } from "./html.ts";
 import { measured } from "./panel-cost.ts";

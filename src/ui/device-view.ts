@@ -4,7 +4,7 @@
 // register, and live charts (interrupts/s, MMIO/s, disk MB/s and IOPS or packets/s). Built
 // once; each sample rewrites only the parts whose text changed.
 
-import type { AttachedDevice } from "../platform/machine.ts";
+import type { AttachedDevice } from "../machine/machine.ts";
 import { decodeMsi } from "../platform/msi-message.ts";
 import { esc, fmtBytes, fmtRate, hex, setHtml } from "./html.ts";
 import { featureNames } from "../machine/feature-names.ts";

@@ -5,7 +5,7 @@
 
 import wasmUrl from "v86/build/v86.wasm?url";
 import { precompiledV86 } from "../browser/v86-wasm.ts";
-import type { MachineImages } from "../platform/machine.ts";
+import type { MachineImages } from "../machine/machine.ts";
 import { imageLoadProblem, imageMaxBytes, imageProblem, pageImageUrls, pageStart } from "../session/page-images.ts";
 import { foreignUrls } from "../session/url-origins.ts";
 import { pageNetworks } from "../session/page-network.ts";

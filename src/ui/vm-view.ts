@@ -3,7 +3,7 @@
 // the user's actions there; the machine's life itself (boot, restart, disk, network, saved
 // states) is the session's.
 
-import type { Machine } from "../platform/machine.ts";
+import type { Machine } from "../machine/machine.ts";
 import { IRQ_MODE_LABEL } from "../machine/irq-mode.ts";
 import type { MachineState } from "../session/run-clock.ts";
 import { pageInterrupts } from "../session/settings.ts";

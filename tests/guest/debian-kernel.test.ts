@@ -23,12 +23,12 @@ import { V86BusBackend } from "../../src/devices/net/v86-bus-backend.ts";
 import { GuestConsole } from "../../src/machine/guest-console.ts";
 import { PROMPT } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
-import { prependAcpiTable } from "../../src/platform/acpi-initrd.ts";
-import { virtioMmioAcpiTable } from "../../src/platform/acpi-ssdt.ts";
+import { prependAcpiTable } from "../../src/firmware/acpi-initrd.ts";
+import { virtioMmioAcpiTable } from "../../src/firmware/acpi-ssdt.ts";
 import { attachVirtioMmio, type VirtioMmioAttachment } from "../../src/platform/attach.ts";
-import { newcArchive, S_IFDIR, S_IFREG } from "../../src/platform/cpio-newc.ts";
-import { GUEST_BASE_CMDLINE } from "../../src/platform/guest-cmdline.ts";
-import { virtioMmioCmdline } from "../../src/platform/mmio-placement.ts";
+import { newcArchive, S_IFDIR, S_IFREG } from "../../src/firmware/cpio-newc.ts";
+import { GUEST_BASE_CMDLINE } from "../../src/firmware/guest-cmdline.ts";
+import { virtioMmioCmdline } from "../../src/firmware/mmio-placement.ts";
 import { sh } from "./shell.ts";
 import { fileBuffer, stockV86, type Emulator } from "./stock-v86.ts";
 

@@ -1,7 +1,7 @@
 // Waiting on the guest's own progress instead of the host's clock: v86's instruction counter
 // (Machine.instructions). A test that claims something did not happen lets the guest run at
 // least a given number of instructions first, so a slow host makes it slower, never wrong.
-import type { Machine } from "../../src/platform/machine.ts";
+import type { Machine } from "../../src/machine/machine.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -14,7 +14,7 @@ import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { createDevices } from "../../src/node/devices.ts";
-import type { AttachedDevice, MachineMsiOptions } from "../../src/platform/machine.ts";
+import type { AttachedDevice, MachineMsiOptions } from "../../src/machine/machine.ts";
 import { NO_VECTOR } from "../../src/virtio/constants.ts";
 import { diskRoundTrip } from "./disk-round-trip.ts";
 import { testNetwork } from "./network.ts";

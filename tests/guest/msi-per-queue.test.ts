@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/devices/blk/device.ts";
 import type { NetDevice } from "../../src/devices/net/device.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import type { AttachedDevice, Machine, MachineMsiOptions } from "../../src/platform/machine.ts";
+import type { AttachedDevice, Machine, MachineMsiOptions } from "../../src/machine/machine.ts";
 import { createDevices } from "../../src/node/devices.ts";
 import { REG } from "../../src/virtio/constants.ts";
 import type { MmioTransport } from "../../src/virtio/mmio-transport.ts";

@@ -2,7 +2,7 @@
 // and the page wire it (src/machine/network.ts), optionally with the test answering the fetch
 // adapter's HTTP requests itself instead of the outside world.
 import type { NetDevice } from "../../src/devices/net/device.ts";
-import type { Machine } from "../../src/platform/machine.ts";
+import type { Machine } from "../../src/machine/machine.ts";
 import { createNetwork, type NetworkChoice, type NetworkOptions } from "../../src/machine/network.ts";
 
 export type FetchHandler = (url: string, init?: unknown) => Promise<Response>;

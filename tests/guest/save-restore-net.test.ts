@@ -17,7 +17,7 @@ import { VirtualSwitch } from "../../src/devices/net/switch.ts";
 import { restoreFrom, saveMachine, type MachineSnapshot } from "../../src/machine/save-machine.ts";
 import { bootGuest, bootInterrupts, type BootedGuest } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
-import type { MsiMode } from "../../src/platform/guest-cmdline.ts";
+import type { MsiMode } from "../../src/firmware/guest-cmdline.ts";
 import { interrupts, ofDevice, type IrqLine } from "./proc-interrupts.ts";
 import { sh } from "./shell.ts";
 

@@ -10,7 +10,7 @@ import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { restoreFrom, saveMachine } from "../../src/machine/save-machine.ts";
 import { bootGuest, bootInterrupts } from "../../src/node/boot.ts";
 import { DEFAULT_GUEST } from "../../src/node/paths.ts";
-import type { MsiMode } from "../../src/platform/guest-cmdline.ts";
+import type { MsiMode } from "../../src/firmware/guest-cmdline.ts";
 import { interrupts, ofDevice } from "./proc-interrupts.ts";
 import { sh } from "./shell.ts";
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { restoreFrom, saveMachine, type MachineSnapshot } from "../../src/machine/save-machine.ts";
 import { bootGuest } from "../../src/node/boot.ts";
-import type { Machine } from "../../src/platform/machine.ts";
+import type { Machine } from "../../src/machine/machine.ts";
 
 const RESTORES = 5;
 const LINES_PER_RESTORE = 4;

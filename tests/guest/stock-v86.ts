@@ -1,9 +1,10 @@
-// A V86 built straight from the `v86` package, as a user of our library builds one (no Machine):
-// our guest's BIOSes, kernel and initrd, ACPI on (MSI needs v86's local APIC), not started, so
-// devices can be attached before the first instruction. Shared by the tests that attach our
-// devices themselves (attach.test.ts, debian-kernel.test.ts).
+// A V86 built as a user of our library builds one (no Machine): our guest's BIOSes, kernel and
+// initrd through the same builder the Machine uses (src/platform/build-v86.ts: ACPI on, since
+// MSI needs v86's local APIC; loaded, not started, so devices can be attached before the first
+// instruction). Shared by the tests that attach our devices themselves (attach.test.ts,
+// debian-kernel.test.ts, v86-patches.test.ts).
 import { readFileSync } from "node:fs";
-import { V86 } from "v86";
+import { buildV86 } from "../../src/platform/build-v86.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 
 /** The part of the V86 object these tests use. */
@@ -22,24 +23,19 @@ export function fileBuffer(path: string): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-/** The V86, once loaded; `extra` adds or replaces options (another kernel, initrd, memory, NIC). */
+/** The V86, once loaded, with 128 MiB; `extra` adds or replaces v86 options (another kernel, initrd, memory, NIC). */
 export async function stockV86(cmdline: string, extra: Record<string, unknown> = {}): Promise<Emulator> {
-  const emulator = new V86({
-    wasm_path: v86WasmPath(),
-    bios: { buffer: fileBuffer(DEFAULT_GUEST.bios) },
-    vga_bios: { buffer: fileBuffer(DEFAULT_GUEST.vgaBios) },
-    bzimage: { buffer: fileBuffer(DEFAULT_GUEST.kernel) },
-    initrd: { buffer: fileBuffer(DEFAULT_GUEST.initrd) },
+  const emulator = await buildV86({
+    images: {
+      bios: fileBuffer(DEFAULT_GUEST.bios),
+      vgaBios: fileBuffer(DEFAULT_GUEST.vgaBios),
+      kernel: fileBuffer(DEFAULT_GUEST.kernel),
+      initrd: fileBuffer(DEFAULT_GUEST.initrd),
+    },
+    wasmPath: v86WasmPath(),
+    memoryMB: 128,
     cmdline,
-    memory_size: 128 * 1024 * 1024,
-    vga_memory_size: 2 * 1024 * 1024,
-    acpi: true,
-    autostart: false,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
-    ...extra,
-  } as unknown as ConstructorParameters<typeof V86>[0]) as unknown as Emulator;
-  await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
-  return emulator;
+    v86Options: extra,
+  });
+  return emulator as unknown as Emulator;
 }

@@ -3,7 +3,8 @@
 // 8-bit ones). v86 cannot unmap a block: uninstall leaves it registered, and the bus answers
 // from then on as empty slots (MmioBus.detachAll).
 
-import { MMIO_BLOCK_SIZE, type MmioBus } from "../mmio-bus.ts";
+import { MMIO_BLOCK_SIZE } from "../../firmware/mmio-placement.ts";
+import type { MmioBus } from "../mmio-bus.ts";
 import type { V86Cpu } from "./internals.ts";
 import type { UninstallOutcome, V86Patch } from "./patch.ts";
 

@@ -1,44 +1,39 @@
 // Our own v86 machine (the page, the `guest` command, the tests, the benchmarks): it builds the
-// V86 from images, attaches the devices through attachVirtioMmio (attach.ts, the code anyone's
+// V86 from images (src/platform/build-v86.ts, the builder the tests use too), attaches the devices through attachVirtioMmio (attach.ts, the code anyone's
 // V86 uses too) at the default placement, and adds what our front ends want besides: the
 // serial console as text, the channel yield in a page, save and restore. The same code runs in
 // the browser and under Node; callers pass images as ArrayBuffers.
 
-import { V86 } from "v86";
 import type { VirtioDevice } from "../virtio/interfaces.ts";
 import type { RamMemory } from "../virtio/ram-memory.ts";
-import type { BatchEnd } from "./v86/batch-end.ts";
-import { checkBzImage } from "./bzimage-check.ts";
-import { memoryProblem } from "./machine-limits.ts";
-import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "./attach.ts";
-import type { LocalApicState } from "./local-apic.ts";
-import type { MmioBus } from "./mmio-bus.ts";
-import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "./mmio-placement.ts";
-import type { MsiRouter } from "./msi-router.ts";
-import type { TaskQueue } from "./task-queue.ts";
-import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "./v86/internals.ts";
-import { patchReports, type PatchReport, type V86Patch } from "./v86/patch.ts";
-import { SerialInput, serialInputOf } from "./v86/serial-input.ts";
-import { ChannelYield, type TickYieldCounters, type V86MainLoop } from "./v86/tick-yield.ts";
+import { DEFAULT_MMIO_BASE, DEFAULT_MMIO_IRQS, virtioMmioCmdline } from "../firmware/mmio-placement.ts";
+import { attachVirtioMmio, type AttachFault, type AttachMsiOptions, type AttachedDevice } from "../platform/attach.ts";
+import { buildV86, type V86Images } from "../platform/build-v86.ts";
+import { checkBzImage } from "../platform/bzimage-check.ts";
+import type { LocalApicState } from "../platform/local-apic.ts";
+import { memoryProblem } from "../platform/machine-limits.ts";
+import type { MmioBus } from "../platform/mmio-bus.ts";
+import type { MsiRouter } from "../platform/msi-router.ts";
+import type { TaskQueue } from "../platform/task-queue.ts";
+import type { BatchEnd } from "../platform/v86/batch-end.ts";
+import { instructionCount, mainLoopOf, probeV86, type V86Cpu, type V86Emulator } from "../platform/v86/internals.ts";
+import { patchReports, type PatchReport, type V86Patch } from "../platform/v86/patch.ts";
+import { SerialInput, serialInputOf } from "../platform/v86/serial-input.ts";
+import { ChannelYield, type TickYieldCounters, type V86MainLoop } from "../platform/v86/tick-yield.ts";
 
-export type { AttachedDevice } from "./attach.ts";
+export type { AttachedDevice } from "../platform/attach.ts";
 
 /** The host's timers, present in pages and under Node (the core's typings name neither). */
 const timers = globalThis as unknown as { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
 export type MachineMsiOptions = AttachMsiOptions;
 export type MachineFault = AttachFault;
 
-/** Where our device windows live (mmio-placement.ts). */
+/** Where our device windows live (src/firmware/mmio-placement.ts). */
 export const DEVICE_BLOCK_BASE = DEFAULT_MMIO_BASE;
-/** IO-APIC inputs for our devices (mmio-placement.ts says why these). */
+/** IO-APIC inputs for our devices (src/firmware/mmio-placement.ts says why these). */
 export const DEVICE_IRQS = DEFAULT_MMIO_IRQS;
 
-export interface MachineImages {
-  bios: ArrayBuffer;
-  vgaBios: ArrayBuffer;
-  kernel: ArrayBuffer;
-  initrd?: ArrayBuffer;
-}
+export type MachineImages = V86Images;
 
 export interface MachineOptions {
   images: MachineImages;
@@ -155,25 +150,14 @@ export class Machine {
     const cmdline = [options.cmdline, deviceCmdline(options.devices.length)].filter(Boolean).join(" ");
     const kernel = checkBzImage(options.images.kernel, cmdline);
     if ("problem" in kernel) throw new Error(kernel.problem);
-    const { images } = options;
-    const emulator = new V86({
-      wasm_path: options.wasmPath,
-      ...(options.instantiateWasm ? { wasm_fn: options.instantiateWasm } : {}),
-      bios: { buffer: images.bios },
-      vga_bios: { buffer: images.vgaBios },
-      bzimage: { buffer: images.kernel },
-      ...(images.initrd ? { initrd: { buffer: images.initrd } } : {}),
+    const emulator = await buildV86({
+      images: options.images,
+      wasmPath: options.wasmPath,
+      ...(options.instantiateWasm ? { instantiateWasm: options.instantiateWasm } : {}),
+      memoryMB: options.memoryMB,
       cmdline,
-      memory_size: memorySize,
-      vga_memory_size: 2 * 1024 * 1024,
-      acpi: true,
-      autostart: false,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-      ...options.v86Options,
-    } as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
-    await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+      ...(options.v86Options ? { v86Options: options.v86Options } : {}),
+    });
     let machine: Machine;
     try {
       machine = new Machine(emulator, cmdline, options);

@@ -25,7 +25,7 @@
 // the trigger mode of the MADT (edge for IRQ 7 under SeaBIOS) instead.
 
 import { acpiTable, buffer, device, endTag, extendedInterrupt, integer, INTERRUPT_FLAG, memory32Fixed, name, rootName, scope, string } from "./aml.ts";
-import { MMIO_WINDOW_SIZE } from "./mmio-bus.ts";
+import { MMIO_WINDOW_SIZE } from "../virtio/constants.ts";
 import { placeWindows, type MmioPlacement } from "./mmio-placement.ts";
 
 /** The ACPI hardware ID Linux's virtio_mmio driver matches (its virtio_mmio_acpi_match). */
