@@ -50,13 +50,20 @@ die() { echo "build.sh: error: $*" >&2; exit 1; }
 log() { printf '[%4ss] %s\n' "$((SECONDS - START))" "$*"; }
 START=$SECONDS
 
+# The patches build.sh applies, in order: guest/patches/NNNN-*.patch from 0001 on. The
+# series' cover letter (0000-cover-letter.patch) is an input (it is in the manifest) but is
+# never applied.
+series_patches() {
+	find "$1" -maxdepth 1 -type f -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | sort
+}
+
 # Every file whose content goes into the outputs, relative to the repository, sorted.
 list_input_files() {
 	(
 		cd "$REPO"
 		printf '%s\n' guest/build.sh guest/kernel.config guest/mke2fs.conf
 		find guest/patches -maxdepth 1 -type f -name '*.patch' 2>/dev/null
-		find guest/initramfs guest/disk -type f 2>/dev/null
+		find guest/initramfs guest/disk guest/tools -type f 2>/dev/null
 	) | sort
 }
 
@@ -173,7 +180,7 @@ KSTAMP=$(
 	{
 		echo "$KERNEL_PKG $KVERSION_PKG $GCC_PKG $(pkg_version "$GCC_PKG") $SOURCE_DATE_EPOCH ${KMAKE[*]}${GUEST_STOCK_FROM:+ derived-stock}"
 		sha256sum "$GUEST/kernel.config"
-		find "$GUEST/patches" -maxdepth 1 -type f -name '*.patch' | sort | xargs -r sha256sum
+		series_patches "$GUEST/patches" | xargs -r sha256sum
 	} | sed "s|$GUEST/||" | sha256sum | cut -d' ' -f1
 )
 export KBUILD_BUILD_TIMESTAMP
@@ -224,9 +231,7 @@ else
 		[[ -f $KSRC/Makefile ]] || die "unexpected layout in $KERNEL_TARBALL"
 		echo "$KERNEL_PKG $KVERSION_PKG" >"$KSRC/.guest-source"
 
-		shopt -s nullglob
-		patches=("$GUEST"/patches/*.patch)
-		shopt -u nullglob
+		mapfile -t patches < <(series_patches "$GUEST/patches")
 		mkdir -p "$KSRC/.guest-patches"
 		for p in "${patches[@]}"; do
 			log "kernel: applying ${p#"$SNAP"/}"
@@ -297,6 +302,16 @@ install -m 0755 "$E2_BIN" "$ROOT/sbin/e2fsck"
 	install -m "$mode" "$GUEST/initramfs/$f" "$ROOT/$f"
 done
 [[ -x $ROOT/init ]] || die "guest/initramfs/init missing or not executable"
+# guest/tools/*.c: small freestanding helpers (no C library: raw i386 system calls), built
+# with the kernel's cross compiler into /usr/bin. ringparam is `ethtool -g/-G` for ring sizes.
+for src in "$GUEST"/tools/*.c; do
+	[[ -f $src ]] || continue
+	tool=$(basename "$src" .c)
+	i686-linux-gnu-gcc -Os -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -Wall -Wextra -Werror \
+		-o "$ROOT/usr/bin/$tool" "$src" || die "guest/tools/$tool.c does not build"
+	chmod 0755 "$ROOT/usr/bin/$tool"
+done
 # BusyBox's applet links, made here rather than by `busybox --install -s` in /init, which
 # cost ~5 M emulated instructions of every boot. The list comes from the binary itself (an
 # i386 static binary, which an x86-64 host runs), so it always matches the applets it has.

@@ -69,7 +69,7 @@ PACKAGES=(
 	gcc-i686-linux-gnu gcc-12-i686-linux-gnu binutils-i686-linux-gnu
 	seabios e2fsprogs cpio gzip xz-utils lz4
 )
-UNPINNED=(make flex bison bc libelf-dev libssl-dev patch file ca-certificates)
+UNPINNED=(make flex bison bc libelf-dev libssl-dev patch file ca-certificates gcc gcc-aarch64-linux-gnu qemu-system-x86)
 DOWNLOADED=(busybox-static:i386 e2fsck-static:i386)
 
 missing=0

@@ -3,7 +3,7 @@
 // or quietly skipping. Plain Node (no dependencies), so it runs before `npm ci` too.
 //
 // Needs: node_modules (npm ci); Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium);
-// mke2fs (e2fsprogs); the committed guest image; a stock kernel for tests/guest/stock-kernel.test.ts
+// mke2fs (e2fsprogs); qemu-system-x86_64 (qemu-system-x86); the committed guest image; a stock kernel for tests/guest/stock-kernel.test.ts
 // (STOCK_KERNEL, default /tmp/guest-stock/bzImage; STOCK_KERNEL=skip leaves that test out, said
 // loudly); Debian's own i386 kernel for tests/guest/debian-kernel.test.ts (DEBIAN_KERNEL_DIR,
 // default /tmp/debian-kernel, as guest/fetch-debian-kernel.sh leaves it; DEBIAN_KERNEL_DIR=skip
@@ -29,6 +29,11 @@ need(existsSync(join(repo, "node_modules/.package-lock.json")), "npm packages (n
 const chromium = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 need(existsSync(chromium), `Chromium at ${chromium} (CHROMIUM_PATH)`, "sudo apt-get install -y --no-install-recommends chromium");
 need(onPath("mke2fs"), "mke2fs (the guest tests make disk images with it)", "sudo apt-get install -y e2fsprogs");
+need(
+  onPath("qemu-system-x86_64"),
+  "qemu-system-x86_64 (tests/guest/qemu-microvm.test.ts boots the guest kernel on QEMU's own virtio-mmio devices)",
+  "sudo apt-get install -y --no-install-recommends qemu-system-x86",
+);
 for (const f of ["bzImage", "initrd.img", "bios.bin", "vgabios.bin", "disk.img"]) {
   need(existsSync(join(repo, "public/guest", f)), `public/guest/${f} (the committed guest image)`, "git checkout -- public/guest (or: bash guest/build.sh)");
 }
@@ -62,4 +67,4 @@ if (missing.length > 0) {
   process.exit(1);
 }
 const kernels = [stock === "skip" ? "" : "the stock kernel", debian === "skip" ? "" : "Debian's kernel"].filter(Boolean);
-console.log(`preflight: Chromium, e2fsprogs, the guest image${kernels.map((k) => `, ${k}`).join("")} are here`);
+console.log(`preflight: Chromium, e2fsprogs, QEMU, the guest image${kernels.map((k) => `, ${k}`).join("")} are here`);

@@ -6,11 +6,14 @@
 # 2. npm ci
 # 3. the guest image rebuilt from source in a work dir and compared byte for byte with the
 #    committed public/guest/ (guest/check.sh)
-# 4. the stock kernel (no patches) derived from that build's tree: only what the patch touched
+# 4. guest/cross-check.sh: the kernel series in guest/patches compiled (only the objects it
+#    touches, W=1) for x86_64 with virtio_mmio as a module and for arm64, and checkpatch --strict
+# 5. the stock kernel (no patches) derived from that build's tree: only what the patch touched
 #    is rebuilt (tests/guest/stock-kernel.test.ts boots it)
-# 5. Debian 12's own i386 kernel, unmodified (guest/fetch-debian-kernel.sh: apt-get download of
+# 6. Debian 12's own i386 kernel, unmodified (guest/fetch-debian-kernel.sh: apt-get download of
 #    what linux-image-686:i386 depends on; tests/guest/debian-kernel.test.ts boots it)
-# 6. npm test
+# 7. npm test (tests/guest/qemu-microvm.test.ts boots the guest on QEMU: qemu-system-x86 comes
+#    with guest/install-deps.sh)
 # .ci/run is this script. Each step prints its start time; the last line gives every step's time.
 # Environment: GUEST_CHECK_WORK_DIR (default /tmp/guest-check-work), STOCK_OUT (default
 # /tmp/guest-stock), GUEST_STOCK_WORK_DIR (default /tmp/guest-build-stock), DEBIAN_KERNEL_DIR
@@ -39,6 +42,9 @@ npm ci --no-audit --no-fund
 step "guest image: rebuild and compare"
 work=${GUEST_CHECK_WORK_DIR:-/tmp/guest-check-work}
 CHECK_WORK_DIR=$work bash guest/check.sh
+
+step "kernel series: cross-check"
+bash guest/cross-check.sh
 
 step "stock kernel"
 stock_out=${STOCK_OUT:-/tmp/guest-stock}
