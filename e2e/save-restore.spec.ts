@@ -121,7 +121,7 @@ test("state= in the URL starts VM 1 from a state file served beside the page; th
   try {
     // Saved by the headless `guest` command, in the vector-table mode.
     const cliState = join(dir, "cli.state");
-    const saved = guestCommand("exec", "dd if=/dev/urandom of=/mnt/kept bs=64k count=8 2>/dev/null; sync; sha256sum /mnt/kept", "--msi-mode", "table", "--save", cliState);
+    const saved = guestCommand("exec", "dd if=/dev/urandom of=/mnt/kept bs=64k count=8 2>/dev/null; sync; sha256sum /mnt/kept", "--msi-layout", "2020", "--save", cliState);
     expect(saved.status, saved.stderr).toBe(0);
     const sum = saved.stdout.trim().split(/\s+/)[0]!;
     expect(sum).toMatch(/^[0-9a-f]{64}$/);

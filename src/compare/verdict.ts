@@ -64,12 +64,12 @@ export function verdict(v: Partial<Record<CompareModeKey, VerdictFigures>>): str
   if (qs && ts) {
     const cheaper = qs.accessesPerMask > ts.accessesPerMask ? "the table" : qs.accessesPerMask < ts.accessesPerMask ? "the per-queue mode" : null;
     out.push(
-      `With shared interrupts a mask costs ${num(qs.accessesPerMask, 1)} accesses in the per-queue mode (one MASK per target the interrupt serves) against ${num(ts.accessesPerMask, 1)} with the table (one vector)` +
+      `With shared interrupts a mask costs ${num(qs.accessesPerMask, 1)} accesses in the per-queue mode (one control word per target the interrupt serves) against ${num(ts.accessesPerMask, 1)} with the table (one vector)` +
         (cheaper ? `: there ${cheaper} is cheaper` : "") +
         (same(qs.accessesPerInterrupt, ts.accessesPerInterrupt)
           ? "."
           : `, and taking an interrupt costs ${accesses(qs.accessesPerInterrupt)} against ${num(ts.accessesPerInterrupt, 2)}` +
-            (qs.accessesPerInterrupt > ts.accessesPerInterrupt ? " (one pair for everything: the handler reads ConfigGeneration to tell a config change from a queue)." : ".")),
+            "."),
     );
   }
   return out.join(" ");
