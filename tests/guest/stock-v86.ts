@@ -4,6 +4,7 @@
 // instruction). Shared by the tests that attach our devices themselves (attach.test.ts,
 // debian-kernel.test.ts, v86-patches.test.ts).
 import { readFileSync } from "node:fs";
+import { V86 } from "v86";
 import { buildV86 } from "../../src/platform/build-v86.ts";
 import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 
@@ -38,4 +39,25 @@ export async function stockV86(cmdline: string, extra: Record<string, unknown> =
     v86Options: extra,
   });
   return emulator as unknown as Emulator;
+}
+
+/**
+ * A bare V86 at power-on: BIOSes only, 32 MiB, ACPI as the Machine sets it, not started, and NOT
+ * yet loaded (`loaded` resolves once it is), for the tests that look at v86 itself before and
+ * after it loads (v86-coupling.test.ts, v86-patches.test.ts).
+ */
+export function bareV86<E>(): { emulator: E; loaded: Promise<void> } {
+  const v86 = new V86({
+    wasm_path: v86WasmPath(),
+    bios: { buffer: fileBuffer(DEFAULT_GUEST.bios) },
+    vga_bios: { buffer: fileBuffer(DEFAULT_GUEST.vgaBios) },
+    memory_size: 32 * 1024 * 1024,
+    acpi: true,
+    autostart: false,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  } as ConstructorParameters<typeof V86>[0]);
+  const loaded = new Promise<void>((resolve) => v86.add_listener("emulator-loaded", () => resolve()));
+  return { emulator: v86 as unknown as E, loaded };
 }

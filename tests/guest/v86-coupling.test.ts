@@ -2,9 +2,7 @@
 // its APIC struct passes the layout check and the same check refuses it when anything is off;
 // Machine.create refuses a v86 whose APIC does not answer; the run_hardware_timers hook really
 // drains the task queue, and a hook v86 stops calling is reported as a fault.
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { V86 } from "v86";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
 import { GUEST_BASE_CMDLINE } from "../../src/firmware/guest-cmdline.ts";
 import { createDevices } from "../../src/node/devices.ts";
@@ -15,26 +13,12 @@ import { Machine } from "../../src/machine/machine.ts";
 import { HOOK_SILENT_AFTER } from "../../src/platform/task-queue.ts";
 import { V86_VERSION, type V86Cpu, type V86Emulator } from "../../src/platform/v86/internals.ts";
 import { sh } from "./shell.ts";
-
-const image = (path: string) => {
-  const bytes = readFileSync(path);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-};
+import { bareV86, fileBuffer } from "./stock-v86.ts";
 
 /** A bare emulator with ACPI as the machine sets it, loaded and not started: v86 at power-on. */
-async function bareV86(): Promise<V86Emulator> {
-  const emulator = new V86({
-    wasm_path: v86WasmPath(),
-    bios: { buffer: image(DEFAULT_GUEST.bios) },
-    vga_bios: { buffer: image(DEFAULT_GUEST.vgaBios) },
-    memory_size: 32 * 1024 * 1024,
-    acpi: true,
-    autostart: false,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
-  } as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
-  await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+async function loadedBareV86(): Promise<V86Emulator> {
+  const { emulator, loaded } = bareV86<V86Emulator>();
+  await loaded;
   return emulator;
 }
 
@@ -44,7 +28,7 @@ describe("the APIC layout check on the pinned v86", () => {
   let emulator: V86Emulator;
   let cpu: V86Cpu;
   beforeAll(async () => {
-    emulator = await bareV86();
+    emulator = await loadedBareV86();
     cpu = emulator.v86.cpu;
   });
   afterAll(() => emulator?.destroy());
@@ -93,7 +77,7 @@ describe("the APIC layout check on the pinned v86", () => {
 describe("Machine.create on a v86 it cannot use", () => {
   it("refuses MSI with the reason when v86 has no local APIC (ACPI off)", async () => {
     const started = Machine.create({
-      images: { bios: image(DEFAULT_GUEST.bios), vgaBios: image(DEFAULT_GUEST.vgaBios), kernel: image(DEFAULT_GUEST.kernel) },
+      images: { bios: fileBuffer(DEFAULT_GUEST.bios), vgaBios: fileBuffer(DEFAULT_GUEST.vgaBios), kernel: fileBuffer(DEFAULT_GUEST.kernel) },
       wasmPath: v86WasmPath(),
       memoryMB: 96,
       cmdline: GUEST_BASE_CMDLINE,

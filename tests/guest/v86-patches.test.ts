@@ -3,15 +3,13 @@
 // emulator that has not loaded; detach leaves a timer hook someone installed after us; and a
 // guest reboot inside the batch of a notify leaves v86's instruction counter exact.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { V86 } from "v86";
 import { BlockDevice } from "../../src/devices/blk/device.ts";
 import { MemoryBackend } from "../../src/devices/blk/memory-backend.ts";
 import { bootGuest, type BootedGuest } from "../../src/node/boot.ts";
-import { DEFAULT_GUEST, v86WasmPath } from "../../src/node/paths.ts";
 import { attachVirtioMmio } from "../../src/platform/attach.ts";
 import type { V86Cpu, V86Emulator } from "../../src/platform/v86/internals.ts";
 import { sh } from "./shell.ts";
-import { fileBuffer, stockV86 } from "./stock-v86.ts";
+import { bareV86, stockV86 } from "./stock-v86.ts";
 
 const MiB = 1024 * 1024;
 /** v86's batch (LOOP_COUNTER, 100,003) plus one compiled block that may end past it, with room to spare. */
@@ -21,18 +19,7 @@ const BOUNDARIES = 10;
 
 describe("attach and detach on a V86 made with the v86 package", () => {
   it("refuses an emulator that has not loaded yet, saying so", async () => {
-    const emulator = new V86({
-      wasm_path: v86WasmPath(),
-      bios: { buffer: fileBuffer(DEFAULT_GUEST.bios) },
-      vga_bios: { buffer: fileBuffer(DEFAULT_GUEST.vgaBios) },
-      memory_size: 32 * MiB,
-      acpi: true,
-      autostart: false,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-    } as ConstructorParameters<typeof V86>[0]) as unknown as V86Emulator;
-    const loaded = new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+    const { emulator, loaded } = bareV86<V86Emulator>();
     try {
       expect(() => attachVirtioMmio(emulator, { devices: [], msi: false })).toThrow(/has not finished loading: attach in its "emulator-loaded" listener/);
       expect(() => attachVirtioMmio(emulator, { devices: [], msi: false })).not.toThrow(/unsupported v86 version/);
