@@ -16,6 +16,12 @@ describe("featureNames", () => {
     expect(featureNames(VIRTIO_DEVICE_ID.BLOCK, f)).toEqual(["SEG_MAX", "FLUSH", "EVENT_IDX", "VERSION_1", "MMIO_MSI"]);
   });
 
+  it("names bit 40 by the device's layout: RING_RESET beside v3, MMIO_MSI_2020 in the 2020 layout, never both", () => {
+    const f = FEATURE.VERSION_1 | FEATURE.RING_RESET | FEATURE.MMIO_MSI;
+    expect(featureNames(VIRTIO_DEVICE_ID.BLOCK, f)).toEqual(["VERSION_1", "RING_RESET", "MMIO_MSI"]);
+    expect(featureNames(VIRTIO_DEVICE_ID.BLOCK, FEATURE.VERSION_1 | FEATURE.MMIO_MSI_2020, "2020")).toEqual(["VERSION_1", "MMIO_MSI_2020"]);
+  });
+
   it("reads the same bit number by the device's kind (bit 5: MAC on a NIC, RO on a disk)", () => {
     expect(featureNames(VIRTIO_DEVICE_ID.NET, bit(NET_F.MAC))).toEqual(["MAC"]);
     expect(featureNames(VIRTIO_DEVICE_ID.BLOCK, bit(BLK_F.RO))).toEqual(["RO"]);

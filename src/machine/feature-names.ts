@@ -16,10 +16,18 @@ const DEVICE_FEATURES: Readonly<Record<number, Named>> = {
   [VIRTIO_DEVICE_ID.BLOCK]: fromBitNumbers(BLK_F),
 };
 
-/** The transport and ring features every device may have (bits 28 and up). */
-const COMMON_FEATURES: Named = Object.entries(FEATURE).map(([name, mask]) => [mask, name] as const);
+/**
+ * The transport and ring features every device may have (bits 28 and up). Bit 40 has two names
+ * (RING_RESET, and MMIO_MSI_2020 in the 2020 layout): which one holds depends on the device's
+ * layout (docs/virtio-mmio-msi-v3.md, "The 2020 layout, kept for comparison").
+ */
+function commonFeatures(layout: "v3" | "2020"): Named {
+  const other = layout === "2020" ? "RING_RESET" : "MMIO_MSI_2020";
+  return Object.entries(FEATURE).filter(([name]) => name !== other).map(([name, mask]) => [mask, name] as const);
+}
+const COMMON_FEATURES = { v3: commonFeatures("v3"), "2020": commonFeatures("2020") } as const;
 
-/** The names of the bits set in `features`: the device's own first, then the common ones. */
-export function featureNames(deviceId: number, features: bigint): string[] {
-  return [...(DEVICE_FEATURES[deviceId] ?? []), ...COMMON_FEATURES].filter(([mask]) => (features & mask) !== 0n).map(([, name]) => name);
+/** The names of the bits set in `features`: the device's own first, then the common ones (bit 40 by `layout`). */
+export function featureNames(deviceId: number, features: bigint, layout: "v3" | "2020" = "v3"): string[] {
+  return [...(DEVICE_FEATURES[deviceId] ?? []), ...COMMON_FEATURES[layout]].filter(([mask]) => (features & mask) !== 0n).map(([, name]) => name);
 }

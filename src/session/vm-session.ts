@@ -354,7 +354,17 @@ export class VmSession implements DebugVm {
     const tooBig = stateFileSizeProblem(file.size);
     // The same refusal the reader gives (it checks the size first), without reading the file.
     if (tooBig !== null) return this.#restoreRefused(label, new StateFileError(tooBig));
-    return this.restoreState(new Uint8Array(await file.arrayBuffer()), label);
+    // Keys typed while the file is read belong to the restored machine too: the read of a few
+    // MiB can take long enough on a busy host for a line typed at once to reach the old one.
+    this.#typedAhead ??= "";
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } catch (error) {
+      this.#endTypedAhead(this.machine);
+      return this.#restoreRefused(label, error as Error);
+    }
+    return this.restoreState(bytes, label);
   }
 
   /** Stops the machine and boots a new one in its place, over the same (or a new) disk. */

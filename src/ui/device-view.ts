@@ -78,7 +78,7 @@ export class DeviceView {
         `line raised <span data-testid="line-raised">${d.line.counters.raised}</span> (${fmtRate(r.line)}/s); ` +
         `MMIO ${fmtRate(r.mmio)}/s`,
     );
-    const features = featureNames(st.deviceId, st.negotiatedFeatures);
+    const features = featureNames(st.deviceId, st.negotiatedFeatures, st.msiLayout === "2020" ? "2020" : "v3");
     setHtml(this.#slots.features, `features: ${esc(features.join(" ") || "(not negotiated)")}`);
 
     const c = d.device.counters;
