@@ -39,7 +39,7 @@ setInterval(() => void Promise.resolve(overlay.flush()).catch((error: unknown) =
 const nic = new V86BusBackend();
 const attached = attachVirtioMmio(emulator, {
   devices: [new BlockDevice({ backend: overlay, name: "blk0" }), new NetDevice({ backend: nic, name: "net0" })],
-  msi: {}, // MSI on, with the defaults: a vector per queue and one for config changes
+  msi: {}, // MSI on, with the defaults: the v3 layout, an address/data pair per queue and one for config changes
 });
 nic.attach(attached.emulatorBus);
 
